@@ -1,0 +1,145 @@
+# splitbrain — one non-recursive Makefile.
+#
+#   make                 build build/splitbrain and build/raftnode
+#   make test            every test: unit, simulation, corpus, integration (needs root)
+#   make test-quick      the same without the integration tests
+#   make SANITIZE=1 test the whole suite under AddressSanitizer + UBSan (objects in build/san)
+#   make bench           benchmarks; they print their figures (see bench/RESULTS.md)
+#   make fuzz            build the libFuzzer targets with clang and run each briefly
+#   make deps            install the Debian packages the build and the tests need
+#   make clean
+#
+# Sources are found by wildcard: a new module `part/foo.c` needs no edit here. Each part is
+# an archive; `harness/main.c` and `node/main.c` hold the two programs' entry points. A unit
+# test `tests/unit/<part>/test_<name>.c` becomes `$(BUILD)/tests/unit/<part>/test_<name>`.
+
+CC       ?= gcc
+BUILD    ?= build
+SANITIZE ?=
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla -Wno-unused-parameter -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. -MMD -MP
+LDLIBS   := -pthread -lm
+
+ifneq ($(SANITIZE),)
+  BUILD  := $(BUILD)/san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+  CFLAGS += $(SANFLAGS)
+  LDFLAGS += $(SANFLAGS)
+endif
+
+EXT_LIBS := -lssh2 -lyaml -lpcre2-8
+
+LIB_SRC     := $(wildcard lib/*.c)
+CHECKER_SRC := $(wildcard checker/*.c)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+NODE_SRC    := $(filter-out node/main.c,$(wildcard node/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_A     := $(BUILD)/libsb.a
+CHECKER_A := $(BUILD)/libchecker.a
+HARNESS_A := $(BUILD)/libharness.a
+NODE_A    := $(BUILD)/libnode.a
+
+SPLITBRAIN := $(BUILD)/splitbrain
+RAFTNODE   := $(BUILD)/raftnode
+
+# Unit and simulation tests: one binary per file. What each part's tests link:
+#   lib, checker: libchecker + libsb;  node: libnode + libsb (libc only, like raftnode);
+#   harness: everything.
+UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN  := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# Objects shared by tests only (helpers, fakes): tests/support/*.c
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
+
+.PHONY: all test test-quick test-integration bench fuzz deps clean format
+all: $(SPLITBRAIN) $(RAFTNODE) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB_A): $(call obj,$(LIB_SRC))
+$(CHECKER_A): $(call obj,$(CHECKER_SRC))
+$(HARNESS_A): $(call obj,$(HARNESS_SRC))
+$(NODE_A): $(call obj,$(NODE_SRC))
+$(LIB_A) $(CHECKER_A) $(HARNESS_A) $(NODE_A):
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(if $^,ar rcs $@ $^,ar rcs $@)
+
+$(SPLITBRAIN): $(BUILD)/harness/main.o $(HARNESS_A) $(CHECKER_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS) $(LDLIBS)
+
+# raftnode is uploaded to plain hosts: it links nothing beyond libc.
+$(RAFTNODE): $(BUILD)/node/main.o $(NODE_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/lib/%: tests/unit/lib/%.c $(SUPPORT_OBJ) $(CHECKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(CHECKER_A) $(LIB_A) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/unit/checker/%: tests/unit/checker/%.c $(SUPPORT_OBJ) $(CHECKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(CHECKER_A) $(LIB_A) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/unit/node/%: tests/unit/node/%.c $(SUPPORT_OBJ) $(NODE_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(NODE_A) $(LIB_A) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/unit/harness/%: tests/unit/harness/%.c $(SUPPORT_OBJ) $(HARNESS_A) $(CHECKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(HARNESS_A) $(CHECKER_A) $(LIB_A) -lcmocka $(EXT_LIBS) $(LDLIBS)
+
+# Command-line tools used by tests and benchmarks (history generator, load clients, ...).
+$(BUILD)/tools/%: tests/tools/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
+
+# The test runner prints one line per test and a closing "N passed, N failed" line.
+test: all $(UNIT_BIN)
+	BUILD=$(BUILD) tests/run.sh
+
+test-quick: all $(UNIT_BIN)
+	BUILD=$(BUILD) tests/run.sh --quick
+
+test-integration: all $(UNIT_BIN)
+	BUILD=$(BUILD) tests/run.sh --only-integration
+
+bench: all $(BENCH_BIN)
+	BUILD=$(BUILD) bench/run.sh
+
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, each links the parts it needs.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 20
+FUZZ_LIB_SRC := $(LIB_SRC) $(CHECKER_SRC) $(NODE_SRC)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZ_LIB_SRC) -lm
+fuzz: $(FUZZ_BIN)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BIN)
+
+deps:
+	scripts/install-deps.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,126 @@
+/* history — the operation history of DESIGN.md §2.
+ *
+ * Streaming readers for JSON Lines and for Jepsen/Knossos EDN, and an append-and-flush JSON
+ * Lines writer. Shared by the checker (which reads) and the harness (which writes).
+ *
+ * The reader checks syntax and field types only: every event it returns has a known `type`,
+ * a process (integer >= 0 or nemesis) and an `f`. The rules that span events (one operation in
+ * flight per process, completions matching their invoke, no invoke after `info`) are the
+ * checker's to enforce, because only it pairs events.
+ *
+ * Thread rules: a reader belongs to one thread. A writer may be shared by threads; its
+ * append is serialised by an internal mutex.
+ */
+#ifndef SB_HISTORY_H
+#define SB_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+enum hval_kind {
+	HVAL_NULL = 0,
+	HVAL_BOOL,
+	HVAL_INT,   /* fits int64_t */
+	HVAL_FLOAT, /* any other number */
+	HVAL_STR,   /* JSON string, or EDN string/keyword/symbol (keyword without its ':') */
+	HVAL_ARRAY, /* JSON array, EDN vector/list/set */
+	HVAL_MAP,   /* JSON object / EDN map: `items` holds 2*len values, key, value, ... */
+};
+
+struct hval {
+	uint8_t kind;    /* enum hval_kind */
+	uint8_t keyword; /* HVAL_STR that came from an EDN keyword (":read") */
+	uint32_t len;    /* HVAL_STR: bytes (no NUL counted); ARRAY: items; MAP: pairs */
+	union {
+		int b;
+		int64_t i;
+		double d;
+		const char *s; /* NUL-terminated, may contain NUL inside if the JSON had \u0000 */
+		struct hval *items;
+	} u;
+};
+
+/* Deep equality (ints and floats of equal numeric value are equal; strings by bytes). */
+int hval_equal(const struct hval *a, const struct hval *b);
+/* A hash consistent with hval_equal. */
+uint64_t hval_hash(const struct hval *v);
+/* Write v as JSON to f (EDN keywords become strings). Returns 0 or SB_EIO. */
+int hval_write_json(FILE *f, const struct hval *v);
+/* Format v as JSON into buf (always NUL-terminated, truncated with "..." if too long).
+ * Returns the length it would have needed, like snprintf. */
+size_t hval_format(char *buf, size_t n, const struct hval *v);
+/* Write s[0..len) as a quoted, escaped JSON string. Returns 0 or SB_EIO. */
+int json_write_string(FILE *f, const char *s, size_t len);
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+enum htype { HTYPE_INVOKE = 0, HTYPE_OK, HTYPE_FAIL, HTYPE_INFO };
+
+#define HPROC_NEMESIS (-1)
+
+/* One line of a history (or one map of an EDN history). */
+struct hevent {
+	int64_t index;    /* the `index` field; -1 if the input had none (EDN) */
+	int64_t time;     /* ns since the run started; -1 if absent */
+	int64_t process;  /* >= 0, or HPROC_NEMESIS */
+	enum htype type;
+	const char *f;    /* never NULL */
+	int has_key;      /* the event names a key */
+	struct hval key;  /* HVAL_INT or HVAL_STR when has_key */
+	int has_value;    /* a `value` field was present (JSON null counts as present) */
+	struct hval value;
+	const char *node;  /* NULL if absent */
+	const char *error; /* NULL if absent; EDN keyword errors lose their ':' */
+	uint64_t line;     /* 1-based line of the input where the event starts */
+};
+
+const char *htype_name(enum htype t); /* "invoke", "ok", "fail", "info" */
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+enum hformat {
+	HFMT_AUTO = 0, /* decide from the first non-blank, non-comment byte: '{' JSONL, '['/'(' EDN */
+	HFMT_JSONL,
+	HFMT_EDN, /* a vector or list of maps, or one map per line; ';' comments */
+};
+
+struct hreader;
+
+/* Limit on one event's size in bytes (a longer line or map is an error naming its line). */
+#define HREADER_MAX_EVENT (64u << 20)
+
+/* Open `path` ("-" = standard input). On error returns SB_EIO/SB_EINVAL with a message that
+ * names the file. *out is owned by the caller: hreader_close() frees it. */
+int hreader_open(struct hreader **out, const char *path, enum hformat fmt, char *err,
+		 size_t errlen);
+/* Read from memory (borrowed: buf must outlive the reader). `name` is used in messages. */
+int hreader_open_mem(struct hreader **out, const char *buf, size_t len, const char *name,
+		     enum hformat fmt, char *err, size_t errlen);
+/* The format in use (after the first hreader_next for HFMT_AUTO). */
+enum hformat hreader_format(const struct hreader *r);
+/* Next event. Returns 1 and fills *ev, 0 at the end, or a negative SB_E* code with a message
+ * "NAME:LINE:COL: what is wrong". Every pointer inside *ev (strings, arrays) stays valid only
+ * until the next call or hreader_close(): copy what you keep. After an error, further calls
+ * return the same error. */
+int hreader_next(struct hreader *r, struct hevent *ev, char *err, size_t errlen);
+void hreader_close(struct hreader *r);
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+struct hwriter;
+
+/* Create (truncate) `path`. Caller frees with hwriter_close(). */
+int hwriter_open(struct hwriter **out, const char *path, char *err, size_t errlen);
+/* Append one event as a JSON line and flush it to the kernel before returning, so a crash of
+ * the controller loses nothing recorded. The writer assigns ev->index (dense, from 0) and
+ * ignores ev->line. Thread-safe. Returns 0 or SB_EIO (disk full: the message says so). */
+int hwriter_append(struct hwriter *w, struct hevent *ev, char *err, size_t errlen);
+/* fsync the file. */
+int hwriter_sync(struct hwriter *w, char *err, size_t errlen);
+/* Flush, fsync and close; returns the first error seen, if any. NULL is allowed. */
+int hwriter_close(struct hwriter *w, char *err, size_t errlen);
+
+#endif

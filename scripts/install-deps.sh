@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing splitbrain need. Needs root.
+set -euo pipefail
+pkgs=(
+	build-essential clang libclang-rt-14-dev   # gcc, make; clang + libFuzzer for `make fuzz`
+	libssh2-1-dev libyaml-dev libpcre2-dev libcmocka-dev
+	openssh-server openssh-client              # the lab's per-host sshd
+	iproute2 iptables iputils-ping procps psmisc # namespaces, veth, bridge, faults
+	redis-tools                                 # redis-cli, used by tests against raftnode
+)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: needs root (apt-get install ${pkgs[*]})" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+echo "install-deps: ok"
