@@ -1,0 +1,260 @@
+/* control_local — the local backend: /bin/sh -c on this machine, files copied in place.
+ *
+ * The command runs in its own process group so that a time limit can kill it and its
+ * children (not processes that called setsid, as with the SSH backend). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/control.h"
+#include "harness/control_impl.h"
+#include "lib/err.h"
+
+static int local_connect(struct control *c, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static int local_exec(struct control *c, const char *cmd, const struct control_exec_opts *o,
+		      struct control_result *res, char *err, size_t errlen)
+{
+	int rc = 0;
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	pid_t pid = -1;
+	struct control_text tout = {.max = o->max_output}, terr = {.max = o->max_output};
+
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		rc = err_set(err, errlen, SB_EIO, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		rc = err_set(err, errlen, SB_EIO, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(outp[1], 1);
+		dup2(errp[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also from here, so the group exists before any kill */
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+
+	long long deadline = control_now_ms() + o->timeout_ms;
+	struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+	int open_fds = 2;
+	while (open_fds > 0) {
+		long long left = deadline - control_now_ms();
+		if (left <= 0) {
+			res->timed_out = true;
+			break;
+		}
+		int n = poll(pf, 2, (int)(left > 1000 ? 1000 : left));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			c->failure = CONTROL_FAIL_LOCAL;
+			rc = err_set(err, errlen, SB_EIO, "poll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[16384];
+			ssize_t r = read(pf[i].fd, buf, sizeof buf);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			int k = control_text_add(i == 0 ? &tout : &terr, buf, (size_t)r);
+			if (k < 0) {
+				c->failure = CONTROL_FAIL_LOCAL;
+				rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+				res->timed_out = false;
+				goto kill;
+			}
+		}
+	}
+	if (res->timed_out || rc) {
+	kill:
+		kill(-pid, SIGKILL);
+	}
+	/* The shell's output is closed; wait for it (bounded by the remaining time, then kill). */
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			status = -1;
+			break;
+		}
+		if (control_now_ms() >= deadline && !res->timed_out) {
+			res->timed_out = true;
+			kill(-pid, SIGKILL);
+		}
+		usleep(2000);
+	}
+	pid = -1;
+	if (rc)
+		goto out;
+	if (control_text_take(&tout, &res->out, &res->out_len) < 0 ||
+	    control_text_take(&terr, &res->err, &res->err_len) < 0) {
+		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (res->timed_out) {
+		res->exit_status = -1;
+		snprintf(res->signal, sizeof res->signal, "KILL");
+		rc = err_set(err, errlen, SB_ETIMEOUT, "command timed out after %d ms",
+			     o->timeout_ms);
+		c->failure = CONTROL_FAIL_TIMEOUT;
+		goto out;
+	}
+	if (status != -1 && WIFEXITED(status)) {
+		res->exit_status = WEXITSTATUS(status);
+	} else if (status != -1 && WIFSIGNALED(status)) {
+		res->exit_status = -1;
+		const char *name = sigabbrev_np(WTERMSIG(status));
+		snprintf(res->signal, sizeof res->signal, "%s", name ? name : "?");
+	}
+	c->failure = CONTROL_FAIL_NONE;
+out:
+	control_text_free(&tout);
+	control_text_free(&terr);
+	if (pid > 0) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return rc;
+}
+
+static int local_put(struct control *c, const void *data, size_t len, const char *remote_path,
+		     int mode, int timeout_ms, char *err, size_t errlen)
+{
+	char tmp[CONTROL_PATH_MAX + 32];
+	int rc = 0;
+	if (snprintf(tmp, sizeof tmp, "%s.sbtmp", remote_path) >= (int)sizeof tmp)
+		return err_set(err, errlen, SB_EINVAL, "path too long");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(err, errlen, SB_EIO, "write %s: %s", tmp, strerror(errno));
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!rc && fchmod(fd, (mode_t)(mode & 07777)) < 0)
+		rc = err_set(err, errlen, SB_EIO, "chmod %s: %s", tmp, strerror(errno));
+	if (close(fd) < 0 && !rc)
+		rc = err_set(err, errlen, SB_EIO, "close %s: %s", tmp, strerror(errno));
+	if (!rc && rename(tmp, remote_path) < 0)
+		rc = err_set(err, errlen, SB_EIO, "rename to %s: %s", remote_path, strerror(errno));
+	if (rc) {
+		unlink(tmp);
+		c->failure = CONTROL_FAIL_LOCAL;
+	}
+	return rc;
+}
+
+static int local_get(struct control *c, const char *remote_path, size_t max, void **data,
+		     size_t *len, int timeout_ms, char *err, size_t errlen)
+{
+	int rc = 0;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int fd = open(remote_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		return err_set(err, errlen, SB_EIO, "open %s: %s", remote_path, strerror(errno));
+	}
+	for (;;) {
+		if (n + 65536 > cap) {
+			size_t nc = cap ? cap * 2 : 65536;
+			char *p = realloc(buf, nc);
+			if (!p) {
+				rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+				goto out;
+			}
+			buf = p;
+			cap = nc;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = err_set(err, errlen, SB_EIO, "read %s: %s", remote_path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			rc = err_set(err, errlen, SB_ELIMIT, "%s: larger than %zu bytes", remote_path,
+				     max);
+			goto out;
+		}
+	}
+	*data = buf;
+	*len = n;
+	buf = NULL;
+out:
+	if (rc)
+		c->failure = CONTROL_FAIL_LOCAL;
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static void local_disconnect(struct control *c)
+{
+}
+
+static void local_destroy(struct control *c)
+{
+}
+
+const struct control_ops control_local_ops = {
+	.name = "local",
+	.connect = local_connect,
+	.exec = local_exec,
+	.put = local_put,
+	.get = local_get,
+	.disconnect = local_disconnect,
+	.destroy = local_destroy,
+};
