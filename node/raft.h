@@ -246,7 +246,8 @@ struct raft_persisted {
 
 /* ---------------------------------------------------------------------------------------------
  * Messages between nodes. One flat struct; which fields matter depends on type. The shell's
- * wire codec (node/wire*) must carry every field marked for a type. */
+ * wire codec (node/wire*) must carry every field marked for a type; the simplest codec carries
+ * every field for every type (unused ones are zero). */
 enum raft_msg_type {
 	RAFT_MSG_PREVOTE = 1,      /* term = the term the sender WOULD campaign in (not adopted) */
 	RAFT_MSG_PREVOTE_RESP = 2, /* term = the request's term if granted, else responder's term */
@@ -281,6 +282,7 @@ struct raft_msg {
 	struct raft_entry *entries;
 	size_t n_entries;
 	uint64_t ctx;          /* APPEND / APPEND_RESP: heartbeat round id for ReadIndex */
+	/* APPEND_RESP also echoes the request's prev_index (to recognise stale replies). */
 
 	/* APPEND_RESP: success -> match_index = last index now known to match the leader.
 	 * failure -> fast backtracking hint (Raft §5.3 end, thesis §5.3.5):
