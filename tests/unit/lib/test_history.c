@@ -1,0 +1,731 @@
+/* Tests for lib/history: JSON Lines and EDN readers, values, and the writer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/history.h"
+
+static char errbuf[1024];
+
+/* Read every event of an in-memory history; returns the count, or the (negative) error. */
+static int count_mem(const char *s, size_t len, enum hformat fmt)
+{
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, s, len, "t", fmt, errbuf, sizeof errbuf), 0);
+	int n = 0, rc;
+	while ((rc = hreader_next(r, &ev, errbuf, sizeof errbuf)) == 1)
+		n++;
+	hreader_close(r);
+	return rc < 0 ? rc : n;
+}
+
+static int count_str(const char *s)
+{
+	return count_mem(s, strlen(s), HFMT_AUTO);
+}
+
+/* Expect `s` to be rejected with SB_EINVAL and a message starting with `prefix` ("t:L:C:"). */
+static void expect_error(const char *s, size_t len, const char *prefix, const char *word)
+{
+	int rc = count_mem(s, len, HFMT_AUTO);
+	if (rc != SB_EINVAL || strncmp(errbuf, prefix, strlen(prefix)) ||
+	    (word && !strstr(errbuf, word)))
+		fail_msg("input %.60s: got rc %d, message \"%s\"; wanted %s ... %s", s, rc, errbuf,
+			 prefix, word ? word : "");
+}
+
+static void test_jsonl_fields(void **state)
+{
+	const char *h =
+		"{\"index\":0,\"time\":12,\"process\":3,\"type\":\"invoke\",\"f\":\"cas\","
+		"\"key\":\"k\\u00e9\",\"value\":[1,2],\"node\":\"n1\",\"extra\":{\"a\":[true]}}\n"
+		"\n   \t\r\n"
+		"{ \"process\" : \"nemesis\" , \"type\" : \"info\" , \"f\" : \"kill\" , "
+		"\"value\" : null , \"error\" : \"a\\\"b\\n\" }\r\n"
+		"{\"process\":0,\"type\":\"fail\",\"f\":\"write\",\"key\":-7,\"value\":-1.5e3,"
+		"\"error\":{\"code\":7}}\n"
+		"{\"process\":9223372036854775807,\"type\":\"ok\",\"f\":\"\\ud83d\\ude00\","
+		"\"value\":18446744073709551616}";
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, h, strlen(h), "t", HFMT_AUTO, errbuf, sizeof errbuf),
+			 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(hreader_format(r), HFMT_JSONL);
+	assert_int_equal(ev.index, 0);
+	assert_int_equal(ev.time, 12);
+	assert_int_equal(ev.process, 3);
+	assert_int_equal(ev.type, HTYPE_INVOKE);
+	assert_string_equal(ev.f, "cas");
+	assert_true(ev.has_key);
+	assert_int_equal(ev.key.kind, HVAL_STR);
+	assert_string_equal(ev.key.u.s, "k\xc3\xa9");
+	assert_int_equal(ev.key.len, 3);
+	assert_true(ev.has_value);
+	assert_int_equal(ev.value.kind, HVAL_ARRAY);
+	assert_int_equal(ev.value.len, 2);
+	assert_int_equal(ev.value.u.items[1].kind, HVAL_INT);
+	assert_int_equal(ev.value.u.items[1].u.i, 2);
+	assert_string_equal(ev.node, "n1");
+	assert_null(ev.error);
+	assert_int_equal(ev.line, 1);
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 4);
+	assert_int_equal(ev.index, -1);
+	assert_int_equal(ev.time, -1);
+	assert_int_equal(ev.process, HPROC_NEMESIS);
+	assert_int_equal(ev.type, HTYPE_INFO);
+	assert_true(ev.has_value);
+	assert_int_equal(ev.value.kind, HVAL_NULL);
+	assert_false(ev.has_key);
+	assert_string_equal(ev.error, "a\"b\n");
+	assert_null(ev.node);
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 5);
+	assert_int_equal(ev.type, HTYPE_FAIL);
+	assert_int_equal(ev.key.kind, HVAL_INT);
+	assert_int_equal(ev.key.u.i, -7);
+	assert_int_equal(ev.value.kind, HVAL_FLOAT);
+	assert_true(ev.value.u.d == -1500.0);
+	assert_string_equal(ev.error, "{\"code\":7}");
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 6);
+	assert_int_equal(ev.process, INT64_MAX);
+	assert_string_equal(ev.f, "\xf0\x9f\x98\x80");
+	assert_int_equal(ev.value.kind, HVAL_FLOAT); /* too big for int64 */
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
+	hreader_close(r);
+
+	assert_int_equal(count_str(""), 0);
+	assert_int_equal(count_str("\n\n  \n"), 0);
+}
+
+static void test_edn_fields(void **state)
+{
+	const char *h =
+		"; a comment\n"
+		"[{:process 1, :type :invoke, :f :cas, :value [1 2], :time 5, :index 0}\n"
+		" {:process :nemesis :type :info :f :start :value #{:n1 \"n2\"}\n"
+		"  :error :timeout}\n"
+		" ; between\n"
+		" {:process 2 :type :ok :f :read :value {:a (1 2.5 nil true false)} :node \"n3\"\n"
+		"  :error [:not-found \"gone\"] :unknown #{} :key :k1}\n"
+		" #jepsen.history.Op{:index 3 :time 9 :type :fail :process 4 :f \"write\" "
+		":value -3N}\n"
+		" {:process 5 :type :ok :f :read :value \\a :extra #_ {:ignored 1} 7}]\n"
+		"; trailing comment";
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, h, strlen(h), "t", HFMT_AUTO, errbuf, sizeof errbuf),
+			 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(hreader_format(r), HFMT_EDN);
+	assert_int_equal(ev.line, 2);
+	assert_int_equal(ev.process, 1);
+	assert_int_equal(ev.type, HTYPE_INVOKE);
+	assert_string_equal(ev.f, "cas");
+	assert_int_equal(ev.value.kind, HVAL_ARRAY);
+	assert_int_equal(ev.value.len, 2);
+	assert_int_equal(ev.time, 5);
+	assert_int_equal(ev.index, 0);
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 3);
+	assert_int_equal(ev.process, HPROC_NEMESIS);
+	assert_int_equal(ev.type, HTYPE_INFO);
+	assert_int_equal(ev.value.kind, HVAL_ARRAY);
+	assert_int_equal(ev.value.len, 2);
+	assert_true(ev.value.u.items[0].keyword);
+	assert_string_equal(ev.value.u.items[0].u.s, "n1");
+	assert_false(ev.value.u.items[1].keyword);
+	assert_string_equal(ev.error, "timeout");
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 6);
+	assert_int_equal(ev.value.kind, HVAL_MAP);
+	assert_int_equal(ev.value.len, 1);
+	const struct hval *list = &ev.value.u.items[1];
+	assert_int_equal(list->kind, HVAL_ARRAY);
+	assert_int_equal(list->len, 5);
+	assert_int_equal(list->u.items[1].kind, HVAL_FLOAT);
+	assert_int_equal(list->u.items[2].kind, HVAL_NULL);
+	assert_int_equal(list->u.items[3].kind, HVAL_BOOL);
+	assert_int_equal(list->u.items[3].u.b, 1);
+	assert_int_equal(list->u.items[4].u.b, 0);
+	assert_string_equal(ev.node, "n3");
+	assert_string_equal(ev.error, "[\"not-found\",\"gone\"]");
+	assert_true(ev.has_key);
+	assert_string_equal(ev.key.u.s, "k1");
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 8);
+	assert_int_equal(ev.index, 3);
+	assert_int_equal(ev.type, HTYPE_FAIL);
+	assert_string_equal(ev.f, "write");
+	assert_int_equal(ev.value.kind, HVAL_INT);
+	assert_int_equal(ev.value.u.i, -3);
+
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 9);
+	assert_int_equal(ev.value.kind, HVAL_STR);
+	assert_string_equal(ev.value.u.s, "a");
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
+	hreader_close(r);
+
+	/* lists, one map per line, empty histories */
+	assert_int_equal(count_str("({:process 1 :type :ok :f :read})"), 1);
+	assert_int_equal(count_str("{:process 1 :type :invoke :f :read}\n"
+				   "{:process 1 :type :ok :f :read :value 3}\n"),
+			 2);
+	assert_int_equal(count_str("[]"), 0);
+	assert_int_equal(count_str("; nothing\n()\n; at all"), 0);
+	assert_int_equal(count_mem("[{:process 1 :type :ok :f :read}]", 33, HFMT_EDN), 1);
+}
+
+/* Each malformed input is SB_EINVAL with a message naming the right line and column. */
+static void test_malformed(void **state)
+{
+	const char *ok = "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n";
+	char b[512];
+#define TWO(second) (snprintf(b, sizeof b, "%s%s", ok, second), b)
+#define expect2(second, prefix, word)                                                   \
+	do {                                                                             \
+		TWO(second);                                                             \
+		expect_error(b, strlen(b), prefix, word);                                \
+	} while (0)
+	/* truncated line (at end of file and in the middle) */
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"re", "t:2:",
+		     "truncated");
+	expect2("{\"process\":1,\"type\":\"ok\",\n", "t:2:", "truncated");
+	expect2("{\"process\":1,\"type\":\"ok\",\"value\":[1,2\n", "t:2:",
+		     "truncated");
+	/* wrong field types */
+	expect2("{\"process\":-1,\"type\":\"ok\",\"f\":\"read\"}", "t:2:12:",
+		     "process");
+	expect2("{\"process\":1.5,\"type\":\"ok\",\"f\":\"read\"}", "t:2:12:",
+		     "process");
+	expect2("{\"process\":1,\"type\":3,\"f\":\"read\"}", "t:2:21:",
+		     "type");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":[\"read\"]}",
+		     "t:2:", "\"f\" must be a string");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"key\":[1]}",
+		     "t:2:", "key");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"time\":\"5\"}",
+		     "t:2:", "time");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"index\":-2}",
+		     "t:2:", "index");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"node\":5}",
+		     "t:2:", "node");
+	expect2("{\"process\":1,\"process\":2,\"type\":\"ok\",\"f\":\"r\"}",
+		     "t:2:", "twice");
+	/* unknown type */
+	expect2("{\"process\":1,\"type\":\"okay\",\"f\":\"read\"}", "t:2:21:",
+		     "unknown type");
+	/* missing fields */
+	expect2("{\"type\":\"ok\",\"f\":\"read\"}", "t:2:1:", "process");
+	expect2("{\"process\":1,\"f\":\"read\"}", "t:2:1:", "type");
+	expect2("{\"process\":1,\"type\":\"ok\"}", "t:2:1:", "no f");
+	expect2("{}", "t:2:1:", "process");
+	/* garbage, trailing data, bad JSON */
+	expect2("hello", "t:2:1:", "expected '{'");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}}", "t:2:34:",
+		     NULL);
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"value\":tru}",
+		     "t:2:", NULL);
+	expect2("{\"process\":01,\"type\":\"ok\",\"f\":\"r\"}", "t:2:", NULL);
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\\q\"}", "t:2:",
+		     "escape");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\\u12\"}", "t:2:",
+		     "escape");
+	/* NUL and control bytes outside strings; a raw control byte inside a JSON string */
+	memcpy(b, ok, strlen(ok));
+	memcpy(b + strlen(ok), "{\"process\":1,\0\"type\"}", 22);
+	expect_error(b, strlen(ok) + 22, "t:2:14:", "control character");
+	expect2("\x01{}", "t:2:1:", "control character");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"a\x02\"}", "t:2:",
+		     "control character");
+	/* invalid UTF-8 inside a string passes through */
+	assert_int_equal(count_str(TWO("{\"process\":1,\"type\":\"ok\",\"f\":\"\xff\xfe\"}")), 2);
+	/* deep nesting is refused, not a stack overflow */
+	{
+		static char deep[4096];
+		size_t n = (size_t)snprintf(deep, sizeof deep,
+					    "{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"value\":");
+		for (int i = 0; i < 1000; i++)
+			deep[n++] = '[';
+		deep[n] = '\0';
+		expect_error(deep, n, "t:1:", "nested");
+	}
+
+	/* EDN */
+	expect_error("[{:process 1 :type :ok :f :read}\n {:process 1 :type :ok", 54, "t:2:2:",
+		     "truncated");
+	expect_error("[{:process 1 :type :ok :f :read}\n", 33, "t:2:1:", "truncated");
+	expect_error("[{:process 1 :type :okk :f :read}]", 34, "t:1:2:", "unknown :type");
+	expect_error("[{:process 1 :type :ok :f :read}\n{:process x :type :ok :f :read}]", 65,
+		     "t:2:1:", ":process");
+	expect_error("[{:process 1 :type :ok :f :read}\n\n  {:process 2 :f :read}]", 58,
+		     "t:3:3:", ":type");
+	expect_error("[{:type :ok :f :read}]", 22, "t:1:2:", ":process");
+	expect_error("[{:process 1 :type :ok}]", 24, "t:1:2:", ":f");
+	expect_error("[{:process 1 :type :ok :f :read :time \"x\"}]", 43, "t:1:2:", ":time");
+	expect_error("[{:process 1 :type :ok :f}]", 27, "t:1:2:", "key without a value");
+	expect_error("[{:process 1 :type :ok :f :read}] [", 35, "t:1:35:", "after");
+	expect_error("[{:process 1 :type :ok :f :read} 5]", 35, "t:1:34:", "operation map");
+	expect_error("[{:process 1 :type :ok :f :read}\n {:process 1 :value \"abc}]", 59,
+		     "t:2:21:", "string never closed");
+	expect_error("[{:process 1 :type :ok :f :read :value 1x2}]", 44, "t:1:40:", "number");
+	expect_error("[{:process 1 :type :ok :f :read}\n\x01]", 35, "t:2:1:", "control");
+	expect_error("[{:process 1 :type \0:ok :f :read}]", 34, "t:1:20:", "control");
+	expect_error("[{:process 1 :type :ok :f :read)]", 33, "t:1:32:", "unexpected ')'");
+#undef TWO
+}
+
+/* A long line of garbage is rejected early, naming its line; an event over the limit is
+ * rejected; a valid 10 MB event is accepted (the limit is HREADER_MAX_EVENT, 64 MiB). */
+static void test_long_lines(void **state)
+{
+	char path[] = "/tmp/test_history_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n");
+	fprintf(f, "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":\"");
+	for (int i = 0; i < 10 * 1024 * 1024; i++)
+		fputc('x', f);
+	fprintf(f, "\"}\n{\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"value\":[");
+	for (int i = 0; i < 1024 * 1024; i++)
+		fprintf(f, "%d,", i % 10);
+	fprintf(f, "0]}\n");
+	/* 10 MB of garbage without a newline */
+	for (int i = 0; i < 10 * 1024 * 1024; i++)
+		fputc("#$%&"[i % 4], f);
+	fclose(f);
+
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.value.kind, HVAL_STR);
+	assert_int_equal(ev.value.len, 10 * 1024 * 1024);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 3);
+	assert_int_equal(ev.value.len, 1024 * 1024 + 1);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, ":4:1: expected '{'"));
+	/* the error is sticky */
+	errbuf[0] = '\0';
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, ":4:1: expected '{'"));
+	hreader_close(r);
+
+	/* over the limit: a string that never ends */
+	size_t big = (size_t)HREADER_MAX_EVENT + 100;
+	char *m = malloc(big);
+	assert_non_null(m);
+	const char *head = "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":\"";
+	memcpy(m, head, strlen(head));
+	memset(m + strlen(head), 'y', big - strlen(head));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n", f);
+	assert_int_equal(fwrite(m, 1, big, f), big);
+	fclose(f);
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, ":2:1: event longer than"));
+	hreader_close(r);
+	/* the same from memory */
+	expect_error(m, big, "t:1:1:", "longer than");
+	/* EDN: one map over the limit */
+	memcpy(m, "[{:value \"", 10);
+	f = fopen(path, "w");
+	assert_int_equal(fwrite(m, 1, big, f), big);
+	fclose(f);
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, ":1:1: event longer than"));
+	hreader_close(r);
+	free(m);
+	unlink(path);
+}
+
+/* Files are read in chunks: events that straddle chunk boundaries read the same as from
+ * memory, for both formats. */
+static void test_file_matches_memory(void **state)
+{
+	for (int edn = 0; edn < 2; edn++) {
+		char path[] = "/tmp/test_history_XXXXXX";
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		FILE *f = fdopen(fd, "w");
+		size_t cap = 8u << 20, len = 0;
+		char *mem = malloc(cap);
+		assert_non_null(mem);
+		if (edn)
+			len += (size_t)sprintf(mem + len, "; history\n[");
+		for (int i = 0; len < cap - 4096; i++) {
+			if (edn)
+				len += (size_t)sprintf(mem + len,
+						       "{:process %d,\n :type :ok, :f :write, "
+						       ":value [%d \"%*s\"]} ; c\n",
+						       i % 7, i, i % 50, "");
+			else
+				len += (size_t)sprintf(mem + len,
+						       "{\"index\":%d,\"process\":%d,\"type\":\"ok\","
+						       "\"f\":\"write\",\"value\":[%d,\"%*s\"]}\n",
+						       i, i % 7, i, i % 50, "");
+		}
+		if (edn)
+			len += (size_t)sprintf(mem + len, "]");
+		assert_int_equal(fwrite(mem, 1, len, f), len);
+		fclose(f);
+		struct hreader *a, *b;
+		struct hevent ea, eb;
+		assert_int_equal(hreader_open(&a, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+		assert_int_equal(hreader_open_mem(&b, mem, len, path, HFMT_AUTO, errbuf,
+						  sizeof errbuf),
+				 0);
+		int n = 0;
+		for (;;) {
+			int ra = hreader_next(a, &ea, errbuf, sizeof errbuf);
+			if (ra < 0)
+				fail_msg("%s", errbuf);
+			int rb = hreader_next(b, &eb, errbuf, sizeof errbuf);
+			assert_int_equal(ra, rb);
+			if (!ra)
+				break;
+			assert_int_equal(ea.line, eb.line);
+			assert_int_equal(ea.process, eb.process);
+			assert_true(hval_equal(&ea.value, &eb.value));
+			assert_int_equal(ea.value.u.items[0].u.i, n);
+			n++;
+		}
+		assert_true(n > 50000);
+		hreader_close(a);
+		hreader_close(b);
+		free(mem);
+		unlink(path);
+	}
+}
+
+/* Every file of the Knossos corpus reads, with as many events as it has ":type" keys. */
+static void read_corpus_dir(const char *dir, int *files, long *events)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		fail_msg("opendir %s: %s (run from the repository root)", dir, strerror(errno));
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			read_corpus_dir(path, files, events);
+			continue;
+		}
+		size_t n = strlen(de->d_name);
+		if (n < 4 || strcmp(de->d_name + n - 4, ".edn"))
+			continue;
+		/* expected count */
+		FILE *f = fopen(path, "rb");
+		assert_non_null(f);
+		char *text = malloc((size_t)st.st_size + 1);
+		assert_non_null(text);
+		assert_int_equal(fread(text, 1, (size_t)st.st_size, f), (size_t)st.st_size);
+		text[st.st_size] = '\0';
+		fclose(f);
+		long want = 0;
+		for (char *p = text; (p = strstr(p, ":type")); p++)
+			want++;
+		free(text);
+
+		struct hreader *r;
+		struct hevent ev;
+		assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+		long got = 0;
+		int rc;
+		while ((rc = hreader_next(r, &ev, errbuf, sizeof errbuf)) == 1)
+			got++;
+		if (rc < 0)
+			fail_msg("%s", errbuf);
+		assert_int_equal(hreader_format(r), HFMT_EDN);
+		hreader_close(r);
+		if (got != want || got == 0)
+			fail_msg("%s: %ld events, expected %ld", path, got, want);
+		(*files)++;
+		*events += got;
+	}
+	closedir(d);
+}
+
+static void test_corpus(void **state)
+{
+	int files = 0;
+	long events = 0;
+	read_corpus_dir("tests/fixtures/knossos", &files, &events);
+	assert_int_equal(files, 122);
+	assert_int_equal(events, 48500);
+}
+
+static void test_values(void **state)
+{
+	struct hval i3 = {.kind = HVAL_INT, .u.i = 3};
+	struct hval f3 = {.kind = HVAL_FLOAT, .u.d = 3.0};
+	struct hval f35 = {.kind = HVAL_FLOAT, .u.d = 3.5};
+	struct hval s = {.kind = HVAL_STR, .len = 3, .u.s = "a\"\n"};
+	struct hval kw = {.kind = HVAL_STR, .keyword = 1, .len = 3, .u.s = "a\"\n"};
+	struct hval nul = {.kind = HVAL_NULL};
+	struct hval items[3] = {i3, s, nul};
+	struct hval arr = {.kind = HVAL_ARRAY, .len = 3, .u.items = items};
+	struct hval items2[3] = {f3, kw, nul};
+	struct hval arr2 = {.kind = HVAL_ARRAY, .len = 3, .u.items = items2};
+	assert_true(hval_equal(&i3, &f3));
+	assert_int_equal(hval_hash(&i3), hval_hash(&f3));
+	assert_false(hval_equal(&i3, &f35));
+	assert_false(hval_equal(&i3, &s));
+	assert_true(hval_equal(&arr, &arr2));
+	assert_int_equal(hval_hash(&arr), hval_hash(&arr2));
+	assert_false(hval_equal(&arr, &i3));
+
+	char buf[64];
+	assert_int_equal(hval_format(buf, sizeof buf, &arr), strlen("[3,\"a\\\"\\n\",null]"));
+	assert_string_equal(buf, "[3,\"a\\\"\\n\",null]");
+	hval_format(buf, sizeof buf, &f35);
+	assert_string_equal(buf, "3.5");
+	hval_format(buf, sizeof buf, &f3);
+	assert_string_equal(buf, "3.0");
+	/* truncation */
+	size_t need = hval_format(buf, 8, &arr);
+	assert_int_equal(need, strlen("[3,\"a\\\"\\n\",null]"));
+	assert_int_equal(strlen(buf), 7);
+	assert_string_equal(buf + 4, "...");
+
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f = open_memstream(&out, &outlen);
+	assert_int_equal(json_write_string(f, "x\0y\x1f\\", 5), 0);
+	assert_int_equal(hval_write_json(f, &arr), 0);
+	fclose(f);
+	assert_string_equal(out, "\"x\\u0000y\\u001f\\\\\"[3,\"a\\\"\\n\",null]");
+	free(out);
+}
+
+/* ---- writer ------------------------------------------------------------------------------ */
+
+static void test_writer_roundtrip(void **state)
+{
+	char path[] = "/tmp/test_history_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct hwriter *w;
+	assert_int_equal(hwriter_open(&w, path, errbuf, sizeof errbuf), 0);
+
+	struct hval pair[2] = {{.kind = HVAL_INT, .u.i = 1}, {.kind = HVAL_STR, .len = 4,
+							       .u.s = "t\xc3\xa9\n"}};
+	struct hval mapitems[2] = {{.kind = HVAL_STR, .len = 1, .u.s = "k"},
+				   {.kind = HVAL_FLOAT, .u.d = 0.25}};
+	struct hevent in[4];
+	memset(in, 0, sizeof in);
+	in[0] = (struct hevent){.time = 100, .process = 0, .type = HTYPE_INVOKE, .f = "cas",
+				.has_key = 1, .key = {.kind = HVAL_STR, .len = 2, .u.s = "k1"},
+				.has_value = 1,
+				.value = {.kind = HVAL_ARRAY, .len = 2, .u.items = pair},
+				.node = "n\"1"};
+	in[1] = (struct hevent){.time = 200, .process = 0, .type = HTYPE_FAIL, .f = "cas",
+				.has_key = 1, .key = {.kind = HVAL_INT, .u.i = -5},
+				.has_value = 1,
+				.value = {.kind = HVAL_MAP, .len = 1, .u.items = mapitems},
+				.error = "mismatch"};
+	in[2] = (struct hevent){.time = -1, .process = HPROC_NEMESIS, .type = HTYPE_INFO,
+				.f = "kill", .has_value = 1, .value = {.kind = HVAL_NULL}};
+	in[3] = (struct hevent){.time = 300, .process = 7, .type = HTYPE_OK, .f = "read"};
+	for (int i = 0; i < 4; i++) {
+		in[i].index = 99; /* the writer assigns it */
+		assert_int_equal(hwriter_append(w, &in[i], errbuf, sizeof errbuf), 0);
+		assert_int_equal(in[i].index, i);
+	}
+	assert_int_equal(hwriter_sync(w, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hwriter_close(w, errbuf, sizeof errbuf), 0);
+
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+		assert_int_equal(hreader_format(r), HFMT_JSONL);
+		assert_int_equal(ev.index, i);
+		assert_int_equal(ev.line, i + 1);
+		assert_int_equal(ev.time, in[i].time);
+		assert_int_equal(ev.process, in[i].process);
+		assert_int_equal(ev.type, in[i].type);
+		assert_string_equal(ev.f, in[i].f);
+		assert_int_equal(ev.has_key, in[i].has_key);
+		if (ev.has_key)
+			assert_true(hval_equal(&ev.key, &in[i].key));
+		assert_int_equal(ev.has_value, in[i].has_value);
+		if (ev.has_value)
+			assert_true(hval_equal(&ev.value, &in[i].value));
+		if (in[i].node)
+			assert_string_equal(ev.node, in[i].node);
+		else
+			assert_null(ev.node);
+		if (in[i].error)
+			assert_string_equal(ev.error, in[i].error);
+		else
+			assert_null(ev.error);
+	}
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
+	hreader_close(r);
+	unlink(path);
+
+	/* a path that cannot be created */
+	assert_int_equal(hwriter_open(&w, "/nonexistent-dir/h.jsonl", errbuf, sizeof errbuf),
+			 SB_EIO);
+	assert_non_null(strstr(errbuf, "/nonexistent-dir/h.jsonl"));
+	assert_int_equal(hwriter_close(NULL, errbuf, sizeof errbuf), 0);
+}
+
+#define NTHREADS 4
+#define PER_THREAD 2000
+
+struct wargs {
+	struct hwriter *w;
+	int id;
+};
+
+static void *writer_thread(void *arg)
+{
+	struct wargs *a = arg;
+	char e[256];
+	char pad[200];
+	memset(pad, 'a' + a->id, sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct hval v = {.kind = HVAL_INT, .u.i = i};
+		struct hevent ev = {.time = i, .process = a->id, .type = HTYPE_OK, .f = "write",
+				    .has_value = 1, .value = v,
+				    .node = pad + (size_t)(i % 150)};
+		if (hwriter_append(a->w, &ev, e, sizeof e))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_writer_threads(void **state)
+{
+	char path[] = "/tmp/test_history_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct hwriter *w;
+	assert_int_equal(hwriter_open(&w, path, errbuf, sizeof errbuf), 0);
+	pthread_t th[NTHREADS];
+	struct wargs args[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++) {
+		args[i] = (struct wargs){w, i};
+		assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		void *res;
+		pthread_join(th[i], &res);
+		assert_null(res);
+	}
+	assert_int_equal(hwriter_close(w, errbuf, sizeof errbuf), 0);
+
+	struct hreader *r;
+	struct hevent ev;
+	int next[NTHREADS] = {0};
+	assert_int_equal(hreader_open(&r, path, HFMT_JSONL, errbuf, sizeof errbuf), 0);
+	int64_t n = 0;
+	int rc;
+	while ((rc = hreader_next(r, &ev, errbuf, sizeof errbuf)) == 1) {
+		assert_int_equal(ev.index, n); /* dense, in file order */
+		n++;
+		assert_true(ev.process >= 0 && ev.process < NTHREADS);
+		/* each thread's events in its own order, none lost or torn */
+		assert_int_equal(ev.value.u.i, next[ev.process]);
+		assert_int_equal(ev.time, next[ev.process]);
+		assert_int_equal(strlen(ev.node), 199 - (size_t)(next[ev.process] % 150));
+		next[ev.process]++;
+	}
+	if (rc < 0)
+		fail_msg("%s", errbuf);
+	assert_int_equal(n, NTHREADS * PER_THREAD);
+	hreader_close(r);
+	unlink(path);
+}
+
+/* A full disk is reported as such; nothing crashes, and the writer stays usable. */
+static void test_writer_enospc(void **state)
+{
+	struct hwriter *w;
+	if (access("/dev/full", W_OK) != 0)
+		skip();
+	assert_int_equal(hwriter_open(&w, "/dev/full", errbuf, sizeof errbuf), 0);
+	struct hevent ev = {.time = 1, .process = 1, .type = HTYPE_INVOKE, .f = "read"};
+	assert_int_equal(hwriter_append(w, &ev, errbuf, sizeof errbuf), SB_EIO);
+	assert_non_null(strstr(errbuf, "disk full"));
+	assert_non_null(strstr(errbuf, "/dev/full"));
+	assert_int_equal(hwriter_append(w, &ev, errbuf, sizeof errbuf), SB_EIO);
+	/* index not consumed by failed appends */
+	assert_int_equal(ev.index, 0);
+	errbuf[0] = '\0';
+	assert_int_equal(hwriter_close(w, errbuf, sizeof errbuf), SB_EIO);
+	assert_non_null(strstr(errbuf, "disk full"));
+}
+
+static void test_open_errors(void **state)
+{
+	struct hreader *r;
+	assert_int_equal(hreader_open(&r, "/nonexistent/file.jsonl", HFMT_AUTO, errbuf,
+				      sizeof errbuf),
+			 SB_EINVAL);
+	assert_null(r);
+	assert_non_null(strstr(errbuf, "/nonexistent/file.jsonl"));
+	assert_int_equal(hreader_open(&r, "/tmp", HFMT_AUTO, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "directory"));
+	hreader_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jsonl_fields),
+		cmocka_unit_test(test_edn_fields),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_file_matches_memory),
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_writer_roundtrip),
+		cmocka_unit_test(test_writer_threads),
+		cmocka_unit_test(test_writer_enospc),
+		cmocka_unit_test(test_open_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
