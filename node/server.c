@@ -1,0 +1,1069 @@
+#include "node/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "node/crash.h"
+#include "node/log.h"
+#include "node/resp.h"
+#include "node/storage.h"
+#include "node/wire.h"
+
+/* The only signal state: set by the SIGTERM/SIGINT handler, read by the loop. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+enum kind { K_CLIENT_LISTEN = 1, K_PEER_LISTEN, K_CLIENT, K_PEER_IN, K_PEER_OUT };
+
+#define PEER_OUT_MAX (64u << 20) /* bytes queued to one peer before messages are dropped */
+#define CLIENT_OUT_MAX (64u << 20)
+#define BACKOFF_MIN_MS 20
+#define BACKOFF_MAX_MS 500
+#define MAX_PEER_IN 64
+
+struct client {
+	int kind; /* K_CLIENT: must be first (epoll data points at it) */
+	int fd;
+	size_t slot;
+	char *in;
+	size_t in_len, in_cap;
+	struct resp_out out;
+	uint64_t waiting;          /* req_id in the core, 0 = none */
+	uint64_t deadline;         /* when waiting: -TIMEOUT after this (ms) */
+	uint64_t client_id, seq;   /* dedup identity (raft_kv.h) */
+	int closing;               /* close once the output is flushed */
+	uint32_t events;           /* registered epoll events */
+};
+
+struct peer_in {
+	int kind; /* K_PEER_IN */
+	int fd;
+	struct wire_buf in;
+	raft_id from; /* from the hello; 0 until then */
+};
+
+struct peer {
+	int kind; /* K_PEER_OUT */
+	raft_id id;
+	int fd;
+	int connected;
+	struct wire_buf out;
+	uint32_t backoff;
+	uint64_t next_attempt;
+	uint32_t events;
+	char client_addr[WIRE_MAX_ADDR]; /* learned from this peer's hello; "" = unknown */
+	int was_connected;
+};
+
+struct listener {
+	int kind;
+	int fd;
+};
+
+struct server {
+	const struct server_config *cfg;
+	int ep;
+	struct listener client_l, peer_l;
+	struct raft *raft;
+	struct storage *st;
+	struct peer peers[RAFT_MAX_NODES]; /* by raft id - 1; the self slot is unused */
+	struct client **clients;
+	size_t max_clients, n_clients;
+	struct peer_in *pins[MAX_PEER_IN];
+	uint64_t req_counter;
+	uint64_t conn_counter;
+	uint64_t boot_nonce;
+	char client_addr[300];
+	int fatal;
+	char fatal_msg[512];
+	struct resp_cmd cmd; /* parse scratch (large: kept off the stack) */
+	struct storage_entry *sbuf; /* scratch for appends */
+	size_t sbuf_cap;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void set_fatal(struct server *s, const char *what, const char *msg)
+{
+	if (s->fatal)
+		return;
+	s->fatal = 1;
+	snprintf(s->fatal_msg, sizeof s->fatal_msg, "%.100s: %.400s", what, msg);
+}
+
+static const char *node_name(const struct server *s, raft_id id)
+{
+	if (id == 0 || id > s->cfg->n_nodes)
+		return "?";
+	return s->cfg->nodes[id - 1].name;
+}
+
+static void ep_set(struct server *s, int fd, void *ptr, uint32_t *cur, uint32_t want)
+{
+	if (*cur == want)
+		return;
+	struct epoll_event ev = {.events = want, .data.ptr = ptr};
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, fd, &ev);
+	*cur = want;
+}
+
+static int listen_on(struct server *s, struct listener *l, int kind, const char *host,
+		     const char *port, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE};
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (g)
+		return err_set(err, errlen, SB_EINVAL, "resolve %s:%s: %s", host, port, gai_strerror(g));
+	int fd = -1, e = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 512) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return err_set(err, errlen, SB_EIO, "listen on %s:%s: %s", host, port, strerror(e));
+	l->kind = kind;
+	l->fd = fd;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+/* ---- peers: outgoing --------------------------------------------------------------------- */
+
+static void peer_close(struct server *s, struct peer *p, const char *why)
+{
+	if (p->fd >= 0) {
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);
+	}
+	if (p->connected || p->was_connected)
+		log_event(LOG_INFO, "peer-disconnected", "peer=%s reason=\"%s\"", node_name(s, p->id), why);
+	p->fd = -1;
+	p->connected = 0;
+	p->was_connected = 0;
+	p->out.len = 0;
+	p->events = 0;
+	uint64_t now = now_ms();
+	p->next_attempt = now + p->backoff;
+	p->backoff = p->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff * 2;
+}
+
+static void peer_flush(struct server *s, struct peer *p)
+{
+	while (p->connected && p->out.len) {
+		ssize_t w = send(p->fd, p->out.p, p->out.len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0) {
+			peer_close(s, p, strerror(errno));
+			return;
+		}
+		wire_buf_consume(&p->out, (size_t)w);
+	}
+	if (p->fd >= 0)
+		ep_set(s, p->fd, p, &p->events, (p->out.len || !p->connected ? EPOLLOUT : 0) | EPOLLRDHUP);
+}
+
+static void peer_connected(struct server *s, struct peer *p)
+{
+	p->connected = 1;
+	p->was_connected = 1;
+	p->backoff = BACKOFF_MIN_MS;
+	int one = 1;
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	char err[256];
+	p->out.len = 0;
+	if (wire_encode_hello(&p->out, (raft_id)(s->cfg->self + 1), s->client_addr, err, sizeof err))
+		log_event(LOG_WARN, "peer-hello-failed", "msg=\"%s\"", err);
+	log_event(LOG_INFO, "peer-connected", "peer=%s", node_name(s, p->id));
+	peer_flush(s, p);
+}
+
+static void peer_dial(struct server *s, struct peer *p)
+{
+	const struct server_node *n = &s->cfg->nodes[p->id - 1];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(n->host, n->port, &hints, &res) || !res) {
+		peer_close(s, p, "cannot resolve address");
+		return;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		freeaddrinfo(res);
+		peer_close(s, p, strerror(errno));
+		return;
+	}
+	int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	p->fd = fd;
+	p->events = EPOLLOUT | EPOLLRDHUP;
+	struct epoll_event ev = {.events = p->events, .data.ptr = p};
+	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	if (rc == 0)
+		peer_connected(s, p);
+	else if (errno != EINPROGRESS)
+		peer_close(s, p, strerror(errno));
+}
+
+static void peer_event(struct server *s, struct peer *p, uint32_t evs)
+{
+	if (!p->connected) {
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr) {
+			p->was_connected = 0;
+			peer_close(s, p, strerror(soerr));
+			return;
+		}
+		if (evs & (EPOLLOUT))
+			peer_connected(s, p);
+		return;
+	}
+	if (evs & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+		peer_close(s, p, "connection closed by peer");
+		return;
+	}
+	if (evs & EPOLLOUT)
+		peer_flush(s, p);
+}
+
+static void peer_send(struct server *s, const struct raft_msg *m)
+{
+	if (m->to == 0 || m->to > s->cfg->n_nodes || m->to == s->cfg->self + 1)
+		return;
+	struct peer *p = &s->peers[m->to - 1];
+	if (!p->connected)
+		return; /* dropped: Raft retries, and stale messages must not pile up */
+	if (p->out.len > PEER_OUT_MAX) {
+		log_event(LOG_DEBUG, "peer-message-dropped", "peer=%s queued=%zu", node_name(s, p->id),
+			  p->out.len);
+		return;
+	}
+	char err[256];
+	if (wire_encode_msg(&p->out, m, err, sizeof err)) {
+		log_event(LOG_WARN, "peer-encode-failed", "peer=%s msg=\"%s\"", node_name(s, p->id), err);
+		if (p->out.oom)
+			peer_close(s, p, "out of memory");
+	}
+}
+
+/* ---- peers: incoming --------------------------------------------------------------------- */
+
+static void pin_close(struct server *s, size_t i, const char *why)
+{
+	struct peer_in *pi = s->pins[i];
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, pi->fd, NULL);
+	close(pi->fd);
+	if (why)
+		log_event(LOG_WARN, "peer-connection-dropped", "peer=%s reason=\"%s\"",
+			  node_name(s, pi->from), why);
+	wire_buf_free(&pi->in);
+	free(pi);
+	s->pins[i] = NULL;
+}
+
+static void peer_accept(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->peer_l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		size_t i = 0;
+		while (i < MAX_PEER_IN && s->pins[i])
+			i++;
+		struct peer_in *pi = i < MAX_PEER_IN ? calloc(1, sizeof *pi) : NULL;
+		if (!pi) {
+			close(fd);
+			continue;
+		}
+		pi->kind = K_PEER_IN;
+		pi->fd = fd;
+		s->pins[i] = pi;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = pi};
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+static void pin_event(struct server *s, size_t i)
+{
+	struct peer_in *pi = s->pins[i];
+	char err[256];
+	for (;;) {
+		if (pi->in.cap - pi->in.len < 65536) {
+			size_t len = pi->in.len;
+			wire_buf_put(&pi->in, NULL, 65536);
+			if (pi->in.oom) {
+				pin_close(s, i, "out of memory");
+				return;
+			}
+			pi->in.len = len;
+		}
+		ssize_t r = recv(pi->fd, pi->in.p + pi->in.len, pi->in.cap - pi->in.len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0) {
+			pin_close(s, i, NULL);
+			return;
+		}
+		pi->in.len += (size_t)r;
+		if ((size_t)r < 65536)
+			break;
+	}
+	size_t off = 0;
+	for (;;) {
+		int kind;
+		const unsigned char *body;
+		size_t blen, used;
+		int rc = wire_frame(pi->in.p + off, pi->in.len - off, &kind, &body, &blen, &used, err,
+				    sizeof err);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			pin_close(s, i, err);
+			return;
+		}
+		off += used;
+		if (kind == WIRE_HELLO) {
+			raft_id from;
+			char addr[WIRE_MAX_ADDR];
+			if (wire_decode_hello(body, blen, &from, addr, sizeof addr, err, sizeof err) ||
+			    from == 0 || from > s->cfg->n_nodes || from == s->cfg->self + 1) {
+				pin_close(s, i, err[0] ? err : "hello from an unknown node");
+				return;
+			}
+			pi->from = from;
+			snprintf(s->peers[from - 1].client_addr, sizeof s->peers[from - 1].client_addr, "%s",
+				 addr);
+			continue;
+		}
+		struct raft_msg m;
+		rc = wire_decode_msg(body, blen, &m, err, sizeof err);
+		if (rc == SB_ENOMEM) {
+			set_fatal(s, "decode peer message", err);
+			return;
+		}
+		if (rc) {
+			pin_close(s, i, err);
+			return;
+		}
+		rc = raft_step(s->raft, &m, err, sizeof err);
+		wire_msg_free(&m);
+		if (rc == SB_ENOMEM) {
+			set_fatal(s, "raft_step", err);
+			return;
+		}
+		if (rc)
+			log_event(LOG_WARN, "peer-message-rejected", "peer=%s msg=\"%s\"",
+				  node_name(s, pi->from), err);
+	}
+	wire_buf_consume(&pi->in, off);
+}
+
+/* ---- clients ----------------------------------------------------------------------------- */
+
+static void client_close(struct server *s, struct client *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	s->clients[c->slot] = NULL;
+	s->n_clients--;
+	free(c->in);
+	resp_out_free(&c->out);
+	free(c);
+}
+
+/* Write what we can; returns -1 if the client was closed. */
+static int client_flush(struct server *s, struct client *c)
+{
+	while (c->out.len) {
+		ssize_t w = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w <= 0) {
+			client_close(s, c);
+			return -1;
+		}
+		resp_out_consume(&c->out, (size_t)w);
+	}
+	if (c->out.oom || c->out.len > CLIENT_OUT_MAX || (c->closing && !c->out.len)) {
+		client_close(s, c);
+		return -1;
+	}
+	uint32_t want = EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0) |
+			(c->waiting || c->closing ? 0 : EPOLLIN);
+	ep_set(s, c->fd, c, &c->events, want);
+	return 0;
+}
+
+static void put_notleader(struct server *s, struct resp_out *o, raft_id leader)
+{
+	if (leader == 0 || leader > s->cfg->n_nodes) {
+		resp_put_error(o, "NOTLEADER ?");
+		return;
+	}
+	const char *addr = leader == s->cfg->self + 1 ? s->client_addr
+						    : s->peers[leader - 1].client_addr;
+	resp_put_error(o, "NOTLEADER %s %s", node_name(s, leader), addr[0] ? addr : "?");
+}
+
+static void put_result(struct resp_out *o, const struct raft_kv_result *r)
+{
+	switch (r->kind) {
+	case RAFT_KV_RES_OK:
+		resp_put_simple(o, "OK");
+		break;
+	case RAFT_KV_RES_NIL:
+		resp_put_null(o);
+		break;
+	case RAFT_KV_RES_INT:
+		resp_put_int(o, r->integer);
+		break;
+	case RAFT_KV_RES_BULK:
+		resp_put_bulk(o, r->bulk, r->bulk_len);
+		break;
+	case RAFT_KV_RES_ARRAY:
+		resp_put_array(o, r->n_items);
+		for (size_t i = 0; i < r->n_items; i++)
+			resp_put_bulk(o, r->items[i], r->item_lens[i]);
+		break;
+	case RAFT_KV_RES_ERR:
+	default:
+		resp_put_error(o, "%.*s", (int)r->bulk_len, r->bulk ? (const char *)r->bulk : "ERR");
+		break;
+	}
+}
+
+static void put_info(struct server *s, struct resp_out *o)
+{
+	struct raft_status st;
+	raft_status(s->raft, &st);
+	const char *laddr = "";
+	if (st.leader == s->cfg->self + 1)
+		laddr = s->client_addr;
+	else if (st.leader && st.leader <= s->cfg->n_nodes)
+		laddr = s->peers[st.leader - 1].client_addr;
+	char buf[2048];
+	int n = snprintf(buf, sizeof buf,
+			 "# Raft\r\nnode:%s\r\nid:%u\r\nrole:%s\r\nterm:%" PRIu64 "\r\nvote:%s\r\n"
+			 "leader:%s\r\nleader_addr:%s\r\ncommit_index:%" PRIu64 "\r\n"
+			 "applied_index:%" PRIu64 "\r\nlast_log_index:%" PRIu64 "\r\n"
+			 "last_log_term:%" PRIu64 "\r\nsnapshot_index:%" PRIu64 "\r\n"
+			 "persisted_index:%" PRIu64 "\r\nclients:%zu\r\nfault_injection:%d\r\n"
+			 "crashpoint:%s\r\n",
+			 node_name(s, st.id), st.id, raft_role_name(st.role), st.term,
+			 st.vote ? node_name(s, st.vote) : "", st.leader ? node_name(s, st.leader) : "",
+			 laddr[0] ? laddr : "", st.commit, st.applied, st.last_index, st.last_term,
+			 st.snapshot_index, st.persisted_index, s->n_clients, s->cfg->fault_injection,
+			 crash_armed() ? crash_armed() : "");
+	resp_put_bulk(o, buf, n > 0 ? ((size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1) : 0);
+}
+
+static int arg_u64(const struct resp_arg *a, uint64_t *v)
+{
+	if (a->len == 0 || a->len > 19)
+		return -1;
+	uint64_t x = 0;
+	for (size_t i = 0; i < a->len; i++) {
+		if (a->p[i] < '0' || a->p[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(a->p[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static void handle_debug(struct server *s, struct client *c, const struct resp_cmd *cmd)
+{
+	if (!s->cfg->fault_injection) {
+		resp_put_error(&c->out, "ERR DEBUG is disabled (start raftnode with --fault-injection)");
+		return;
+	}
+	if (cmd->argc < 3 || !resp_arg_is(&cmd->argv[1], "CRASHPOINT")) {
+		resp_put_error(&c->out, "ERR usage: DEBUG CRASHPOINT <name> [hit] | DEBUG CRASHPOINT CLEAR");
+		return;
+	}
+	if (resp_arg_is(&cmd->argv[2], "CLEAR") && cmd->argc == 3) {
+		crash_clear();
+		log_event(LOG_INFO, "crashpoint-cleared", NULL);
+		resp_put_simple(&c->out, "OK");
+		return;
+	}
+	uint64_t hit = 1;
+	if (cmd->argc > 4 || (cmd->argc == 4 && (arg_u64(&cmd->argv[3], &hit) || hit == 0))) {
+		resp_put_error(&c->out, "ERR usage: DEBUG CRASHPOINT <name> [hit>=1]");
+		return;
+	}
+	char name[128], err[256];
+	snprintf(name, sizeof name, "%.*s", (int)(cmd->argv[2].len < 127 ? cmd->argv[2].len : 127),
+		 cmd->argv[2].p);
+	if (crash_arm(name, hit, err, sizeof err)) {
+		resp_put_error(&c->out, "ERR %s", err);
+		return;
+	}
+	log_event(LOG_INFO, "crashpoint-armed", "name=%s hit=%" PRIu64, name, hit);
+	resp_put_simple(&c->out, "OK");
+}
+
+struct op_name {
+	const char *name;
+	enum raft_kv_op op;
+	size_t nargs;
+};
+
+static const struct op_name ops[] = {
+	{"GET", RAFT_KV_GET, 1},	{"SET", RAFT_KV_SET, 2},	 {"CAS", RAFT_KV_CAS, 3},
+	{"DEL", RAFT_KV_DEL, 1},	{"RPUSH", RAFT_KV_RPUSH, 2}, {"LRANGE", RAFT_KV_LRANGE, 3},
+};
+
+/* Handle one parsed command. Either puts an immediate reply or hands a request to the core
+ * (then c->waiting is set). */
+static void handle_command(struct server *s, struct client *c, const struct resp_cmd *cmd)
+{
+	const struct resp_arg *a0 = &cmd->argv[0];
+	if (resp_arg_is(a0, "PING")) {
+		if (cmd->argc > 1)
+			resp_put_bulk(&c->out, cmd->argv[1].p, cmd->argv[1].len);
+		else
+			resp_put_simple(&c->out, "PONG");
+		return;
+	}
+	if (resp_arg_is(a0, "INFO")) {
+		put_info(s, &c->out);
+		return;
+	}
+	if (resp_arg_is(a0, "QUIT")) {
+		resp_put_simple(&c->out, "OK");
+		c->closing = 1;
+		return;
+	}
+	if (resp_arg_is(a0, "DEBUG")) {
+		handle_debug(s, c, cmd);
+		return;
+	}
+	if (resp_arg_is(a0, "COMMAND")) { /* redis-cli asks at start-up; it copes with nothing */
+		resp_put_array(&c->out, 0);
+		return;
+	}
+	const struct op_name *op = NULL;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (resp_arg_is(a0, ops[i].name))
+			op = &ops[i];
+	if (!op) {
+		resp_put_error(&c->out, "ERR unknown command '%.*s'", (int)(a0->len < 64 ? a0->len : 64),
+			       a0->p);
+		return;
+	}
+	if (cmd->argc - 1 != op->nargs) {
+		resp_put_error(&c->out, "ERR wrong number of arguments for '%s' command", op->name);
+		return;
+	}
+	struct raft_kv_str args[3];
+	for (size_t i = 0; i < op->nargs; i++) {
+		args[i].p = (const unsigned char *)cmd->argv[i + 1].p;
+		args[i].len = cmd->argv[i + 1].len;
+	}
+	unsigned char *enc = NULL;
+	size_t enclen = 0;
+	char err[256];
+	int rc = raft_kv_encode_args(op->op, args, op->nargs, &enc, &enclen, err, sizeof err);
+	if (rc) {
+		resp_put_error(&c->out, "ERR %s", err);
+		return;
+	}
+	uint64_t req = (++s->req_counter << 16) | c->slot;
+	if (op->op == RAFT_KV_GET || op->op == RAFT_KV_LRANGE)
+		rc = raft_read(s->raft, req, enc, enclen, err, sizeof err);
+	else
+		rc = raft_propose(s->raft, req, c->client_id, ++c->seq, enc, enclen, err, sizeof err);
+	free(enc);
+	if (rc == SB_ENOMEM) {
+		set_fatal(s, "propose", err);
+		return;
+	}
+	if (rc) {
+		resp_put_error(&c->out, "ERR %s", err);
+		return;
+	}
+	c->waiting = req;
+	c->deadline = now_ms() + SERVER_REQUEST_TIMEOUT_MS;
+}
+
+/* Parse and handle buffered requests until one waits on the core. Returns -1 if closed. */
+static int client_process(struct server *s, struct client *c)
+{
+	size_t off = 0;
+	char err[256];
+	while (!c->waiting && !c->closing && off < c->in_len) {
+		size_t used = 0;
+		int rc = resp_parse_request(c->in + off, c->in_len - off, &s->cmd, &used, err, sizeof err);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			resp_put_error(&c->out, "ERR Protocol error: %s", err);
+			c->closing = 1;
+			break;
+		}
+		off += used;
+		if (s->cmd.argc)
+			handle_command(s, c, &s->cmd);
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return client_flush(s, c);
+}
+
+static void client_read(struct server *s, struct client *c)
+{
+	for (;;) {
+		if (c->in_cap - c->in_len < 16384) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
+			if (cap > 2 * RESP_MAX_REQUEST + 65536) {
+				if (c->in_cap - c->in_len == 0)
+					break; /* the parser will refuse the oversized request */
+				cap = c->in_cap;
+			} else {
+				char *n = realloc(c->in, cap);
+				if (!n) {
+					client_close(s, c);
+					return;
+				}
+				c->in = n;
+				c->in_cap = cap;
+			}
+		}
+		ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0) {
+			client_close(s, c);
+			return;
+		}
+		c->in_len += (size_t)r;
+		if (c->in_len >= c->in_cap)
+			continue;
+		break;
+	}
+	client_process(s, c);
+}
+
+static void client_accept(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->client_l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		if (s->n_clients >= s->max_clients) {
+			static const char msg[] = "-ERR max number of clients reached\r\n";
+			(void)!send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
+			close(fd);
+			log_event(LOG_WARN, "client-rejected", "reason=\"max clients\" limit=%zu",
+				  s->max_clients);
+			continue;
+		}
+		size_t slot = 0;
+		while (s->clients[slot])
+			slot++;
+		struct client *c = calloc(1, sizeof *c);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c->kind = K_CLIENT;
+		c->fd = fd;
+		c->slot = slot;
+		/* A client id no earlier incarnation of this node can have used (dedup, raft_kv.h). */
+		uint64_t x = s->boot_nonce + ++s->conn_counter * 0x9E3779B97F4A7C15ull;
+		x ^= x >> 31;
+		c->client_id = x ? x : 1;
+		c->events = EPOLLIN | EPOLLRDHUP;
+		s->clients[slot] = c;
+		s->n_clients++;
+		struct epoll_event ev = {.events = c->events, .data.ptr = c};
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+static struct client *client_by_req(struct server *s, uint64_t req)
+{
+	size_t slot = req & 0xffff;
+	if (slot >= s->max_clients || !s->clients[slot] || s->clients[slot]->waiting != req)
+		return NULL;
+	return s->clients[slot];
+}
+
+static void deliver_reply(struct server *s, const struct raft_reply *r)
+{
+	struct client *c = client_by_req(s, r->req_id);
+	if (!c)
+		return; /* the client left or timed out */
+	if (r->status == RAFT_REPLY_OK)
+		put_result(&c->out, &r->result);
+	else if (r->status == RAFT_REPLY_NOT_LEADER)
+		put_notleader(s, &c->out, r->leader_hint);
+	else
+		resp_put_error(&c->out, "TIMEOUT leadership changed while the request was in flight");
+	c->waiting = 0;
+	client_process(s, c);
+}
+
+static void expire_requests(struct server *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->max_clients; i++) {
+		struct client *c = s->clients[i];
+		if (c && c->waiting && now >= c->deadline) {
+			c->waiting = 0;
+			resp_put_error(&c->out, "TIMEOUT no reply within %d ms", SERVER_REQUEST_TIMEOUT_MS);
+			client_process(s, c);
+		}
+	}
+}
+
+/* ---- the core's ready -------------------------------------------------------------------- */
+
+static int persist(struct server *s, const struct raft_ready *rd, int follower)
+{
+	char err[512];
+	int rc = 0;
+	if (rd->snapshot) {
+		rc = storage_save_snapshot(s->st, rd->snapshot->index, rd->snapshot->term,
+					   rd->snapshot->data, rd->snapshot->len, err, sizeof err);
+		if (rc)
+			goto out;
+		log_event(LOG_INFO, "snapshot-saved", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu",
+			  rd->snapshot->index, rd->snapshot->term, rd->snapshot->len);
+	}
+	if (rd->truncate_from && (rc = storage_truncate(s->st, rd->truncate_from, err, sizeof err)))
+		goto out;
+	if (rd->n_entries) {
+		if (s->sbuf_cap < rd->n_entries) {
+			struct storage_entry *n = realloc(s->sbuf, rd->n_entries * sizeof *n);
+			if (!n) {
+				rc = err_set(err, sizeof err, SB_ENOMEM, "out of memory");
+				goto out;
+			}
+			s->sbuf = n;
+			s->sbuf_cap = rd->n_entries;
+		}
+		for (size_t i = 0; i < rd->n_entries; i++) {
+			const struct raft_entry *e = &rd->entries[i];
+			s->sbuf[i] = (struct storage_entry){.term = e->term, .index = e->index,
+							   .type = e->type, .client_id = e->client_id,
+							   .seq = e->seq, .len = (uint32_t)e->len,
+							   .data = e->data};
+		}
+		if ((rc = storage_append(s->st, s->sbuf, rd->n_entries, err, sizeof err)))
+			goto out;
+		if (follower)
+			crash_point(CRASH_FOLLOWER_AFTER_APPEND);
+		if ((rc = storage_sync(s->st, err, sizeof err)))
+			goto out;
+		if (follower)
+			crash_point(CRASH_FOLLOWER_AFTER_FSYNC);
+	}
+	if (rd->compact_upto && (rc = storage_compact(s->st, rd->compact_upto, err, sizeof err)))
+		goto out;
+	if (rd->hs_changed) {
+		if ((rc = storage_set_meta(s->st, rd->hs.term, rd->hs.vote, err, sizeof err)))
+			goto out;
+		log_set_term(rd->hs.term);
+	}
+out:
+	if (rc)
+		set_fatal(s, "storage", err);
+	return rc;
+}
+
+static int process_ready(struct server *s)
+{
+	while (!s->fatal && raft_has_ready(s->raft)) {
+		struct raft_ready rd;
+		if (raft_ready(s->raft, &rd)) {
+			set_fatal(s, "raft_ready", "out of memory");
+			return -1;
+		}
+		struct raft_status st;
+		raft_status(s->raft, &st);
+		if (persist(s, &rd, st.role == RAFT_FOLLOWER))
+			return -1;
+		if (raft_persisted(s->raft)) {
+			set_fatal(s, "raft_persisted", "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < rd.n_msgs; i++)
+			peer_send(s, &rd.msgs[i]);
+		for (size_t i = 0; i < rd.n_replies; i++)
+			deliver_reply(s, &rd.replies[i]);
+		raft_advance(s->raft);
+	}
+	for (size_t i = 0; i < s->cfg->n_nodes; i++)
+		if (s->peers[i].connected && s->peers[i].out.len)
+			peer_flush(s, &s->peers[i]);
+	return s->fatal ? -1 : 0;
+}
+
+/* ---- hooks for the core ------------------------------------------------------------------ */
+
+static void core_crash(void *ctx, const char *point)
+{
+	crash_point(point);
+}
+
+static void core_log(void *ctx, int level, raft_term term, const char *line)
+{
+	log_set_term(term);
+	log_raw(level <= 0 ? LOG_DEBUG : level == 1 ? LOG_INFO : LOG_WARN, term, line);
+}
+
+/* ---- start-up and the loop --------------------------------------------------------------- */
+
+static int start_core(struct server *s, char *err, size_t errlen)
+{
+	const struct server_config *cfg = s->cfg;
+	struct storage_state st;
+	int rc = storage_open(cfg->data_dir, NULL, &s->st, &st, err, errlen);
+	if (rc) {
+		err_prefix(err, errlen, "data directory %s", cfg->data_dir);
+		return rc;
+	}
+	struct raft_entry *ents = NULL;
+	if (st.n_entries && !(ents = calloc(st.n_entries, sizeof *ents))) {
+		storage_state_free(&st);
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < st.n_entries; i++) {
+		const struct storage_entry *e = &st.entries[i];
+		ents[i] = (struct raft_entry){.term = e->term, .index = e->index, .type = e->type,
+					      .client_id = e->client_id, .seq = e->seq,
+					      .data = e->data, .len = e->len};
+	}
+	struct raft_persisted ps = {
+		.hs = {.term = st.term, .vote = (raft_id)st.vote},
+		.snapshot = {.index = st.has_snapshot ? st.snap_index : 0, .term = st.snap_term,
+			     .data = st.snap_data, .len = st.snap_len},
+		.entries = ents,
+		.n_entries = st.n_entries,
+	};
+	struct raft_config rc_;
+	raft_config_init(&rc_);
+	rc_.self = (raft_id)(cfg->self + 1);
+	rc_.n_nodes = cfg->n_nodes;
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		rc_.nodes[i].id = (raft_id)(i + 1);
+		rc_.nodes[i].priority = 0;
+	}
+	rc_.election_timeout_min_ms = cfg->election_min_ms;
+	rc_.election_timeout_max_ms = cfg->election_max_ms;
+	rc_.heartbeat_ms = cfg->heartbeat_ms;
+	rc_.bugs = cfg->bugs;
+	if (cfg->snapshot_every)
+		rc_.snapshot_every = cfg->snapshot_every;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->boot_nonce = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+			((uint64_t)(cfg->self + 1) << 56) ^ ((uint64_t)getpid() << 32);
+	rc_.seed = s->boot_nonce;
+	rc_.crash = core_crash;
+	rc_.log = core_log;
+	log_set_term(st.term);
+	rc = raft_create(&rc_, &ps, now_ms(), &s->raft, err, errlen);
+	log_event(LOG_INFO, "node-started",
+		  "data=%s entries=%zu snapshot_index=%" PRIu64 " vote=%s torn_tail=%d",
+		  cfg->data_dir, st.n_entries, ps.snapshot.index,
+		  st.vote ? node_name(s, (raft_id)st.vote) : "-", st.torn_tail);
+	free(ents);
+	storage_state_free(&st);
+	if (rc)
+		err_prefix(err, errlen, "start the consensus core");
+	return rc;
+}
+
+int server_run(const struct server_config *cfg, char *err, size_t errlen)
+{
+	struct server *s = calloc(1, sizeof *s);
+	if (!s)
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	s->cfg = cfg;
+	s->max_clients = cfg->max_clients ? cfg->max_clients : SERVER_MAX_CLIENTS;
+	if (s->max_clients > 65535)
+		s->max_clients = 65535;
+	s->clients = calloc(s->max_clients, sizeof *s->clients);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	s->client_l.fd = s->peer_l.fd = -1;
+	int rc = 0;
+	if (!s->clients || s->ep < 0) {
+		rc = err_set(err, errlen, SB_EIO, "set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(s->client_addr, sizeof s->client_addr, "%s:%s", cfg->client_host, cfg->client_port);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = start_core(s, err, errlen)))
+		goto out;
+	const struct server_node *me = &cfg->nodes[cfg->self];
+	if ((rc = listen_on(s, &s->peer_l, K_PEER_LISTEN, me->host, me->port, err, errlen)) ||
+	    (rc = listen_on(s, &s->client_l, K_CLIENT_LISTEN, cfg->client_host, cfg->client_port,
+			    err, errlen)))
+		goto out;
+	log_event(LOG_INFO, "listening", "peer=%s:%s client=%s", me->host, me->port, s->client_addr);
+
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		struct peer *p = &s->peers[i];
+		p->kind = K_PEER_OUT;
+		p->id = (raft_id)(i + 1);
+		p->fd = -1;
+		p->backoff = BACKOFF_MIN_MS;
+		p->next_attempt = 0;
+	}
+
+	struct epoll_event evs[256];
+	while (!stop_requested && !s->fatal) {
+		uint64_t now = now_ms();
+		for (size_t i = 0; i < cfg->n_nodes; i++) {
+			struct peer *p = &s->peers[i];
+			if (i != cfg->self && p->fd < 0 && now >= p->next_attempt)
+				peer_dial(s, p);
+		}
+		if (raft_tick(s->raft, now) == SB_ENOMEM) {
+			set_fatal(s, "raft_tick", "out of memory");
+			break;
+		}
+		if (process_ready(s))
+			break;
+		expire_requests(s, now);
+
+		uint64_t deadline = raft_next_deadline(s->raft);
+		for (size_t i = 0; i < cfg->n_nodes; i++)
+			if (i != cfg->self && s->peers[i].fd < 0 && s->peers[i].next_attempt < deadline)
+				deadline = s->peers[i].next_attempt;
+		now = now_ms();
+		int timeout = deadline <= now ? 0 : (int)(deadline - now > 100 ? 100 : deadline - now);
+		int n = epoll_wait(s->ep, evs, 256, timeout);
+		if (n < 0 && errno != EINTR) {
+			rc = err_set(err, errlen, SB_EIO, "epoll_wait: %s", strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < n && !s->fatal; i++) {
+			void *ptr = evs[i].data.ptr;
+			int kind = *(int *)ptr;
+			switch (kind) {
+			case K_CLIENT_LISTEN:
+				client_accept(s);
+				break;
+			case K_PEER_LISTEN:
+				peer_accept(s);
+				break;
+			case K_PEER_OUT:
+				peer_event(s, ptr, evs[i].events);
+				break;
+			case K_PEER_IN:
+				for (size_t j = 0; j < MAX_PEER_IN; j++)
+					if (s->pins[j] == ptr) {
+						pin_event(s, j);
+						break;
+					}
+				break;
+			case K_CLIENT: {
+				struct client *c = ptr;
+				/* A connection closed earlier in this batch may have had its slot reused. */
+				if (evs[i].events & EPOLLIN)
+					client_read(s, c);
+				else if (evs[i].events & (EPOLLHUP | EPOLLERR))
+					client_close(s, c);
+				else if (evs[i].events & EPOLLOUT)
+					client_flush(s, c);
+				else if (evs[i].events & EPOLLRDHUP && !c->out.len)
+					client_close(s, c);
+				break;
+			}
+			}
+		}
+		if (s->fatal)
+			break;
+		if (process_ready(s))
+			break;
+	}
+	if (s->fatal) {
+		rc = err_set(err, errlen, SB_EIO, "%s", s->fatal_msg);
+		goto out;
+	}
+	log_event(LOG_INFO, "shutdown", "signal=%d", (int)stop_requested);
+out:
+	if (s->raft)
+		raft_destroy(s->raft);
+	storage_close(s->st);
+	for (size_t i = 0; s->clients && i < s->max_clients; i++)
+		if (s->clients[i])
+			client_close(s, s->clients[i]);
+	for (size_t i = 0; i < MAX_PEER_IN; i++)
+		if (s->pins[i])
+			pin_close(s, i, NULL);
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		if (s->peers[i].fd >= 0)
+			close(s->peers[i].fd);
+		wire_buf_free(&s->peers[i].out);
+	}
+	if (s->client_l.fd >= 0)
+		close(s->client_l.fd);
+	if (s->peer_l.fd >= 0)
+		close(s->peer_l.fd);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s->clients);
+	free(s->sbuf);
+	free(s);
+	return rc;
+}
