@@ -11,10 +11,17 @@
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+int cmd_lab(int argc, char **argv);
+int cmd_hosts(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"help", cmd_help, "show this list"},
 	{"version", cmd_version, "print the version"},
+	{"lab", cmd_lab, "bring the local lab cluster up or down, or show its status"},
+	{"hosts", cmd_hosts, "preflight: check SSH, root, clock and tools on every host"},
+	{"check", cmd_check, "check histories for linearizability and lost writes"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,1012 @@
+/* checker — pairing events into operations (the rules of DESIGN.md §2), and running the
+ * per-key checks on a pool of threads. See checker.h for the contract. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checker/internal.h"
+#include "lib/err.h"
+
+static const char *const model_names[] = {
+	[CHK_MODEL_REGISTER] = "register", [CHK_MODEL_CAS_REGISTER] = "cas-register",
+	[CHK_MODEL_KV] = "kv",             [CHK_MODEL_LIST] = "list",
+	[CHK_MODEL_SET] = "set",           [CHK_MODEL_MUTEX] = "mutex",
+	[CHK_MODEL_MULTI_REGISTER] = "multi-register",
+};
+#define NMODELS (sizeof model_names / sizeof model_names[0])
+
+int chk_model_parse(const char *name, enum chk_model *out, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NMODELS; i++)
+		if (!strcmp(name, model_names[i])) {
+			*out = (enum chk_model)i;
+			return 0;
+		}
+	return err_set(err, errlen, SB_EINVAL,
+		       "unknown model '%s' (models: register, cas-register, kv, list, set, "
+		       "mutex, multi-register)",
+		       name);
+}
+
+const char *chk_model_name(enum chk_model m)
+{
+	return (size_t)m < NMODELS ? model_names[m] : "?";
+}
+
+const char *chk_verdict_name(enum chk_verdict v)
+{
+	return v == CHK_VALID ? "valid" : v == CHK_INVALID ? "invalid" : "unknown";
+}
+
+static int severity(enum chk_verdict v)
+{
+	return v == CHK_INVALID ? 2 : v == CHK_UNKNOWN ? 1 : 0;
+}
+
+enum chk_verdict chk_verdict_worst(enum chk_verdict a, enum chk_verdict b)
+{
+	return severity(a) >= severity(b) ? a : b;
+}
+
+const char *chk_set_anomaly_name(enum chk_set_anomaly a)
+{
+	static const char *const n[] = {"lost", "stale", "never-read", "unexpected", "recovered"};
+	return (size_t)a < CHK_SET_NANOMALY ? n[a] : "?";
+}
+
+int64_t chk_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *chk_kind_name(int kind)
+{
+	switch (kind) {
+	case K_READ:
+	case K_LREAD:
+	case K_SREAD:
+		return "read";
+	case K_WRITE:
+	case K_LWRITE:
+		return "write";
+	case K_CAS:
+	case K_MISMATCH:
+		return "cas";
+	case K_ACQUIRE:
+		return "acquire";
+	case K_RELEASE:
+		return "release";
+	case K_APPEND:
+		return "append";
+	case K_ADD:
+		return "add";
+	case K_TXN:
+		return "txn";
+	default:
+		return "?";
+	}
+}
+
+/* ---- --initial ------------------------------------------------------------------------------ */
+
+static void hval_free_inner(struct hval *v);
+
+static struct hval *hval_dup(const struct hval *v, int depth)
+{
+	struct hval *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	*c = *v;
+	if (depth > 100) {
+		c->kind = HVAL_NULL;
+		return c;
+	}
+	if (v->kind == HVAL_STR) {
+		char *s = malloc(v->len + 1);
+		if (!s)
+			goto fail;
+		memcpy(s, v->u.s, v->len);
+		s[v->len] = '\0';
+		c->u.s = s;
+	} else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
+		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
+		c->u.items = calloc(n ? n : 1, sizeof *c->u.items);
+		if (!c->u.items)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			struct hval *x = hval_dup(&v->u.items[i], depth + 1);
+			if (!x) {
+				for (size_t j = 0; j < i; j++)
+					hval_free_inner(&c->u.items[j]);
+				free(c->u.items);
+				goto fail;
+			}
+			c->u.items[i] = *x;
+			free(x);
+		}
+	}
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+static void hval_free_inner(struct hval *v)
+{
+	if (v->kind == HVAL_STR)
+		free((char *)v->u.s);
+	else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
+		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
+		for (size_t i = 0; i < n; i++)
+			hval_free_inner(&v->u.items[i]);
+		free(v->u.items);
+	}
+}
+
+void chk_value_free(struct hval *v)
+{
+	if (!v)
+		return;
+	hval_free_inner(v);
+	free(v);
+}
+
+int chk_value_parse(const char *json, struct hval **out, char *err, size_t errlen)
+{
+	/* Reuse the history reader's JSON parser: wrap the value in a one-event line. */
+	*out = NULL;
+	size_t n = strlen(json);
+	char *line = malloc(n + 64);
+	if (!line)
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	int len = snprintf(line, n + 64, "{\"process\":0,\"type\":\"invoke\",\"f\":\"v\",\"value\":%s}\n",
+			   json);
+	struct hreader *r = NULL;
+	struct hevent ev;
+	char e2[512];
+	int rc = hreader_open_mem(&r, line, (size_t)len, "--initial", HFMT_JSONL, e2, sizeof e2);
+	if (rc == 0) {
+		rc = hreader_next(r, &ev, e2, sizeof e2);
+		if (rc == 1 && ev.has_value) {
+			*out = hval_dup(&ev.value, 0);
+			rc = *out ? 0 : err_set(err, errlen, SB_ENOMEM, "out of memory");
+		} else if (rc >= 0 || !e2[0]) {
+			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
+		} else {
+			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
+		}
+		if (rc == 0 && hreader_next(r, &ev, e2, sizeof e2) != 0) {
+			chk_value_free(*out);
+			*out = NULL;
+			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not one JSON value", json);
+		}
+	} else {
+		rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
+	}
+	hreader_close(r);
+	free(line);
+	return rc;
+}
+
+/* ---- history building ------------------------------------------------------------------------ */
+
+static int pool_add(struct chk_history *h, int32_t v)
+{
+	if (h->npool == h->cappool) {
+		size_t cap = h->cappool ? h->cappool * 2 : 1024;
+		if (cap > (size_t)INT32_MAX)
+			return -1;
+		int32_t *p = realloc(h->pool, cap * sizeof *p);
+		if (!p)
+			return -1;
+		h->pool = p;
+		h->cappool = cap;
+	}
+	h->pool[h->npool++] = v;
+	return 0;
+}
+
+static int32_t reg_index(struct chk_history *h, int32_t name, int32_t init)
+{
+	for (size_t i = 0; i < h->nregs; i++)
+		if (h->regs[i] == name)
+			return (int32_t)i;
+	if (h->nregs == h->capregs) {
+		size_t cap = h->capregs ? h->capregs * 2 : 8;
+		int32_t *r = realloc(h->regs, cap * sizeof *r);
+		if (!r)
+			return -1;
+		h->regs = r;
+		int32_t *ri = realloc(h->reg_init, cap * sizeof *ri);
+		if (!ri)
+			return -1;
+		h->reg_init = ri;
+		h->capregs = cap;
+	}
+	h->regs[h->nregs] = name;
+	h->reg_init[h->nregs] = init;
+	return (int32_t)h->nregs++;
+}
+
+int chk_history_new(struct chk_history **out, const struct chk_options *opt, const char *name,
+		    char *err, size_t errlen)
+{
+	*out = NULL;
+	struct chk_history *h = calloc(1, sizeof *h);
+	if (!h)
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	h->start_ns = chk_now_ns();
+	h->opt = *opt;
+	h->opt.initial = NULL;
+	h->name = strdup(name ? name : "history");
+	vtab_init(&h->vals);
+	h->init_seq = -1;
+	struct hval null = {.kind = HVAL_NULL};
+	h->null_id = vtab_intern(&h->vals, &null);
+	h->initial = h->null_id;
+	int rc = SB_ENOMEM;
+	if (!h->name || h->null_id < 0)
+		goto fail;
+	const struct hval *ini = opt->initial;
+	if (ini && ini->kind != HVAL_NULL) {
+		if (opt->model == CHK_MODEL_MULTI_REGISTER && ini->kind == HVAL_MAP) {
+			for (uint32_t i = 0; i < ini->len; i++) {
+				int32_t k = vtab_intern(&h->vals, &ini->u.items[2 * i]);
+				int32_t v = vtab_intern(&h->vals, &ini->u.items[2 * i + 1]);
+				if (k < 0 || v < 0 || reg_index(h, k, v) < 0)
+					goto fail;
+			}
+		} else if (opt->model == CHK_MODEL_LIST) {
+			if (ini->kind != HVAL_ARRAY) {
+				rc = err_set(err, errlen, SB_EINVAL,
+					     "--initial for the list model must be a JSON array");
+				goto fail_msg;
+			}
+			h->init_seq = 0;
+			h->init_seq_len = (int32_t)ini->len;
+			for (uint32_t i = 0; i < ini->len; i++) {
+				int32_t v = vtab_intern(&h->vals, &ini->u.items[i]);
+				if (v < 0 || pool_add(h, v))
+					goto fail;
+			}
+		} else {
+			h->initial = vtab_intern(&h->vals, ini);
+			if (h->initial < 0)
+				goto fail;
+		}
+	}
+	*out = h;
+	return 0;
+fail:
+	rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+fail_msg:
+	chk_history_free(h);
+	return rc;
+}
+
+void chk_history_set_edn(struct chk_history *h, int edn)
+{
+	h->edn = edn;
+}
+
+void chk_history_free(struct chk_history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nkeys; i++)
+		free(h->keys[i].ops);
+	free(h->keys);
+	free(h->kslots);
+	free(h->pslots);
+	free(h->pool);
+	free(h->regs);
+	free(h->reg_init);
+	vtab_free(&h->vals);
+	free(h->name);
+	free(h);
+}
+
+static struct pslot *proc_slot(struct chk_history *h, int64_t p)
+{
+	if ((h->nprocs + 1) * 2 > h->npslots) {
+		size_t cap = h->npslots ? h->npslots * 2 : 64;
+		struct pslot *s = calloc(cap, sizeof *s);
+		if (!s)
+			return NULL;
+		for (size_t j = 0; j < h->npslots; j++) {
+			if (!h->pslots[j].used)
+				continue;
+			size_t i = mix64((uint64_t)h->pslots[j].process) & (cap - 1);
+			while (s[i].used)
+				i = (i + 1) & (cap - 1);
+			s[i] = h->pslots[j];
+		}
+		free(h->pslots);
+		h->pslots = s;
+		h->npslots = cap;
+	}
+	size_t i = mix64((uint64_t)p) & (h->npslots - 1);
+	while (h->pslots[i].used) {
+		if (h->pslots[i].process == p)
+			return &h->pslots[i];
+		i = (i + 1) & (h->npslots - 1);
+	}
+	h->pslots[i].used = 1;
+	h->pslots[i].process = p;
+	h->nprocs++;
+	return &h->pslots[i];
+}
+
+/* Key index for value id `key` (-1: the single key). Returns -1 when out of memory. */
+static int32_t key_index(struct chk_history *h, int32_t key)
+{
+	uint32_t kk = (uint32_t)(key + 1);
+	if (h->nkslots) {
+		size_t i = mix64(kk) & (h->nkslots - 1);
+		while (h->kslots[i]) {
+			struct ckey *k = &h->keys[h->kslots[i] - 1];
+			if (k->key == key)
+				return (int32_t)(h->kslots[i] - 1);
+			i = (i + 1) & (h->nkslots - 1);
+		}
+	}
+	if ((h->nkeys + 1) * 2 > h->nkslots) {
+		size_t cap = h->nkslots ? h->nkslots * 2 : 64;
+		uint32_t *s = calloc(cap, sizeof *s);
+		if (!s)
+			return -1;
+		for (size_t j = 0; j < h->nkeys; j++) {
+			size_t i = mix64((uint32_t)(h->keys[j].key + 1)) & (cap - 1);
+			while (s[i])
+				i = (i + 1) & (cap - 1);
+			s[i] = (uint32_t)j + 1;
+		}
+		free(h->kslots);
+		h->kslots = s;
+		h->nkslots = cap;
+	}
+	if (h->nkeys == h->capkeys) {
+		size_t cap = h->capkeys ? h->capkeys * 2 : 16;
+		struct ckey *k = realloc(h->keys, cap * sizeof *k);
+		if (!k)
+			return -1;
+		h->keys = k;
+		h->capkeys = cap;
+	}
+	struct ckey *k = &h->keys[h->nkeys];
+	memset(k, 0, sizeof *k);
+	k->key = key;
+	size_t i = mix64(kk) & (h->nkslots - 1);
+	while (h->kslots[i])
+		i = (i + 1) & (h->nkslots - 1);
+	h->kslots[i] = (uint32_t)h->nkeys + 1;
+	return (int32_t)h->nkeys++;
+}
+
+static struct cop *key_push(struct ckey *k)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		if (cap > UINT32_MAX)
+			return NULL;
+		struct cop *o = realloc(k->ops, cap * sizeof *o);
+		if (!o)
+			return NULL;
+		k->ops = o;
+		k->cap = cap;
+	}
+	struct cop *o = &k->ops[k->n++];
+	memset(o, 0, sizeof *o);
+	return o;
+}
+
+static int is_str(const struct hval *v, const char *s)
+{
+	return v->kind == HVAL_STR && v->len == strlen(s) && !memcmp(v->u.s, s, v->len);
+}
+
+/* The operation kind that f names in the model, or -1 (the message lists what is known). */
+static int classify(const struct chk_history *h, const char *f, char *err, size_t errlen,
+		    uint64_t line)
+{
+	enum chk_model m = h->opt.model;
+	const char *known;
+	switch (m) {
+	case CHK_MODEL_REGISTER:
+		known = "read, write";
+		if (!strcmp(f, "read"))
+			return K_READ;
+		if (!strcmp(f, "write"))
+			return K_WRITE;
+		if (!strcmp(f, "cas")) {
+			err_set(err, errlen, SB_EINVAL,
+				"line %llu: the register model has no cas; use --model cas-register",
+				(unsigned long long)line);
+			return -1;
+		}
+		break;
+	case CHK_MODEL_CAS_REGISTER:
+	case CHK_MODEL_KV:
+		known = "read, write, cas";
+		if (!strcmp(f, "read"))
+			return K_READ;
+		if (!strcmp(f, "write"))
+			return K_WRITE;
+		if (!strcmp(f, "cas"))
+			return K_CAS;
+		break;
+	case CHK_MODEL_LIST:
+		known = "append, read, write";
+		if (!strcmp(f, "append"))
+			return K_APPEND;
+		if (!strcmp(f, "read"))
+			return K_LREAD;
+		if (!strcmp(f, "write"))
+			return K_LWRITE;
+		break;
+	case CHK_MODEL_SET:
+		known = "add, read";
+		if (!strcmp(f, "add"))
+			return K_ADD;
+		if (!strcmp(f, "read"))
+			return K_SREAD;
+		break;
+	case CHK_MODEL_MUTEX:
+		known = "acquire, release";
+		if (!strcmp(f, "acquire"))
+			return K_ACQUIRE;
+		if (!strcmp(f, "release"))
+			return K_RELEASE;
+		break;
+	case CHK_MODEL_MULTI_REGISTER:
+		known = "txn";
+		if (!strcmp(f, "txn"))
+			return K_TXN;
+		break;
+	default:
+		known = "";
+	}
+	err_set(err, errlen, SB_EINVAL, "line %llu: the %s model has no operation '%s' (it has: %s)",
+		(unsigned long long)line, chk_model_name(m), f, known);
+	return -1;
+}
+
+/* Store a JSON array (or null = empty) of values in the pool: *off, *cnt. */
+static int pool_seq(struct chk_history *h, const struct hval *v, int32_t *off, int32_t *cnt)
+{
+	*off = (int32_t)h->npool;
+	*cnt = 0;
+	if (v->kind == HVAL_NULL)
+		return 0;
+	for (uint32_t i = 0; i < v->len; i++) {
+		int32_t id = vtab_intern(&h->vals, &v->u.items[i]);
+		if (id < 0 || pool_add(h, id))
+			return SB_ENOMEM;
+	}
+	*cnt = (int32_t)v->len;
+	return 0;
+}
+
+/* Micro-ops of a txn: [[f k v] ...]. Returns 0, SB_EINVAL (message) or SB_ENOMEM. */
+static int pool_txn(struct chk_history *h, const struct hval *v, uint64_t line, int32_t *off,
+		    int32_t *cnt, char *err, size_t errlen)
+{
+	if (v->kind != HVAL_ARRAY)
+		return err_set(err, errlen, SB_EINVAL,
+			       "line %llu: a txn's value must be a list of [f k v] micro-ops",
+			       (unsigned long long)line);
+	*off = (int32_t)h->npool;
+	*cnt = (int32_t)v->len;
+	for (uint32_t i = 0; i < v->len; i++) {
+		const struct hval *m = &v->u.items[i];
+		if (m->kind != HVAL_ARRAY || m->len != 3 ||
+		    !(is_str(&m->u.items[0], "read") || is_str(&m->u.items[0], "write")))
+			return err_set(err, errlen, SB_EINVAL,
+				       "line %llu: micro-op %u of the txn is not [read k v] or "
+				       "[write k v]",
+				       (unsigned long long)line, i + 1);
+		int w = is_str(&m->u.items[0], "write");
+		int32_t name = vtab_intern(&h->vals, &m->u.items[1]);
+		if (name < 0)
+			return SB_ENOMEM;
+		int32_t def = h->opt.initial && h->opt.initial->kind != HVAL_MAP ? h->initial
+										: h->null_id;
+		int32_t r = reg_index(h, name, def);
+		int32_t val;
+		if (!w && m->u.items[2].kind == HVAL_NULL && h->edn)
+			val = VAL_UNKNOWN;
+		else
+			val = vtab_intern(&h->vals, &m->u.items[2]);
+		if (r < 0 || (val < 0 && val != VAL_UNKNOWN))
+			return SB_ENOMEM;
+		if (pool_add(h, w ? MICRO_WRITE : MICRO_READ) || pool_add(h, r) || pool_add(h, val))
+			return SB_ENOMEM;
+	}
+	return 0;
+}
+
+static const char *status_name(int st)
+{
+	return st == S_OK ? "ok" : st == S_INFO ? "info" : st == S_FAIL ? "fail" : "open";
+}
+
+int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, size_t errlen)
+{
+	int64_t pos = h->pos++;
+	unsigned long long line = (unsigned long long)ev->line;
+	if (h->failed)
+		return err_set(err, errlen, SB_EINVAL, "history already rejected");
+	if (ev->process == HPROC_NEMESIS)
+		return 0;
+	int rc = SB_ENOMEM;
+	/* Key and value, unwrapping EDN independent tuples [k v] for kv. */
+	const struct hval *value = ev->has_value ? &ev->value : NULL;
+	int has_key = ev->has_key;
+	const struct hval *keyv = ev->has_key ? &ev->key : NULL;
+	if (h->opt.model == CHK_MODEL_KV && h->edn && !has_key && value &&
+	    value->kind == HVAL_ARRAY && value->len == 2) {
+		has_key = 1;
+		keyv = &value->u.items[0];
+		value = &value->u.items[1];
+	}
+	int32_t key = -1;
+	if (has_key && h->opt.model != CHK_MODEL_MULTI_REGISTER) {
+		key = vtab_intern(&h->vals, keyv);
+		if (key < 0)
+			goto oom;
+	}
+	struct pslot *ps = proc_slot(h, ev->process);
+	if (!ps)
+		goto oom;
+	int kind = classify(h, ev->f, err, errlen, ev->line);
+	if (kind < 0) {
+		rc = SB_EINVAL;
+		goto bad;
+	}
+	if (ev->type == HTYPE_INVOKE) {
+		if (ps->state == 1) {
+			rc = err_set(err, errlen, SB_EINVAL,
+				     "line %llu: process %lld invokes while its operation from line "
+				     "%llu is still in flight (one operation per process)",
+				     line, (long long)ev->process, (unsigned long long)ps->line);
+			goto bad;
+		}
+		if (ps->state == 2) {
+			rc = err_set(err, errlen, SB_EINVAL,
+				     "line %llu: process %lld invokes again after its operation "
+				     "completed info at line %llu (a crashed process must take a "
+				     "new process number)",
+				     line, (long long)ev->process, (unsigned long long)ps->line);
+			goto bad;
+		}
+		int32_t ki = key_index(h, key);
+		if (ki < 0)
+			goto oom;
+		struct ckey *k = &h->keys[ki];
+		struct cop *o = key_push(k);
+		if (!o)
+			goto oom;
+		o->call = pos;
+		o->ret = CHK_INF;
+		o->process = ev->process;
+		o->t_call = ev->time;
+		o->t_ret = -1;
+		o->line = ev->line;
+		o->kind = (uint8_t)kind;
+		o->status = S_OPEN;
+		switch (kind) {
+		case K_WRITE:
+		case K_APPEND:
+		case K_ADD:
+			if (!value) {
+				rc = err_set(err, errlen, SB_EINVAL, "line %llu: %s without a value",
+					     line, ev->f);
+				goto bad;
+			}
+			o->a = vtab_intern(&h->vals, value);
+			if (o->a < 0)
+				goto oom;
+			break;
+		case K_CAS:
+			if (!value || value->kind != HVAL_ARRAY || value->len != 2) {
+				rc = err_set(err, errlen, SB_EINVAL,
+					     "line %llu: a cas's value must be [expected, new]", line);
+				goto bad;
+			}
+			o->a = vtab_intern(&h->vals, &value->u.items[0]);
+			o->b = vtab_intern(&h->vals, &value->u.items[1]);
+			if (o->a < 0 || o->b < 0)
+				goto oom;
+			break;
+		case K_LWRITE:
+			if (!value || (value->kind != HVAL_ARRAY && value->kind != HVAL_NULL)) {
+				rc = err_set(err, errlen, SB_EINVAL,
+					     "line %llu: a list write's value must be an array", line);
+				goto bad;
+			}
+			if (pool_seq(h, value, &o->a, &o->b))
+				goto oom;
+			break;
+		case K_TXN:
+			if (!value) {
+				rc = err_set(err, errlen, SB_EINVAL, "line %llu: txn without a value",
+					     line);
+				goto bad;
+			}
+			rc = pool_txn(h, value, ev->line, &o->a, &o->b, err, errlen);
+			if (rc == SB_ENOMEM)
+				goto oom;
+			if (rc)
+				goto bad;
+			break;
+		default:
+			break;
+		}
+		ps->state = 1;
+		ps->key = ki;
+		ps->op = (uint32_t)(k->n - 1);
+		ps->line = ev->line;
+		h->ops++;
+		return 0;
+	}
+	/* A completion. */
+	if (ps->state != 1) {
+		rc = err_set(err, errlen, SB_EINVAL,
+			     "line %llu: process %lld completes (%s) an operation it never invoked%s",
+			     line, (long long)ev->process, htype_name(ev->type),
+			     ps->state == 2 ? " (its last operation already ended info)" : "");
+		goto bad;
+	}
+	struct ckey *k = &h->keys[ps->key];
+	struct cop *o = &k->ops[ps->op];
+	if (o->kind != kind) {
+		rc = err_set(err, errlen, SB_EINVAL,
+			     "line %llu: process %lld completes %s but invoked %s at line %llu", line,
+			     (long long)ev->process, ev->f, chk_kind_name(o->kind),
+			     (unsigned long long)o->line);
+		goto bad;
+	}
+	if (has_key && h->opt.model != CHK_MODEL_MULTI_REGISTER && key != k->key) {
+		rc = err_set(err, errlen, SB_EINVAL,
+			     "line %llu: process %lld completes on another key than it invoked at "
+			     "line %llu",
+			     line, (long long)ev->process, (unsigned long long)o->line);
+		goto bad;
+	}
+	o->ret = pos;
+	o->t_ret = ev->time;
+	o->ret_line = ev->line;
+	ps->line = ev->line;
+	ps->state = 0;
+	switch (ev->type) {
+	case HTYPE_OK:
+		o->status = S_OK;
+		if (kind == K_READ) {
+			if (!value || (h->edn && value->kind == HVAL_NULL)) {
+				o->kind = K_DEAD; /* an unknown read constrains nothing */
+				o->a = h->null_id;
+				break;
+			}
+			o->a = vtab_intern(&h->vals, value);
+			if (o->a < 0)
+				goto oom;
+		} else if (kind == K_LREAD || kind == K_SREAD) {
+			if (!value || (h->edn && value->kind == HVAL_NULL)) {
+				o->kind = K_DEAD;
+				break;
+			}
+			if (value->kind != HVAL_ARRAY && value->kind != HVAL_NULL) {
+				rc = err_set(err, errlen, SB_EINVAL,
+					     "line %llu: a %s read must return an array", line,
+					     chk_model_name(h->opt.model));
+				goto bad;
+			}
+			if (pool_seq(h, value, &o->a, &o->b))
+				goto oom;
+		} else if (kind == K_TXN && value) {
+			/* The completion carries the values the reads returned. */
+			int32_t off, cnt;
+			rc = pool_txn(h, value, ev->line, &off, &cnt, err, errlen);
+			if (rc == SB_ENOMEM)
+				goto oom;
+			if (rc)
+				goto bad;
+			o->a = off;
+			o->b = cnt;
+		}
+		break;
+	case HTYPE_FAIL:
+		o->status = S_FAIL;
+		if (kind == K_CAS && ev->error && !strcmp(ev->error, "mismatch"))
+			o->kind = K_MISMATCH;
+		else if (kind != K_ADD)
+			o->kind = K_DEAD;
+		break;
+	default: /* info: may or may not have happened; the process is done */
+		o->status = S_INFO;
+		ps->state = 2;
+		if (kind == K_READ || kind == K_LREAD || kind == K_SREAD)
+			o->kind = K_DEAD;
+		break;
+	}
+	(void)status_name;
+	return 0;
+oom:
+	rc = err_set(err, errlen, SB_ENOMEM, "line %llu: out of memory", line);
+bad:
+	h->failed = 1;
+	return rc;
+}
+
+/* ---- describing operations ------------------------------------------------------------------- */
+
+void chk_when_phrase(int64_t t, uint64_t line, struct sbuf *b)
+{
+	if (t >= 0)
+		sbuf_addf(b, "%.3f s", (double)t / 1e9);
+	else
+		sbuf_addf(b, "line %llu", (unsigned long long)line);
+}
+
+void chk_key_phrase(const struct chk_history *h, const struct ckey *k, struct sbuf *b)
+{
+	if (k->key < 0) {
+		static const char *const what[] = {
+			[CHK_MODEL_REGISTER] = "the register", [CHK_MODEL_CAS_REGISTER] = "the register",
+			[CHK_MODEL_KV] = "the register", [CHK_MODEL_LIST] = "the list",
+			[CHK_MODEL_SET] = "the set", [CHK_MODEL_MUTEX] = "the mutex",
+			[CHK_MODEL_MULTI_REGISTER] = "the registers",
+		};
+		sbuf_addf(b, "%s", (size_t)h->opt.model < NMODELS ? what[h->opt.model] : "the key");
+		return;
+	}
+	sbuf_add(b, "key ", 4);
+	vtab_format(&h->vals, k->key, b);
+}
+
+static void format_seq(const struct chk_history *h, int32_t off, int32_t cnt, struct sbuf *b)
+{
+	sbuf_addc(b, '[');
+	for (int32_t i = 0; i < cnt; i++) {
+		if (i)
+			sbuf_addc(b, ',');
+		vtab_format(&h->vals, h->pool[off + i], b);
+	}
+	sbuf_addc(b, ']');
+}
+
+void chk_op_describe(const struct chk_history *h, const struct cop *o, struct chk_op_info *out)
+{
+	memset(out, 0, sizeof *out);
+	out->line = o->line;
+	out->ret_line = o->ret == CHK_INF ? 0 : o->ret_line;
+	out->process = o->process;
+	out->time = o->t_call;
+	out->ret_time = o->ret == CHK_INF ? -1 : o->t_ret;
+	out->type = status_name(o->status);
+	out->f = strdup(chk_kind_name(o->kind));
+	struct sbuf b = {0};
+	switch (o->kind) {
+	case K_READ:
+	case K_WRITE:
+	case K_APPEND:
+	case K_ADD:
+		vtab_format(&h->vals, o->a, &b);
+		break;
+	case K_CAS:
+	case K_MISMATCH:
+		sbuf_addc(&b, '[');
+		vtab_format(&h->vals, o->a, &b);
+		sbuf_addc(&b, ',');
+		vtab_format(&h->vals, o->b, &b);
+		sbuf_addc(&b, ']');
+		break;
+	case K_LREAD:
+	case K_LWRITE:
+	case K_SREAD:
+		format_seq(h, o->a, o->b, &b);
+		break;
+	case K_TXN:
+		sbuf_addc(&b, '[');
+		for (int32_t i = 0; i < o->b; i++) {
+			const int32_t *m = h->pool + o->a + 3 * i;
+			sbuf_add(&b, i ? ",[" : "[", i ? 2 : 1);
+			sbuf_add(&b, m[0] == MICRO_READ ? "\"read\"," : "\"write\",",
+				 m[0] == MICRO_READ ? 7 : 8);
+			vtab_format(&h->vals, h->regs[m[1]], &b);
+			sbuf_addc(&b, ',');
+			if (m[2] == VAL_UNKNOWN)
+				sbuf_add(&b, "null", 4);
+			else
+				vtab_format(&h->vals, m[2], &b);
+			sbuf_addc(&b, ']');
+		}
+		sbuf_addc(&b, ']');
+		break;
+	default:
+		sbuf_add(&b, "null", 4);
+		break;
+	}
+	out->value = sbuf_take(&b);
+}
+
+/* ---- running the checks ------------------------------------------------------------------------ */
+
+struct pool_job {
+	const struct chk_history *h;
+	struct budget *b;
+	uint32_t *order; /* key indexes, largest first */
+	size_t n;
+	atomic_size_t next;
+	struct chk_key_result *res; /* by key index */
+	atomic_int err;
+};
+
+static void *worker(void *arg)
+{
+	struct pool_job *j = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->n)
+			break;
+		uint32_t ki = j->order[i];
+		const struct ckey *k = &j->h->keys[ki];
+		struct chk_key_result *r = &j->res[ki];
+		if (atomic_load(&j->b->stop)) {
+			r->verdict = CHK_UNKNOWN;
+			r->why = strdup("the time limit was reached before this key was checked");
+			continue;
+		}
+		int rc = j->h->opt.model == CHK_MODEL_SET ? chk_set_key(j->h, k, r)
+							  : chk_search_key(j->h, k, j->b, r);
+		if (rc)
+			atomic_store(&j->err, rc);
+	}
+	return NULL;
+}
+
+static int cmp_size_desc(const void *pa, const void *pb, void *arg)
+{
+	const struct chk_history *h = arg;
+	size_t a = h->keys[*(const uint32_t *)pa].n, b = h->keys[*(const uint32_t *)pb].n;
+	return (a < b) - (a > b);
+}
+
+static int cmp_result(const void *pa, const void *pb)
+{
+	const struct chk_key_result *a = pa, *b = pb;
+	return severity(b->verdict) - severity(a->verdict);
+}
+
+int chk_history_check(struct chk_history *h, struct chk_result **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct chk_result *r = calloc(1, sizeof *r);
+	struct budget b = {0};
+	struct pool_job j = {.h = h, .b = &b};
+	pthread_t *tids = NULL;
+	int rc = SB_ENOMEM;
+	if (!r)
+		goto out;
+	r->name = strdup(h->name);
+	r->model = h->opt.model;
+	r->events = (size_t)h->pos;
+	r->ops = h->ops;
+	if (!r->name)
+		goto out;
+	if (h->opt.timeout_s > 0)
+		b.deadline_ns = h->start_ns + (int64_t)(h->opt.timeout_s * 1e9);
+	b.limit = h->opt.memory_limit;
+	j.res = calloc(h->nkeys ? h->nkeys : 1, sizeof *j.res);
+	j.order = malloc((h->nkeys ? h->nkeys : 1) * sizeof *j.order);
+	if (!j.res || !j.order)
+		goto out;
+	for (size_t i = 0; i < h->nkeys; i++) {
+		j.order[i] = (uint32_t)i;
+		if (h->keys[i].key >= 0) {
+			struct sbuf kb = {0};
+			vtab_format(&h->vals, h->keys[i].key, &kb);
+			j.res[i].key = sbuf_take(&kb);
+		}
+	}
+	j.n = h->nkeys;
+	qsort_r(j.order, j.n, sizeof *j.order, cmp_size_desc, h);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = h->opt.threads > 0 ? (size_t)h->opt.threads : (size_t)(ncpu > 0 ? ncpu : 1);
+	if (nt > j.n)
+		nt = j.n;
+	if (nt <= 1) {
+		worker(&j);
+	} else {
+		tids = calloc(nt, sizeof *tids);
+		if (!tids)
+			goto out;
+		size_t started = 0;
+		for (; started < nt; started++)
+			if (pthread_create(&tids[started], NULL, worker, &j))
+				break;
+		if (!started)
+			worker(&j);
+		for (size_t i = 0; i < started; i++)
+			pthread_join(tids[i], NULL);
+	}
+	if (atomic_load(&j.err)) {
+		rc = atomic_load(&j.err);
+		goto out;
+	}
+	qsort(j.res, h->nkeys, sizeof *j.res, cmp_result);
+	r->keys = j.res;
+	r->nkeys = h->nkeys;
+	j.res = NULL;
+	r->verdict = CHK_VALID;
+	for (size_t i = 0; i < r->nkeys; i++) {
+		enum chk_verdict v = r->keys[i].verdict;
+		r->verdict = chk_verdict_worst(r->verdict, v);
+		r->nvalid += v == CHK_VALID;
+		r->ninvalid += v == CHK_INVALID;
+		r->nunknown += v == CHK_UNKNOWN;
+	}
+	r->seconds = (double)(chk_now_ns() - h->start_ns) / 1e9;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	if (rc)
+		err_set(err, errlen, rc, "%s: %s", h->name,
+			rc == SB_ENOMEM ? "out of memory" : "check failed");
+	if (j.res) {
+		struct chk_result tmp = {.keys = j.res, .nkeys = h->nkeys};
+		chk_result_free_keys(&tmp);
+	}
+	free(j.order);
+	free(tids);
+	chk_result_free(r);
+	return rc;
+}
+
+int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const char *name,
+		     struct chk_result **out, char *err, size_t errlen)
+{
+	struct chk_history *h = NULL;
+	*out = NULL;
+	int rc = chk_history_new(&h, opt, name, err, errlen);
+	if (rc)
+		return rc;
+	struct hevent ev;
+	int first = 1;
+	for (;;) {
+		rc = hreader_next(rd, &ev, err, errlen);
+		if (rc <= 0)
+			break;
+		if (first) {
+			chk_history_set_edn(h, hreader_format(rd) == HFMT_EDN);
+			first = 0;
+		}
+		rc = chk_history_add(h, &ev, err, errlen);
+		if (rc) {
+			err_prefix(err, errlen, "%s", name);
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = chk_history_check(h, out, err, errlen);
+	chk_history_free(h);
+	return rc;
+}
+
+int chk_check_file(const char *path, const struct chk_options *opt, struct chk_result **out,
+		   char *err, size_t errlen)
+{
+	struct hreader *rd = NULL;
+	*out = NULL;
+	int rc = hreader_open(&rd, path, HFMT_AUTO, err, errlen);
+	if (rc)
+		return rc;
+	rc = chk_check_reader(rd, opt, path, out, err, errlen);
+	hreader_close(rd);
+	return rc;
+}

@@ -1,0 +1,123 @@
+/* internal — types shared by the checker's modules (not part of its public contract).
+ *
+ * checker.c pairs events into operations (struct cop) grouped by key (struct ckey) and runs
+ * the workers; search.c decides one key's linearizability; setcheck.c analyses one key of
+ * the set model; report.c formats results. After ingest the history is read-only, so the
+ * workers share it without locks; each worker owns its key's result.
+ */
+#ifndef SB_CHECKER_INTERNAL_H
+#define SB_CHECKER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "checker/checker.h"
+#include "checker/values.h"
+
+#define CHK_INF INT64_MAX
+
+/* Operation kinds after pairing. a/b meaning per kind:
+ *   READ a=value read | WRITE a=value | CAS a=expected b=new | MISMATCH a=expected b=new
+ *   ACQUIRE, RELEASE (no args) | APPEND a=value | LREAD, LWRITE, SREAD a=pool offset b=count
+ *   ADD a=value | TXN a=pool offset of micro-ops (3 ints each: kind, register, value) b=count */
+enum cop_kind {
+	K_DEAD = 0, /* dropped: a plain fail, an unknown read */
+	K_READ,
+	K_WRITE,
+	K_CAS,
+	K_MISMATCH,
+	K_ACQUIRE,
+	K_RELEASE,
+	K_APPEND,
+	K_LREAD,
+	K_LWRITE,
+	K_ADD,
+	K_SREAD,
+	K_TXN,
+};
+
+enum cop_status { S_OK = 0, S_INFO, S_FAIL, S_OPEN };
+
+enum { MICRO_READ = 0, MICRO_WRITE = 1 };
+#define VAL_UNKNOWN (-1) /* a micro-op read whose value is unknown (EDN nil) */
+
+struct cop {
+	int64_t call, ret; /* positions of the events in the file; ret = CHK_INF if none */
+	int64_t process;
+	int64_t t_call, t_ret; /* the `time` fields, -1 if absent */
+	uint64_t line, ret_line;
+	int32_t a, b;
+	uint8_t kind, status;
+};
+
+struct ckey {
+	int32_t key; /* value id of the key; -1 for the history's single key */
+	struct cop *ops;
+	size_t n, cap;
+	size_t nmismatch;
+};
+
+struct pslot {
+	int64_t process;
+	int32_t key;
+	uint32_t op;
+	uint8_t used, state; /* state: 0 idle, 1 in flight, 2 ended `info` */
+	uint64_t line;       /* the line of the last event of this process */
+};
+
+struct chk_history {
+	struct chk_options opt;
+	char *name;
+	int edn;
+	struct vtab vals;
+	int32_t null_id;
+	int32_t initial;        /* value id of the initial value (null if none) */
+	int32_t *reg_init;      /* multi-register: per register, the initial value id */
+	int64_t init_seq;       /* list: pool offset of the initial list's elements, -1 if none */
+	int32_t init_seq_len;
+	int32_t *regs;          /* multi-register: register name value ids */
+	size_t nregs, capregs;
+	struct ckey *keys;
+	size_t nkeys, capkeys;
+	uint32_t *kslots; /* key value id -> key index + 1 */
+	size_t nkslots;
+	struct pslot *pslots;
+	size_t npslots, nprocs;
+	int32_t *pool;
+	size_t npool, cappool;
+	int64_t pos; /* events seen */
+	size_t ops;
+	int failed;
+	int64_t start_ns;
+};
+
+/* Shared limits of one check: a deadline, a memory budget, and a cancel flag. */
+struct budget {
+	int64_t deadline_ns; /* monotonic; 0 = none */
+	size_t limit;        /* bytes; 0 = none */
+	atomic_size_t used;
+	atomic_int stop;     /* set when the deadline passed */
+};
+
+int64_t chk_now_ns(void);
+
+/* Decide one key of a linearizability model; fills out (verdict, why, counterexample).
+ * Returns 0, or SB_ENOMEM when a report could not be allocated. */
+int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
+		   struct chk_key_result *out);
+/* Analyse one key of the set model. */
+int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_key_result *out);
+
+/* Free the keys of a result (and r->keys itself). */
+void chk_result_free_keys(struct chk_result *r);
+
+/* Fill info for an operation of the history (strings allocated). */
+void chk_op_describe(const struct chk_history *h, const struct cop *op, struct chk_op_info *out);
+/* The name of an operation kind ("read", "cas", ...). */
+const char *chk_kind_name(int kind);
+/* Append "key K" (or "the register") to b. */
+void chk_key_phrase(const struct chk_history *h, const struct ckey *k, struct sbuf *b);
+/* Append a time in seconds ("2.31 s") or "line N" when the history has no times. */
+void chk_when_phrase(int64_t t, uint64_t line, struct sbuf *b);
+
+#endif

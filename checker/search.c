@@ -1,0 +1,918 @@
+/* search — linearizability of one key: Wing & Gong's search as improved by Lowe ("Testing
+ * for linearizability", 2017), with a memo of configurations.
+ *
+ * The operations' invocation and completion entries sit in one doubly linked list in history
+ * order. The search walks it from the head: at an invocation it tries to linearize that
+ * operation now (the model accepts it and the configuration (linearized set, state) is new),
+ * which lifts both of its entries out of the list and restarts from the head; at a completion
+ * of an operation not linearized yet, nothing before it can be chosen any more, so it
+ * backtracks (pops the last choice and tries the entry after it). Indeterminate operations
+ * (info, never completed) have no completion entry: they may be linearized anywhere after
+ * their invocation, or never. The history is linearizable when only such operations remain.
+ *
+ * The linearized set is kept as a 128-bit Zobrist hash (XOR of two per-operation 64-bit
+ * keys), so a memo entry is 24 bytes whatever the history's length. Two different sets of the
+ * same key collide with probability about 2^-128 per pair of visited configurations; a
+ * collision could only prune a branch, never accept a wrong history.
+ *
+ * Exact reductions done before the search (register models):
+ *  - values that no operation compares against (no read returns them, no cas or mismatch
+ *    expects them) all behave the same in every state transition, so they are merged into
+ *    one "unobserved" value: orders of unread writes then collapse in the memo;
+ *  - an indeterminate write or cas whose new value is unobserved may be dropped (it did not
+ *    happen) when the key has no mismatch observation, because then nothing can tell it took
+ *    effect;
+ *  - a mismatch observation whose expected value no operation writes (and that is not the
+ *    initial value) always holds and is dropped;
+ *  - when the current value v is written by exactly one operation (or is the initial value
+ *    and never written), leaving v is final: so a transition away from v is refused while any
+ *    acknowledged read or cas still needs v. With unique written values (a read names its
+ *    write) this keeps the search close to linear.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker/internal.h"
+#include "lib/err.h"
+
+struct lop {
+	int64_t call, ret;
+	int32_t a, b;
+	uint32_t src; /* index in the key's cop array */
+	uint8_t kind, ok;
+};
+
+/* ---- small hash map: 64-bit key -> int32 ---------------------------------------------------- */
+
+struct hmap {
+	uint64_t *k;
+	int32_t *v; /* -1 = empty slot */
+	size_t cap, n;
+};
+
+static void hmap_free(struct hmap *m)
+{
+	free(m->k);
+	free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+static int32_t hmap_get(const struct hmap *m, uint64_t key)
+{
+	if (!m->cap)
+		return -1;
+	size_t i = mix64(key) & (m->cap - 1);
+	while (m->v[i] >= 0) {
+		if (m->k[i] == key)
+			return m->v[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+static int hmap_put(struct hmap *m, uint64_t key, int32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		uint64_t *k = malloc(cap * sizeof *k);
+		int32_t *v = malloc(cap * sizeof *v);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			return -1;
+		}
+		memset(v, 0xff, cap * sizeof *v);
+		for (size_t j = 0; j < m->cap; j++) {
+			if (m->v[j] < 0)
+				continue;
+			size_t i = mix64(m->k[j]) & (cap - 1);
+			while (v[i] >= 0)
+				i = (i + 1) & (cap - 1);
+			k[i] = m->k[j];
+			v[i] = m->v[j];
+		}
+		free(m->k);
+		free(m->v);
+		m->k = k;
+		m->v = v;
+		m->cap = cap;
+	}
+	size_t i = mix64(key) & (m->cap - 1);
+	while (m->v[i] >= 0) {
+		if (m->k[i] == key) {
+			m->v[i] = val;
+			return 0;
+		}
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->k[i] = key;
+	m->v[i] = val;
+	m->n++;
+	return 0;
+}
+
+/* ---- per-key context ---------------------------------------------------------------------- */
+
+struct mslot {
+	uint64_t h1, h2;
+	int32_t state;
+	uint32_t used;
+};
+
+struct kctx {
+	const struct chk_history *h;
+	const struct ckey *k;
+	struct budget *b;
+	enum chk_model model;
+	struct lop *ops;
+	size_t n;
+	int32_t init;
+	/* register models: local value ids */
+	int32_t *l2g; /* local -> global value id, -1 for the unobserved value */
+	size_t nloc;
+	int32_t *nwriters, *need;
+	/* list: a trie of states; node 0 is the empty list */
+	int32_t *tparent, *telem;
+	size_t ntrie, captrie;
+	struct hmap trie;
+	/* multi-register: interned state vectors */
+	int32_t *svec;
+	size_t nstates, capstates;
+	struct hmap sidx; /* hash of vector -> first state id with that hash (chained below) */
+	int32_t *snext;   /* next state id with the same hash, -1 */
+	int32_t *tmp;
+	/* memo */
+	struct mslot *memo;
+	size_t mcap, mn;
+	size_t accounted;
+	int oom; /* a model table or the memo hit the memory cap */
+};
+
+/* Charge `bytes` more to the shared budget. Returns -1 when the cap is exceeded. */
+static int charge(struct kctx *c, size_t bytes)
+{
+	size_t now = atomic_fetch_add(&c->b->used, bytes) + bytes;
+	c->accounted += bytes;
+	if (c->b->limit && now > c->b->limit) {
+		c->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void uncharge_all(struct kctx *c)
+{
+	atomic_fetch_sub(&c->b->used, c->accounted);
+	c->accounted = 0;
+}
+
+/* ---- list model: trie of lists ------------------------------------------------------------ */
+
+static int32_t trie_child(struct kctx *c, int32_t parent, int32_t elem)
+{
+	uint64_t key = ((uint64_t)(uint32_t)parent << 32) | (uint32_t)elem;
+	int32_t id = hmap_get(&c->trie, key);
+	if (id >= 0)
+		return id;
+	if (c->ntrie == c->captrie) {
+		size_t cap = c->captrie ? c->captrie * 2 : 256;
+		if (charge(c, (cap - c->captrie) * 24))
+			return -1;
+		int32_t *p = realloc(c->tparent, cap * sizeof *p);
+		if (!p)
+			return -1;
+		c->tparent = p;
+		int32_t *e = realloc(c->telem, cap * sizeof *e);
+		if (!e)
+			return -1;
+		c->telem = e;
+		c->captrie = cap;
+	}
+	id = (int32_t)c->ntrie++;
+	c->tparent[id] = parent;
+	c->telem[id] = elem;
+	if (hmap_put(&c->trie, key, id))
+		return -1;
+	return id;
+}
+
+static int32_t trie_walk(struct kctx *c, const int32_t *elems, size_t n)
+{
+	int32_t s = 0;
+	for (size_t i = 0; i < n && s >= 0; i++)
+		s = trie_child(c, s, elems[i]);
+	return s;
+}
+
+/* ---- multi-register: interned vectors ----------------------------------------------------- */
+
+static uint64_t vec_hash(const int32_t *v, size_t n)
+{
+	uint64_t h = 0x12345;
+	for (size_t i = 0; i < n; i++)
+		h = mix64(h ^ (uint32_t)v[i]) + i;
+	return h;
+}
+
+static int32_t state_intern(struct kctx *c, const int32_t *v)
+{
+	size_t nr = c->h->nregs;
+	uint64_t hv = vec_hash(v, nr);
+	int32_t id = hmap_get(&c->sidx, hv);
+	for (int32_t s = id; s >= 0; s = c->snext[s])
+		if (!memcmp(c->svec + (size_t)s * nr, v, nr * sizeof *v))
+			return s;
+	if (c->nstates == c->capstates) {
+		size_t cap = c->capstates ? c->capstates * 2 : 64;
+		if (charge(c, (cap - c->capstates) * (nr * 4 + 24)))
+			return -1;
+		int32_t *sv = realloc(c->svec, cap * (nr ? nr : 1) * sizeof *sv);
+		if (!sv)
+			return -1;
+		c->svec = sv;
+		int32_t *sn = realloc(c->snext, cap * sizeof *sn);
+		if (!sn)
+			return -1;
+		c->snext = sn;
+		c->capstates = cap;
+	}
+	int32_t s = (int32_t)c->nstates++;
+	memcpy(c->svec + (size_t)s * nr, v, nr * sizeof *v);
+	c->snext[s] = id;
+	if (hmap_put(&c->sidx, hv, s))
+		return -1;
+	return s;
+}
+
+/* Apply a transaction to state s. Returns 1 (and *ns), 0 if a read disagrees, -1 on OOM. */
+static int txn_step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
+{
+	size_t nr = c->h->nregs;
+	memcpy(c->tmp, c->svec + (size_t)s * nr, nr * sizeof *c->tmp);
+	const int32_t *m = c->h->pool + o->a;
+	int wrote = 0;
+	for (int32_t i = 0; i < o->b; i++, m += 3) {
+		if (m[0] == MICRO_READ) {
+			if (m[2] != VAL_UNKNOWN && c->tmp[m[1]] != m[2])
+				return 0;
+		} else {
+			c->tmp[m[1]] = m[2];
+			wrote = 1;
+		}
+	}
+	if (!wrote) {
+		*ns = s;
+		return 1;
+	}
+	int32_t id = state_intern(c, c->tmp);
+	if (id < 0)
+		return -1;
+	*ns = id;
+	return 1;
+}
+
+/* ---- model step ----------------------------------------------------------------------------- */
+
+/* Returns 1 and sets *ns if the operation may take effect in state s, 0 if not, -1 on OOM. */
+static int step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
+{
+	switch (o->kind) {
+	case K_READ:
+	case K_LREAD:
+		*ns = s;
+		return s == o->a;
+	case K_MISMATCH:
+		*ns = s;
+		return s != o->a;
+	case K_WRITE:
+	case K_LWRITE:
+		*ns = o->a;
+		break;
+	case K_CAS:
+		if (s != o->a)
+			return 0;
+		*ns = o->b;
+		break;
+	case K_ACQUIRE:
+		*ns = 1;
+		return s == 0;
+	case K_RELEASE:
+		*ns = 0;
+		return s == 1;
+	case K_APPEND:
+		*ns = trie_child(c, s, o->a);
+		return *ns < 0 ? -1 : 1;
+	case K_TXN:
+		return txn_step(c, s, o, ns);
+	default:
+		return 0;
+	}
+	/* A write or cas leaves s: refuse when s can never come back and is still needed. */
+	if (c->nwriters && *ns != s && c->nwriters[s] <= 1 &&
+	    c->need[s] - (o->kind == K_CAS && o->ok) > 0)
+		return 0;
+	return 1;
+}
+
+static void on_linearize(struct kctx *c, const struct lop *o, int delta)
+{
+	if (c->need && o->ok && (o->kind == K_READ || o->kind == K_CAS))
+		c->need[o->a] -= delta;
+}
+
+/* ---- memo ------------------------------------------------------------------------------------ */
+
+/* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
+static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
+{
+	if ((c->mn + 1) * 2 > c->mcap) {
+		size_t cap = c->mcap ? c->mcap * 2 : 1024;
+		if (charge(c, cap * sizeof(struct mslot)))
+			return -1;
+		struct mslot *m = calloc(cap, sizeof *m);
+		if (!m) {
+			c->oom = 1;
+			return -1;
+		}
+		for (size_t j = 0; j < c->mcap; j++) {
+			if (!c->memo[j].used)
+				continue;
+			size_t i = c->memo[j].h1 & (cap - 1);
+			while (m[i].used)
+				i = (i + 1) & (cap - 1);
+			m[i] = c->memo[j];
+		}
+		free(c->memo);
+		c->memo = m;
+		c->mcap = cap;
+	}
+	uint64_t hs = h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27);
+	size_t i = hs & (c->mcap - 1);
+	while (c->memo[i].used) {
+		struct mslot *e = &c->memo[i];
+		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
+			return 0;
+		i = (i + 1) & (c->mcap - 1);
+	}
+	c->memo[i].h1 = h1;
+	c->memo[i].h2 = h2;
+	c->memo[i].state = state;
+	c->memo[i].used = 1;
+	c->mn++;
+	return 1;
+}
+
+/* ---- preparation ---------------------------------------------------------------------------- */
+
+static int is_register(enum chk_model m)
+{
+	return m == CHK_MODEL_REGISTER || m == CHK_MODEL_CAS_REGISTER || m == CHK_MODEL_KV;
+}
+
+static int32_t local_id(struct kctx *c, struct hmap *g2l, int32_t g, int32_t dead)
+{
+	int32_t l = hmap_get(g2l, (uint64_t)(uint32_t)g);
+	return l >= 0 ? l : dead;
+}
+
+/* Registers: merge unobserved values, map to local ids, drop what cannot matter. */
+static int prepare_register(struct kctx *c)
+{
+	struct hmap g2l = {0};
+	int rc = SB_ENOMEM;
+	/* Observed values get local ids 1..; 0 is the unobserved value. */
+	size_t nloc = 1;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (o->kind == K_READ || o->kind == K_CAS || o->kind == K_MISMATCH) {
+			uint64_t g = (uint32_t)o->a;
+			if (hmap_get(&g2l, g) < 0) {
+				if (hmap_put(&g2l, g, (int32_t)nloc))
+					goto out;
+				nloc++;
+			}
+		}
+	}
+	c->nloc = nloc;
+	c->l2g = malloc(nloc * sizeof *c->l2g);
+	c->nwriters = calloc(nloc, sizeof *c->nwriters);
+	c->need = calloc(nloc, sizeof *c->need);
+	if (!c->l2g || !c->nwriters || !c->need)
+		goto out;
+	c->l2g[0] = -1;
+	for (size_t j = 0; j < g2l.cap; j++)
+		if (g2l.v[j] >= 0)
+			c->l2g[g2l.v[j]] = (int32_t)g2l.k[j];
+	c->init = local_id(c, &g2l, c->h->initial, 0);
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		o->a = local_id(c, &g2l, o->a, 0);
+		if (o->kind == K_CAS || o->kind == K_MISMATCH)
+			o->b = local_id(c, &g2l, o->b, 0);
+	}
+	/* Writers per value (the unobserved value never needs the uniqueness prune). */
+	c->nwriters[0] = INT32_MAX / 2;
+	c->nwriters[c->init]++;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (o->kind == K_WRITE)
+			c->nwriters[o->a]++;
+		else if (o->kind == K_CAS)
+			c->nwriters[o->b]++;
+	}
+	size_t nmismatch = 0, w = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (o->kind == K_MISMATCH && c->nwriters[o->a] == 0)
+			continue; /* expects a value the register never holds: always true */
+		nmismatch += o->kind == K_MISMATCH;
+		c->ops[w++] = *o;
+	}
+	c->n = w;
+	if (!nmismatch) {
+		w = 0;
+		for (size_t i = 0; i < c->n; i++) {
+			struct lop *o = &c->ops[i];
+			if (!o->ok && ((o->kind == K_WRITE && o->a == 0) ||
+				       (o->kind == K_CAS && o->b == 0)))
+				continue; /* unobservable indeterminate write */
+			c->ops[w++] = *o;
+		}
+		c->n = w;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (o->ok && (o->kind == K_READ || o->kind == K_CAS))
+			c->need[o->a]++;
+	}
+	rc = 0;
+out:
+	hmap_free(&g2l);
+	return rc;
+}
+
+static int prepare_list(struct kctx *c)
+{
+	int32_t root = trie_child(c, -1, -1); /* node 0: the empty list */
+	if (root != 0)
+		return SB_ENOMEM;
+	c->init = 0;
+	if (c->h->init_seq >= 0)
+		c->init = trie_walk(c, c->h->pool + c->h->init_seq, (size_t)c->h->init_seq_len);
+	if (c->init < 0)
+		return SB_ENOMEM;
+	size_t w = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (o->kind == K_LREAD || o->kind == K_LWRITE) {
+			int32_t s = trie_walk(c, c->h->pool + o->a, (size_t)o->b);
+			if (s < 0)
+				return SB_ENOMEM;
+			o->a = s;
+		}
+		c->ops[w++] = *o;
+	}
+	c->n = w;
+	return 0;
+}
+
+static int prepare_multi(struct kctx *c)
+{
+	size_t nr = c->h->nregs;
+	c->tmp = malloc((nr ? nr : 1) * sizeof *c->tmp);
+	if (!c->tmp)
+		return SB_ENOMEM;
+	for (size_t r = 0; r < nr; r++)
+		c->tmp[r] = c->h->reg_init[r];
+	c->init = state_intern(c, c->tmp);
+	if (c->init < 0)
+		return SB_ENOMEM;
+	/* An indeterminate transaction that writes nothing has no effect: drop it. */
+	size_t w = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		if (!o->ok) {
+			int writes = 0;
+			for (int32_t j = 0; j < o->b; j++)
+				writes |= c->h->pool[o->a + 3 * j] == MICRO_WRITE;
+			if (!writes)
+				continue;
+		}
+		c->ops[w++] = *o;
+	}
+	c->n = w;
+	return 0;
+}
+
+/* ---- reporting ------------------------------------------------------------------------------ */
+
+static void format_state(struct kctx *c, int32_t s, struct sbuf *b)
+{
+	switch (c->model) {
+	case CHK_MODEL_MUTEX:
+		sbuf_addf(b, "\"%s\"", s ? "held" : "free");
+		return;
+	case CHK_MODEL_LIST: {
+		size_t n = 0;
+		for (int32_t t = s; t > 0; t = c->tparent[t])
+			n++;
+		int32_t *el = malloc((n ? n : 1) * sizeof *el);
+		if (!el)
+			return;
+		size_t i = n;
+		for (int32_t t = s; t > 0; t = c->tparent[t])
+			el[--i] = c->telem[t];
+		sbuf_addc(b, '[');
+		for (i = 0; i < n; i++) {
+			if (i)
+				sbuf_addc(b, ',');
+			vtab_format(&c->h->vals, el[i], b);
+		}
+		sbuf_addc(b, ']');
+		free(el);
+		return;
+	}
+	case CHK_MODEL_MULTI_REGISTER: {
+		sbuf_addc(b, '{');
+		for (size_t r = 0; r < c->h->nregs; r++) {
+			if (r)
+				sbuf_addc(b, ',');
+			struct sbuf k = {0};
+			vtab_format(&c->h->vals, c->h->regs[r], &k);
+			if (k.p && k.p[0] == '"')
+				sbuf_add(b, k.p, k.len);
+			else
+				sbuf_add_json_string(b, k.p ? k.p : "", k.len);
+			sbuf_free(&k);
+			sbuf_addc(b, ':');
+			vtab_format(&c->h->vals, c->svec[(size_t)s * c->h->nregs + r], b);
+		}
+		sbuf_addc(b, '}');
+		return;
+	}
+	default:
+		if (s == 0 || c->l2g[s] < 0)
+			sbuf_add_json_string(b, "(a value no operation observes)", 31);
+		else
+			vtab_format(&c->h->vals, c->l2g[s], b);
+		return;
+	}
+}
+
+static int overlaps(const struct cop *a, const struct cop *b)
+{
+	return a->call < b->ret && b->call < a->ret;
+}
+
+/* The one-sentence explanation for the operation that cannot be linearized. */
+static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **states,
+		    size_t nstates, struct sbuf *b)
+{
+	const struct ckey *k = c->k;
+	const struct chk_history *h = c->h;
+	struct sbuf key = {0}, when = {0};
+	chk_key_phrase(h, k, &key);
+	chk_when_phrase(bad->ret != CHK_INF ? bad->t_ret : bad->t_call,
+			bad->ret != CHK_INF ? bad->ret_line : bad->line, &when);
+	const char *kp = key.p ? key.p : "";
+	const char *wp = when.p ? when.p : "";
+	if (bad->kind == K_READ && is_register(c->model)) {
+		int32_t v = bad->a;
+		/* The last write (or cas) completed before the read began, with another value. */
+		const struct cop *last = NULL;
+		int any_write_of_v = 0, later_write_of_v = 0;
+		for (size_t i = 0; i < k->n; i++) {
+			const struct cop *o = &k->ops[i];
+			int32_t nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : -1;
+			if (nv < 0)
+				continue;
+			if (nv == v)
+				any_write_of_v = 1;
+			if (o->status == S_OK && o->ret < bad->call && nv != v &&
+			    (!last || o->ret > last->ret))
+				last = o;
+		}
+		if (last)
+			for (size_t i = 0; i < k->n; i++) {
+				const struct cop *o = &k->ops[i];
+				int32_t nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : -1;
+				if (nv == v && o->ret > last->ret)
+					later_write_of_v = 1;
+			}
+		struct sbuf val = {0};
+		vtab_format(&h->vals, v, &val);
+		if (!any_write_of_v && v != h->initial) {
+			sbuf_addf(b, "read of %s returned %s at %s, but no operation ever wrote %s", kp,
+				  val.p ? val.p : "", wp, val.p ? val.p : "");
+		} else if (last && !later_write_of_v) {
+			struct sbuf lw = {0}, lv = {0};
+			chk_when_phrase(last->t_ret, last->ret_line, &lw);
+			vtab_format(&h->vals, last->kind == K_WRITE ? last->a : last->b, &lv);
+			sbuf_addf(b,
+				  "read of %s returned %s at %s, but %s %s completed at %s and no "
+				  "later write of %s exists",
+				  kp, val.p ? val.p : "", wp, chk_kind_name(last->kind),
+				  lv.p ? lv.p : "", lw.p ? lw.p : "", val.p ? val.p : "");
+			sbuf_free(&lw);
+			sbuf_free(&lv);
+		} else {
+			sbuf_addf(b,
+				  "read of %s returned %s at %s, but no order of the %zu operations "
+				  "concurrent with it leaves %s there",
+				  kp, val.p ? val.p : "", wp, nconc, val.p ? val.p : "");
+		}
+		sbuf_free(&val);
+	} else {
+		struct chk_op_info oi;
+		chk_op_describe(h, bad, &oi);
+		sbuf_addf(b, "%s %s of %s at %s cannot take effect: in every order of the %zu "
+			     "operations concurrent with it the state before it was ",
+			  oi.f, oi.value, kp, wp, nconc);
+		for (size_t i = 0; i < nstates; i++)
+			sbuf_addf(b, "%s%s", i ? (i + 1 == nstates ? " or " : ", ") : "", states[i]);
+		if (!nstates)
+			sbuf_add(b, "unreachable", 11);
+		free(oi.f);
+		free(oi.value);
+	}
+	sbuf_free(&key);
+	sbuf_free(&when);
+}
+
+#define MAX_STATES 8
+#define MAX_CONCURRENT 32
+
+static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *states, size_t nst,
+			  struct chk_key_result *out)
+{
+	const struct ckey *k = c->k;
+	const struct cop *bad = &k->ops[c->ops[bad_local].src];
+	out->verdict = CHK_INVALID;
+	out->bad = calloc(1, sizeof *out->bad);
+	out->states = calloc(MAX_STATES, sizeof *out->states);
+	out->concurrent = calloc(MAX_CONCURRENT, sizeof *out->concurrent);
+	if (!out->bad || !out->states || !out->concurrent)
+		return SB_ENOMEM;
+	chk_op_describe(c->h, bad, out->bad);
+	size_t nconc = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct cop *o = &k->ops[i];
+		if (o == bad || o->kind == K_DEAD || !overlaps(o, bad))
+			continue;
+		if (out->nconcurrent < MAX_CONCURRENT)
+			chk_op_describe(c->h, o, &out->concurrent[out->nconcurrent++]);
+		nconc++;
+	}
+	for (size_t i = 0; i < nst; i++) {
+		struct sbuf s = {0};
+		format_state(c, states[i], &s);
+		out->states[out->nstates++] = sbuf_take(&s);
+	}
+	struct sbuf why = {0};
+	explain(c, bad, nconc, out->states, out->nstates, &why);
+	out->why = sbuf_take(&why);
+	return 0;
+}
+
+/* ---- the search ----------------------------------------------------------------------------- */
+
+struct frame {
+	int32_t op;
+	int32_t state;
+};
+
+static int cmp_ret(const void *pa, const void *pb, void *arg)
+{
+	const struct lop *ops = arg;
+	int64_t a = ops[*(const int32_t *)pa].ret, b = ops[*(const int32_t *)pb].ret;
+	return (a > b) - (a < b);
+}
+
+/* Runs the search. Returns CHK_VALID/CHK_INVALID/CHK_UNKNOWN, or a negative SB_ENOMEM. */
+static int run(struct kctx *c, struct chk_key_result *out)
+{
+	size_t n = c->n;
+	int rc = SB_ENOMEM;
+	int32_t *rets = NULL, *ent_op = NULL, *prev = NULL, *next = NULL, *ce = NULL, *re = NULL;
+	uint8_t *is_call = NULL;
+	struct frame *stack = NULL;
+	int32_t best_states[MAX_STATES];
+	size_t nbest = 0, best_depth = 0;
+	int32_t best_op = -1;
+
+	if (charge(c, n * 64)) {
+		rc = CHK_UNKNOWN;
+		goto out;
+	}
+	rets = malloc((n + 1) * sizeof *rets);
+	ent_op = malloc((2 * n + 1) * sizeof *ent_op);
+	prev = malloc((2 * n + 1) * sizeof *prev);
+	next = malloc((2 * n + 1) * sizeof *next);
+	is_call = malloc(2 * n + 1);
+	ce = malloc((n + 1) * sizeof *ce);
+	re = malloc((n + 1) * sizeof *re);
+	stack = malloc((n + 1) * sizeof *stack);
+	if (!rets || !ent_op || !prev || !next || !is_call || !ce || !re || !stack)
+		goto out;
+	size_t nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		re[i] = -1;
+		if (c->ops[i].ret != CHK_INF)
+			rets[nr++] = (int32_t)i;
+	}
+	qsort_r(rets, nr, sizeof *rets, cmp_ret, c->ops);
+	/* Merge invocations (already in order) and completions into the entry list. */
+	size_t ne = 0, ic = 0, ir = 0;
+	while (ic < n || ir < nr) {
+		int take_call = ir == nr || (ic < n && c->ops[ic].call < c->ops[rets[ir]].ret);
+		if (take_call) {
+			ent_op[ne] = (int32_t)ic;
+			is_call[ne] = 1;
+			ce[ic++] = (int32_t)ne;
+		} else {
+			ent_op[ne] = rets[ir];
+			is_call[ne] = 0;
+			re[rets[ir++]] = (int32_t)ne;
+		}
+		ne++;
+	}
+	int32_t S = (int32_t)ne; /* sentinel */
+	for (size_t e = 0; e <= ne; e++) {
+		prev[e] = e ? (int32_t)e - 1 : S;
+		next[e] = e < ne ? (int32_t)e + 1 : 0;
+	}
+	if (ne == 0)
+		next[S] = prev[S] = S;
+	else
+		next[ne] = 0, prev[0] = S, next[ne - 1] = S, prev[S] = (int32_t)ne - 1;
+
+	int32_t state = c->init;
+	uint64_t h1 = 0, h2 = 0;
+	size_t sp = 0;
+	int32_t e = next[S];
+	uint64_t iter = 0;
+	for (;;) {
+		if ((++iter & 0x3ff) == 0) {
+			if (atomic_load(&c->b->stop) ||
+			    (c->b->deadline_ns && chk_now_ns() > c->b->deadline_ns)) {
+				atomic_store(&c->b->stop, 1);
+				out->why = strdup("the time limit was reached before this key was "
+						  "decided");
+				rc = CHK_UNKNOWN;
+				goto out;
+			}
+		}
+		if (e == S) {
+			rc = CHK_VALID;
+			goto out;
+		}
+		if (is_call[e]) {
+			int32_t o = ent_op[e];
+			const struct lop *op = &c->ops[o];
+			int32_t ns;
+			int ok = step(c, state, op, &ns);
+			if (ok < 0)
+				goto oom;
+			if (ok) {
+				uint64_t n1 = h1 ^ mix64((uint64_t)o * 2 + 1);
+				uint64_t n2 = h2 ^ mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+				int fresh = memo_add(c, n1, n2, ns);
+				if (fresh < 0)
+					goto oom;
+				if (fresh) {
+					stack[sp].op = o;
+					stack[sp].state = state;
+					sp++;
+					h1 = n1;
+					h2 = n2;
+					state = ns;
+					on_linearize(c, op, 1);
+					int32_t x = ce[o];
+					next[prev[x]] = next[x];
+					prev[next[x]] = prev[x];
+					if (re[o] >= 0) {
+						x = re[o];
+						next[prev[x]] = next[x];
+						prev[next[x]] = prev[x];
+					}
+					e = next[S];
+					continue;
+				}
+			}
+			e = next[e];
+			continue;
+		}
+		/* The completion of an operation that is not linearized: backtrack. */
+		if (sp > best_depth || best_op < 0) {
+			best_depth = sp;
+			best_op = ent_op[e];
+			nbest = 0;
+		}
+		if (sp == best_depth && best_op == ent_op[e] && nbest < MAX_STATES) {
+			size_t i = 0;
+			while (i < nbest && best_states[i] != state)
+				i++;
+			if (i == nbest)
+				best_states[nbest++] = state;
+		}
+		if (sp == 0) {
+			rc = CHK_INVALID;
+			goto out;
+		}
+		sp--;
+		int32_t o = stack[sp].op;
+		state = stack[sp].state;
+		on_linearize(c, &c->ops[o], -1);
+		h1 ^= mix64((uint64_t)o * 2 + 1);
+		h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+		if (re[o] >= 0) {
+			int32_t x = re[o];
+			next[prev[x]] = x;
+			prev[next[x]] = x;
+		}
+		int32_t x = ce[o];
+		next[prev[x]] = x;
+		prev[next[x]] = x;
+		e = next[x];
+	}
+oom:
+	if (c->oom) {
+		out->why = strdup("the memory cap was reached before this key was decided");
+		rc = CHK_UNKNOWN;
+	} else {
+		rc = SB_ENOMEM;
+	}
+out:
+	if (rc == CHK_INVALID && report_invalid(c, best_op, best_states, nbest, out))
+		rc = SB_ENOMEM;
+	free(rets);
+	free(ent_op);
+	free(prev);
+	free(next);
+	free(is_call);
+	free(ce);
+	free(re);
+	free(stack);
+	return rc;
+}
+
+int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
+		   struct chk_key_result *out)
+{
+	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model};
+	int rc = SB_ENOMEM;
+	c.ops = malloc((k->n + 1) * sizeof *c.ops);
+	if (!c.ops)
+		goto out;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct cop *o = &k->ops[i];
+		if (o->kind == K_DEAD)
+			continue;
+		struct lop *l = &c.ops[c.n++];
+		l->call = o->call;
+		l->ret = o->status == S_OK || o->status == S_FAIL ? o->ret : CHK_INF;
+		l->a = o->a;
+		l->b = o->b;
+		l->src = (uint32_t)i;
+		l->kind = o->kind;
+		l->ok = o->status == S_OK || o->status == S_FAIL;
+	}
+	out->ops = c.n;
+	int prc = 0;
+	if (is_register(c.model))
+		prc = prepare_register(&c);
+	else if (c.model == CHK_MODEL_LIST)
+		prc = prepare_list(&c);
+	else if (c.model == CHK_MODEL_MULTI_REGISTER)
+		prc = prepare_multi(&c);
+	else
+		c.init = 0;
+	if (prc && c.oom) {
+		out->verdict = CHK_UNKNOWN;
+		out->why = strdup("the memory cap was reached before this key was decided");
+		rc = 0;
+		goto out;
+	}
+	if (prc)
+		goto out;
+	int v = run(&c, out);
+	if (v < 0)
+		goto out;
+	out->verdict = (enum chk_verdict)v;
+	rc = 0;
+out:
+	uncharge_all(&c);
+	free(c.ops);
+	free(c.l2g);
+	free(c.nwriters);
+	free(c.need);
+	free(c.tparent);
+	free(c.telem);
+	hmap_free(&c.trie);
+	free(c.svec);
+	free(c.snext);
+	hmap_free(&c.sidx);
+	free(c.tmp);
+	free(c.memo);
+	return rc;
+}

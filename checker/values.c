@@ -1,0 +1,382 @@
+#include "checker/values.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- string buffer ---------------------------------------------------------------------- */
+
+static int sbuf_grow(struct sbuf *b, size_t extra)
+{
+	if (b->oom)
+		return -1;
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void sbuf_reset(struct sbuf *b)
+{
+	b->len = 0;
+	b->oom = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (sbuf_grow(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void sbuf_addc(struct sbuf *b, char c)
+{
+	sbuf_add(b, &c, 1);
+}
+
+void sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof tmp) {
+		sbuf_add(b, tmp, (size_t)n);
+		return;
+	}
+	if (sbuf_grow(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void sbuf_add_json_string(struct sbuf *b, const char *s, size_t n)
+{
+	sbuf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			sbuf_addc(b, '\\');
+			sbuf_addc(b, (char)c);
+		} else if (c == '\n') {
+			sbuf_add(b, "\\n", 2);
+		} else if (c == '\t') {
+			sbuf_add(b, "\\t", 2);
+		} else if (c == '\r') {
+			sbuf_add(b, "\\r", 2);
+		} else if (c < 0x20) {
+			sbuf_addf(b, "\\u%04x", c);
+		} else {
+			sbuf_addc(b, (char)c);
+		}
+	}
+	sbuf_addc(b, '"');
+}
+
+char *sbuf_take(struct sbuf *b)
+{
+	char *p = b->p;
+	if (!p || b->oom) {
+		free(p);
+		p = strdup("");
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->oom = 0;
+	return p;
+}
+
+void sbuf_free(struct sbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->oom = 0;
+}
+
+/* ---- canonical encoding ------------------------------------------------------------------ */
+
+/* Tags of the canonical encoding. Integers and integral floats share 'i' so that 1 and 1.0
+ * intern together, as hval_equal() says they are equal. */
+enum { C_NULL = 'n', C_TRUE = 't', C_FALSE = 'f', C_INT = 'i', C_DBL = 'd', C_STR = 's',
+       C_ARR = 'a', C_MAP = 'm' };
+
+static void put_u32(struct sbuf *b, uint32_t v)
+{
+	sbuf_add(b, (const char *)&v, sizeof v);
+}
+
+static void canon(struct sbuf *b, const struct hval *v, int depth)
+{
+	if (depth > 200) { /* the readers bound nesting; this is a second fence */
+		sbuf_addc(b, C_NULL);
+		return;
+	}
+	switch (v->kind) {
+	case HVAL_BOOL:
+		sbuf_addc(b, v->u.b ? C_TRUE : C_FALSE);
+		break;
+	case HVAL_INT:
+		sbuf_addc(b, C_INT);
+		sbuf_add(b, (const char *)&v->u.i, sizeof v->u.i);
+		break;
+	case HVAL_FLOAT: {
+		double d = v->u.d;
+		if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
+			int64_t i = (int64_t)d;
+			sbuf_addc(b, C_INT);
+			sbuf_add(b, (const char *)&i, sizeof i);
+		} else {
+			sbuf_addc(b, C_DBL);
+			sbuf_add(b, (const char *)&d, sizeof d);
+		}
+		break;
+	}
+	case HVAL_STR:
+		sbuf_addc(b, C_STR);
+		put_u32(b, v->len);
+		sbuf_add(b, v->u.s, v->len);
+		break;
+	case HVAL_ARRAY:
+		sbuf_addc(b, C_ARR);
+		put_u32(b, v->len);
+		for (uint32_t i = 0; i < v->len; i++)
+			canon(b, &v->u.items[i], depth + 1);
+		break;
+	case HVAL_MAP:
+		sbuf_addc(b, C_MAP);
+		put_u32(b, v->len);
+		for (uint32_t i = 0; i < 2 * v->len; i++)
+			canon(b, &v->u.items[i], depth + 1);
+		break;
+	default:
+		sbuf_addc(b, C_NULL);
+		break;
+	}
+}
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = mix64(h ^ w) + 0x632be59bd9b4e019ULL;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p + i, n - i);
+	return mix64(h ^ w ^ ((uint64_t)(n - i) << 56));
+}
+
+void vtab_init(struct vtab *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+void vtab_free(struct vtab *t)
+{
+	free(t->bytes);
+	free(t->off);
+	free(t->len);
+	free(t->hash);
+	free(t->slots);
+	sbuf_free(&t->scratch);
+	memset(t, 0, sizeof *t);
+}
+
+size_t vtab_bytes(const struct vtab *t)
+{
+	return t->capbytes + t->capn * (8 + 4 + 8) + t->nslots * 4;
+}
+
+static int rehash(struct vtab *t, size_t nslots)
+{
+	uint32_t *s = calloc(nslots, sizeof *s);
+	if (!s)
+		return -1;
+	for (size_t id = 0; id < t->n; id++) {
+		size_t i = t->hash[id] & (nslots - 1);
+		while (s[i])
+			i = (i + 1) & (nslots - 1);
+		s[i] = (uint32_t)id + 1;
+	}
+	free(t->slots);
+	t->slots = s;
+	t->nslots = nslots;
+	return 0;
+}
+
+static int32_t intern_bytes(struct vtab *t, const char *p, size_t n)
+{
+	if (n > UINT32_MAX)
+		return -1;
+	uint64_t h = hash_bytes(p, n);
+	if (t->nslots) {
+		size_t i = h & (t->nslots - 1);
+		while (t->slots[i]) {
+			uint32_t id = t->slots[i] - 1;
+			if (t->hash[id] == h && t->len[id] == n &&
+			    !memcmp(t->bytes + t->off[id], p, n))
+				return (int32_t)id;
+			i = (i + 1) & (t->nslots - 1);
+		}
+	}
+	if (t->n >= INT32_MAX - 1)
+		return -1;
+	if ((t->n + 1) * 2 > t->nslots && rehash(t, t->nslots ? t->nslots * 2 : 1024))
+		return -1;
+	if (t->n == t->capn) {
+		size_t cap = t->capn ? t->capn * 2 : 256;
+		uint64_t *o = realloc(t->off, cap * sizeof *o);
+		if (!o)
+			return -1;
+		t->off = o;
+		uint32_t *l = realloc(t->len, cap * sizeof *l);
+		if (!l)
+			return -1;
+		t->len = l;
+		uint64_t *hh = realloc(t->hash, cap * sizeof *hh);
+		if (!hh)
+			return -1;
+		t->hash = hh;
+		t->capn = cap;
+	}
+	if (t->nbytes + n > t->capbytes) {
+		size_t cap = t->capbytes ? t->capbytes : 4096;
+		while (cap < t->nbytes + n)
+			cap *= 2;
+		char *nb = realloc(t->bytes, cap);
+		if (!nb)
+			return -1;
+		t->bytes = nb;
+		t->capbytes = cap;
+	}
+	memcpy(t->bytes + t->nbytes, p, n);
+	size_t id = t->n++;
+	t->off[id] = t->nbytes;
+	t->len[id] = (uint32_t)n;
+	t->hash[id] = h;
+	t->nbytes += n;
+	size_t i = h & (t->nslots - 1);
+	while (t->slots[i])
+		i = (i + 1) & (t->nslots - 1);
+	t->slots[i] = (uint32_t)id + 1;
+	return (int32_t)id;
+}
+
+int32_t vtab_intern(struct vtab *t, const struct hval *v)
+{
+	sbuf_reset(&t->scratch);
+	canon(&t->scratch, v, 0);
+	if (t->scratch.oom)
+		return -1;
+	return intern_bytes(t, t->scratch.p, t->scratch.len);
+}
+
+int32_t vtab_intern_int(struct vtab *t, int64_t i)
+{
+	char buf[9];
+	buf[0] = C_INT;
+	memcpy(buf + 1, &i, 8);
+	return intern_bytes(t, buf, sizeof buf);
+}
+
+int vtab_is_null(const struct vtab *t, int32_t id)
+{
+	return id >= 0 && (size_t)id < t->n && t->len[id] == 1 && t->bytes[t->off[id]] == C_NULL;
+}
+
+/* Decode one canonical value at *p (bounded by end) as JSON into b. */
+static const char *decode(const char *p, const char *end, struct sbuf *b)
+{
+	if (p >= end)
+		return end;
+	char tag = *p++;
+	uint32_t n;
+	switch (tag) {
+	case C_TRUE:
+		sbuf_add(b, "true", 4);
+		return p;
+	case C_FALSE:
+		sbuf_add(b, "false", 5);
+		return p;
+	case C_INT: {
+		int64_t i;
+		memcpy(&i, p, 8);
+		sbuf_addf(b, "%lld", (long long)i);
+		return p + 8;
+	}
+	case C_DBL: {
+		double d;
+		memcpy(&d, p, 8);
+		if (isfinite(d))
+			sbuf_addf(b, "%.17g", d);
+		else
+			sbuf_add(b, "null", 4);
+		return p + 8;
+	}
+	case C_STR:
+		memcpy(&n, p, 4);
+		p += 4;
+		sbuf_add_json_string(b, p, n);
+		return p + n;
+	case C_ARR:
+	case C_MAP:
+		memcpy(&n, p, 4);
+		p += 4;
+		sbuf_addc(b, tag == C_ARR ? '[' : '{');
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				sbuf_addc(b, ',');
+			if (tag == C_MAP) {
+				/* JSON object keys must be strings: format others as JSON text. */
+				if (p < end && *p == C_STR) {
+					p = decode(p, end, b);
+				} else {
+					struct sbuf k = {0};
+					p = decode(p, end, &k);
+					sbuf_add_json_string(b, k.p ? k.p : "", k.len);
+					sbuf_free(&k);
+				}
+				sbuf_addc(b, ':');
+			}
+			p = decode(p, end, b);
+		}
+		sbuf_addc(b, tag == C_ARR ? ']' : '}');
+		return p;
+	default:
+		sbuf_add(b, "null", 4);
+		return p;
+	}
+}
+
+void vtab_format(const struct vtab *t, int32_t id, struct sbuf *b)
+{
+	if (id < 0 || (size_t)id >= t->n) {
+		sbuf_add(b, "null", 4);
+		return;
+	}
+	const char *p = t->bytes + t->off[id];
+	decode(p, p + t->len[id], b);
+}

@@ -1,0 +1,73 @@
+/* values — interning of history values into dense int32 ids, and a growable string buffer.
+ *
+ * A value (struct hval) is reduced to a canonical byte string (integral floats become ints,
+ * EDN keywords and strings compare equal, as in hval_equal) and interned: equal values get
+ * the same id, ids are dense from 0. The table keeps only the canonical bytes; vtab_format()
+ * turns an id back into JSON text for reports.
+ *
+ * Thread rules: interning is single-threaded; once interning is over, vtab_format() and the
+ * other readers may run from many threads at once.
+ */
+#ifndef SB_CHECKER_VALUES_H
+#define SB_CHECKER_VALUES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/history.h"
+
+struct sbuf {
+	char *p;    /* NUL-terminated when len > 0 or after sbuf_reset; owned */
+	size_t len;
+	size_t cap;
+	int oom;    /* an append failed: the content is truncated */
+};
+
+void sbuf_reset(struct sbuf *b);
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_addc(struct sbuf *b, char c);
+/* Append s[0..n) as a quoted JSON string. */
+void sbuf_add_json_string(struct sbuf *b, const char *s, size_t n);
+/* Take the content (caller frees); the buffer is left empty. Never NULL unless out of
+ * memory. */
+char *sbuf_take(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+
+struct vtab {
+	char *bytes; /* canonical encodings, back to back */
+	size_t nbytes, capbytes;
+	uint64_t *off;  /* per id: offset in bytes */
+	uint32_t *len;  /* per id: length */
+	uint64_t *hash; /* per id */
+	size_t n, capn;
+	uint32_t *slots; /* open addressing: id + 1, 0 = empty */
+	size_t nslots;   /* power of two */
+	struct sbuf scratch;
+};
+
+void vtab_init(struct vtab *t);
+void vtab_free(struct vtab *t);
+/* The id of v, interned if new. Returns >= 0, or -1 when out of memory. */
+int32_t vtab_intern(struct vtab *t, const struct hval *v);
+/* The id of a 64-bit integer value. */
+int32_t vtab_intern_int(struct vtab *t, int64_t i);
+/* Append the JSON text of id to b. */
+void vtab_format(const struct vtab *t, int32_t id, struct sbuf *b);
+/* 1 if the value is JSON null. */
+int vtab_is_null(const struct vtab *t, int32_t id);
+/* Bytes the table holds (for memory accounting). */
+size_t vtab_bytes(const struct vtab *t);
+
+/* A 64-bit mix of x (splitmix64 finaliser). */
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+#endif
