@@ -36,7 +36,7 @@ static const struct default_pattern defaults[] = {
 	{"leader", "(?:^|\\s)event=became-leader(?:\\s|$)"},
 	{"panic", "(?i)\\bpanic(?:ked|king|s)?\\b"},
 	{"assertion", "Assertion [`'].*' failed|(?i:\\bassert(?:ion)? failed\\b)"},
-	{"fatal", "(?:^|\\s)level=(?i:fatal)(?:\\s|$)|(?:^|\\s)event=(?:crash|fatal)(?:\\s|$)"
+	{"fatal", "(?:^|\\s)(?:level=(?i:fatal)|FATAL)(?:\\s|$)|(?:^|\\s)event=(?:crash|fatal)(?:\\s|$)"
 		  "|ERROR: (?:AddressSanitizer|LeakSanitizer)|\\bruntime error:"
 		  "|Segmentation fault|\\bAborted\\b"},
 };

@@ -40,7 +40,7 @@ int logscan_add(struct logscan *ls, const char *name, const char *regex, char *e
  *   leader     a leader change (event=became-leader)
  *   panic      "panic" as a word, any case
  *   assertion  a failed C assert ("Assertion `...' failed") or "assertion failed"
- *   fatal      level=FATAL, event=crash/fatal, sanitizer reports, "Segmentation fault"
+ *   fatal      a FATAL level, event=crash/fatal, sanitizer reports, "Segmentation fault"
  * `which` selects by name ("leader,panic"); NULL means all of them. */
 int logscan_add_defaults(struct logscan *ls, const char *which, char *err, size_t errlen);
 
