@@ -24,11 +24,12 @@
  *       raft_ready(r, &rd)
  *       1. persist, in this order, and make durable (fsync) before step 2:
  *            rd.snapshot (if non-NULL; write temp, fsync, rename),
- *            drop entries with index >= rd.truncate_from (if non-zero),
+ *            rd.hs if rd.hs_changed (term + vote in one atomic record),
+ *            drop entries with index >= rd.truncate_from (if non-zero; 1 = the whole log,
+ *              after which the next append decides the log's new first index),
  *            append rd.entries (contiguous, first one is rd.entries[0].index),
  *            drop entries with index <= rd.compact_upto (if non-zero; only once the snapshot
- *              covering them is durable — the core only asks for that),
- *            rd.hs if rd.hs_changed (term + vote in one atomic record)
+ *              covering them is durable — the core only asks for that)
  *       2. raft_persisted(r)    — tells the core all of step 1 is durable
  *       3. send rd.msgs (each to msg.to; dropping some is harmless: Raft retries)
  *       4. send rd.replies to the clients that made the requests (by req_id)
