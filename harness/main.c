@@ -15,12 +15,14 @@ int cmd_check(int argc, char **argv);
 
 int cmd_lab(int argc, char **argv);
 int cmd_hosts(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"help", cmd_help, "show this list"},
 	{"version", cmd_version, "print the version"},
 	{"lab", cmd_lab, "bring the local lab cluster up or down, or show its status"},
 	{"hosts", cmd_hosts, "preflight: check SSH, root, clock and tools on every host"},
+	{"db", cmd_db, "install, start, stop, kill, pause the nodes; find the leader; get logs"},
 	{"check", cmd_check, "check histories for linearizability and lost writes"},
 };
 

@@ -1,0 +1,439 @@
+/* splitbrain db — the node's lifecycle on its hosts (db.h), by hand. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/db.h"
+#include "harness/lab.h"
+#include "harness/logscan.h"
+#include "harness/nodes.h"
+#include "harness/store.h"
+#include "lib/err.h"
+
+int cmd_db(int argc, char **argv);
+
+static const char db_usage[] =
+	"usage: splitbrain db <action> [options] [-- raftnode arguments]\n"
+	"\n"
+	"actions:\n"
+	"  install   upload the binary and its config to each node's directory\n"
+	"  start     start the nodes as daemons and wait until their client ports answer\n"
+	"  deploy    install, then start\n"
+	"  stop      SIGTERM (then SIGKILL after 5 s)\n"
+	"  kill      SIGKILL\n"
+	"  pause     SIGSTOP\n"
+	"  resume    SIGCONT\n"
+	"  restart   stop, then start; the data directory is kept\n"
+	"  wipe      kill, then remove the node's directory (data, logs, binary)\n"
+	"  leader    print the leader: a majority agreeing through INFO, else the logs\n"
+	"  status    a table: node, pid, up, role, term, leader, commit index\n"
+	"  logs      download logs and a data-dir listing into the store and scan them\n"
+	"\n"
+	"options:\n"
+	"  --nodes lab|FILE    the hosts (default lab: the running lab's nodes file)\n"
+	"  --node NAME|leader|all  which nodes (a comma-separated list is fine; default all)\n"
+	"  --binary PATH       the raftnode binary to install (default build/raftnode)\n"
+	"  --store DIR         store root for `logs` (default store): DIR/db-logs/<time>/<node>/\n"
+	"  --run-id ID         nodes live in /var/lib/splitbrain/ID/<node>/ (default: lab-<tag>\n"
+	"                      for the lab, nodes-<hash> for a nodes file)\n"
+	"  --base-dir DIR      instead of /var/lib/splitbrain\n"
+	"  --client-port P     default 7001 (peer port: --peer-port, default 7000); hosts that\n"
+	"                      share an address get P + index\n"
+	"  --timeout MS        readiness and leader-discovery limit (default 10000)\n"
+	"  --pattern NAME=RE   `logs`: also report lines matching this PCRE2 pattern (repeatable);\n"
+	"                      the defaults report panics, assertion failures and fatal lines\n"
+	"\n"
+	"Arguments after `--` are appended to raftnode's command line (install records them in\n"
+	"raftnode.args; start and restart use them), e.g. `-- --election-timeout 150-300`.\n"
+	"Processes are only ever addressed by their pid file. Exit: 0 ok, 2 no leader found,\n"
+	"254 bad arguments, 255 a host or node failed.\n";
+
+#define MAX_PATTERNS 16
+
+struct db_cli {
+	const char *action;
+	const char *nodes;
+	const char *node;
+	const char *binary;
+	const char *store;
+	const char *run_id;
+	const char *base_dir;
+	int client_port, peer_port;
+	int timeout_ms;
+	const char *patterns[MAX_PATTERNS];
+	size_t npatterns;
+	char **args; /* after "--", NULL-terminated (points into argv) */
+};
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Options that take a value. */
+static const char *const value_opts[] = {"--nodes", "--node", "--binary", "--store",
+					 "--run-id", "--base-dir", "--client-port", "--peer-port",
+					 "--timeout", "--pattern", NULL};
+
+static int parse_args(int argc, char **argv, struct db_cli *c)
+{
+	memset(c, 0, sizeof *c);
+	c->nodes = "lab";
+	c->node = "all";
+	c->binary = "build/raftnode";
+	c->store = "store";
+	c->timeout_ms = 10000;
+	static char *no_args[] = {NULL};
+	c->args = no_args;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			c->args = argv + i + 1;
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(db_usage, stdout);
+			return 1;
+		}
+		const char *val = NULL;
+		char name[32];
+		const char *eq = strchr(a, '=');
+		if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof name, "%s", a);
+		}
+		bool known = false;
+		for (size_t k = 0; value_opts[k]; k++)
+			if (!strcmp(name, value_opts[k]))
+				known = true;
+		if (!known) {
+			if (a[0] != '-' && !c->action) {
+				c->action = a;
+				continue;
+			}
+			fprintf(stderr, "splitbrain db: unknown %s '%s'\n",
+				a[0] == '-' ? "option" : "argument", a);
+			return -1;
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "splitbrain db: %s needs a value\n", name);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (!strcmp(name, "--nodes"))
+			c->nodes = val;
+		else if (!strcmp(name, "--node"))
+			c->node = val;
+		else if (!strcmp(name, "--binary"))
+			c->binary = val;
+		else if (!strcmp(name, "--store"))
+			c->store = val;
+		else if (!strcmp(name, "--run-id"))
+			c->run_id = val;
+		else if (!strcmp(name, "--base-dir"))
+			c->base_dir = val;
+		else if (!strcmp(name, "--client-port") || !strcmp(name, "--peer-port")) {
+			int *dst = !strcmp(name, "--client-port") ? &c->client_port : &c->peer_port;
+			if (parse_int(val, 1, 65535, dst)) {
+				fprintf(stderr, "splitbrain db: %s '%s': expected a port 1..65535\n",
+					name, val);
+				return -1;
+			}
+		} else if (!strcmp(name, "--timeout")) {
+			if (parse_int(val, 1, 3600000, &c->timeout_ms)) {
+				fprintf(stderr, "splitbrain db: --timeout '%s': expected milliseconds "
+						"1..3600000\n", val);
+				return -1;
+			}
+		} else if (!strcmp(name, "--pattern")) {
+			if (c->npatterns == MAX_PATTERNS) {
+				fprintf(stderr, "splitbrain db: more than %d --pattern options\n",
+					MAX_PATTERNS);
+				return -1;
+			}
+			if (!strchr(val, '=')) {
+				fprintf(stderr, "splitbrain db: --pattern '%s': expected NAME=REGEX\n",
+					val);
+				return -1;
+			}
+			c->patterns[c->npatterns++] = val;
+		}
+	}
+	if (!c->action) {
+		fprintf(stderr, "splitbrain db: no action given\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* FNV-1a, for a run id derived from a nodes file's path. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int default_run_id(const struct db_cli *c, const struct nodes *nd, char *out,
+			  size_t outlen, char *err, size_t errlen)
+{
+	if (c->run_id) {
+		snprintf(out, outlen, "%s", c->run_id);
+		return 0;
+	}
+	if (!strcmp(c->nodes, "lab")) {
+		char dir[CONTROL_PATH_MAX];
+		int rc = lab_dir_resolve(NULL, dir, sizeof dir, err, errlen);
+		if (rc)
+			return rc;
+		struct lab_names names;
+		lab_names_make(dir, &names);
+		snprintf(out, outlen, "lab-%s", names.tag);
+		return 0;
+	}
+	snprintf(out, outlen, "nodes-%08x", fnv1a(nd->path[0] ? nd->path : c->nodes));
+	return 0;
+}
+
+/* Fill sel[] from --node: "all", "leader", or a comma-separated list of names. */
+static int select_nodes(struct db *db, const struct db_cli *c, bool *sel, char *err,
+			size_t errlen)
+{
+	memset(sel, 0, db->n * sizeof *sel);
+	if (!strcmp(c->node, "all")) {
+		for (size_t i = 0; i < db->n; i++)
+			sel[i] = true;
+		return 0;
+	}
+	if (!strcmp(c->node, "leader")) {
+		struct db_leader l;
+		int rc = db_leader(db, c->timeout_ms, &l, err, errlen);
+		if (rc)
+			return rc;
+		if (l.source == DB_LEADER_NONE)
+			return err_set(err, errlen, SB_ETIMEOUT, "--node leader: no leader found");
+		sel[l.index] = true;
+		printf("leader: %s (term %llu, %s)\n", l.node, (unsigned long long)l.term,
+		       l.source == DB_LEADER_INFO ? "INFO" : "logs");
+		return 0;
+	}
+	const char *p = c->node;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char name[CONTROL_NAME_MAX];
+		if (len == 0 || len >= sizeof name)
+			return err_set(err, errlen, SB_EINVAL, "--node '%s': bad node list", c->node);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		int idx = db_find(db, name);
+		if (idx < 0)
+			return err_set(err, errlen, SB_EINVAL, "--node: no node '%s' in %s", name,
+				       c->nodes);
+		sel[idx] = true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static void print_status(struct db *db, const bool *sel, const struct db_status *st)
+{
+	printf("%-12s %-8s %-4s %-10s %-6s %-12s %-8s %s\n", "node", "pid", "up", "role", "term",
+	       "leader", "commit", "note");
+	for (size_t i = 0; i < db->n; i++) {
+		if (!sel[i])
+			continue;
+		const struct db_status *s = &st[i];
+		char pid[24] = "-", term[24] = "-", commit[24] = "-";
+		if (s->pid > 0)
+			snprintf(pid, sizeof pid, "%ld", s->pid);
+		if (s->up)
+			snprintf(term, sizeof term, "%llu", (unsigned long long)s->term);
+		if (s->up && s->commit_index >= 0)
+			snprintf(commit, sizeof commit, "%lld", s->commit_index);
+		printf("%-12s %-8s %-4s %-10s %-6s %-12s %-8s %s\n", db->nodes[i].name, pid,
+		       s->up ? "yes" : "no", s->up && s->role[0] ? s->role : "-", term,
+		       s->up && s->leader[0] ? s->leader : "-", commit, s->error);
+	}
+}
+
+struct scan_ctx {
+	unsigned long failures;
+};
+
+static int print_match(const struct logscan_match *m, void *arg)
+{
+	struct scan_ctx *sc = arg;
+	if (strcmp(m->pattern, "leader") != 0)
+		sc->failures++;
+	printf("%s:%lu: [%s] %s\n", m->file, m->line, m->pattern, m->text);
+	return 0;
+}
+
+static int do_logs(struct db *db, const struct db_cli *c, const bool *sel, char *err,
+		   size_t errlen)
+{
+	struct logscan *ls = NULL;
+	struct store s;
+	int rc = logscan_new(&ls, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = logscan_add_defaults(ls, NULL, err, errlen)))
+		goto out;
+	for (size_t k = 0; k < c->npatterns; k++) {
+		const char *eq = strchr(c->patterns[k], '=');
+		char name[LOGSCAN_NAME_MAX];
+		size_t len = (size_t)(eq - c->patterns[k]);
+		if (len >= sizeof name) {
+			rc = err_set(err, errlen, SB_EINVAL, "--pattern: name too long");
+			goto out;
+		}
+		memcpy(name, c->patterns[k], len);
+		name[len] = '\0';
+		if ((rc = logscan_add(ls, name, eq + 1, err, errlen))) {
+			err_prefix(err, errlen, "--pattern");
+			goto out;
+		}
+	}
+	if ((rc = store_open(&s, c->store, "db-logs", time(NULL), err, errlen)))
+		goto out;
+	if ((rc = db_collect(db, sel, s.dir, err, errlen)))
+		goto out;
+	printf("logs of %zu node(s) in %s\n", db->n, s.dir);
+	struct scan_ctx sc = {0};
+	for (size_t i = 0; i < db->n; i++) {
+		if (!sel[i])
+			continue;
+		static const char *const files[] = {"raftnode.log", "stdout.log"};
+		for (size_t k = 0; k < 2; k++) {
+			char path[STORE_PATH_MAX + CONTROL_NAME_MAX + 32];
+			snprintf(path, sizeof path, "%s/%s/%s", s.dir, db->nodes[i].name, files[k]);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			fclose(f);
+			if ((rc = logscan_file(ls, path, print_match, &sc, NULL, err, errlen)))
+				goto out;
+		}
+	}
+	printf("%lu line(s) matched patterns other than leader\n", sc.failures);
+out:
+	logscan_free(ls);
+	return rc;
+}
+
+int cmd_db(int argc, char **argv)
+{
+	struct db_cli c;
+	int p = parse_args(argc, argv, &c);
+	if (p > 0)
+		return 0;
+	if (p < 0) {
+		fprintf(stderr, "see 'splitbrain db --help'\n");
+		return SB_EXIT_BADINPUT;
+	}
+	static const struct {
+		const char *name;
+		int op; /* enum db_op, or -1 for the actions handled here */
+	} actions[] = {
+		{"install", DB_OP_INSTALL}, {"start", DB_OP_START},     {"stop", DB_OP_STOP},
+		{"kill", DB_OP_KILL},       {"pause", DB_OP_PAUSE},     {"resume", DB_OP_RESUME},
+		{"restart", DB_OP_RESTART}, {"wipe", DB_OP_WIPE},       {"deploy", -1},
+		{"leader", -1},             {"status", -1},             {"logs", -1},
+	};
+	int op = -2;
+	for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++)
+		if (!strcmp(actions[k].name, c.action))
+			op = actions[k].op;
+	if (op == -2) {
+		fprintf(stderr, "splitbrain db: unknown action '%s'\nsee 'splitbrain db --help'\n",
+			c.action);
+		return SB_EXIT_BADINPUT;
+	}
+
+	char err[4096] = "";
+	struct nodes nd = {0};
+	struct db *db = NULL;
+	bool *sel = NULL;
+	struct db_status *st = NULL;
+	int rc = nodes_resolve(c.nodes, &nd, err, sizeof err);
+	char run_id[CONTROL_NAME_MAX];
+	if (!rc)
+		rc = default_run_id(&c, &nd, run_id, sizeof run_id, err, sizeof err);
+	if (!rc) {
+		struct db_opts o = {.binary = c.binary, .base_dir = c.base_dir, .run_id = run_id,
+				    .client_port = c.client_port, .peer_port = c.peer_port,
+				    .args = (const char *const *)c.args,
+				    .ready_timeout_ms = c.timeout_ms};
+		rc = db_open(&db, nd.hosts, nd.n, &o, err, sizeof err);
+	}
+	if (rc)
+		goto out;
+	if (!(sel = calloc(db->n, sizeof *sel)) || !(st = calloc(db->n, sizeof *st))) {
+		rc = err_set(err, sizeof err, SB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = select_nodes(db, &c, sel, err, sizeof err)))
+		goto out;
+
+	if (op >= 0 || !strcmp(c.action, "deploy")) {
+		if (op < 0) {
+			if ((rc = db_each(db, DB_OP_INSTALL, sel, NULL, err, sizeof err)))
+				goto out;
+			op = DB_OP_START;
+		}
+		rc = db_each(db, (enum db_op)op, sel, NULL, err, sizeof err);
+		if (!rc)
+			for (size_t i = 0; i < db->n; i++)
+				if (sel[i])
+					printf("%s %s: ok\n", c.action, db->nodes[i].name);
+	} else if (!strcmp(c.action, "status")) {
+		if (!(rc = db_status_all(db, st, err, sizeof err)))
+			print_status(db, sel, st);
+	} else if (!strcmp(c.action, "leader")) {
+		struct db_leader l;
+		if ((rc = db_leader(db, c.timeout_ms, &l, err, sizeof err)))
+			goto out;
+		if (l.source == DB_LEADER_NONE) {
+			printf("no leader\n");
+			rc = SB_ETIMEOUT;
+			snprintf(err, sizeof err, "no leader found within %d ms", c.timeout_ms);
+			goto out;
+		}
+		if (l.source == DB_LEADER_INFO)
+			printf("%s term=%llu source=info agree=%zu/%zu\n", l.node,
+			       (unsigned long long)l.term, l.votes, db->n);
+		else
+			printf("%s term=%llu source=log\n", l.node, (unsigned long long)l.term);
+	} else if (!strcmp(c.action, "logs")) {
+		rc = do_logs(db, &c, sel, err, sizeof err);
+	}
+out:
+	free(sel);
+	free(st);
+	db_close(db);
+	nodes_free(&nd);
+	if (rc) {
+		fprintf(stderr, "splitbrain db %s: %s\n", c.action, err);
+		if (rc == SB_ETIMEOUT && !strcmp(c.action, "leader"))
+			return SB_EXIT_UNKNOWN;
+		return err_exit_code(rc);
+	}
+	return 0;
+}
