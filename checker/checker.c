@@ -279,6 +279,7 @@ int chk_history_new(struct chk_history **out, const struct chk_options *opt, con
 				goto fail;
 		}
 	}
+	h->reg_default = h->initial; /* null unless a non-map initial value was given */
 	*out = h;
 	return 0;
 fail:
@@ -513,9 +514,7 @@ static int pool_txn(struct chk_history *h, const struct hval *v, uint64_t line, 
 		int32_t name = vtab_intern(&h->vals, &m->u.items[1]);
 		if (name < 0)
 			return SB_ENOMEM;
-		int32_t def = h->opt.initial && h->opt.initial->kind != HVAL_MAP ? h->initial
-										: h->null_id;
-		int32_t r = reg_index(h, name, def);
+		int32_t r = reg_index(h, name, h->reg_default);
 		int32_t val;
 		if (!w && m->u.items[2].kind == HVAL_NULL && h->edn)
 			val = VAL_UNKNOWN;
@@ -856,7 +855,9 @@ static void *worker(void *arg)
 		uint32_t ki = j->order[i];
 		const struct ckey *k = &j->h->keys[ki];
 		struct chk_key_result *r = &j->res[ki];
-		if (atomic_load(&j->b->stop)) {
+		if (atomic_load(&j->b->stop) ||
+		    (j->b->deadline_ns && chk_now_ns() > j->b->deadline_ns)) {
+			atomic_store(&j->b->stop, 1);
 			r->verdict = CHK_UNKNOWN;
 			r->why = strdup("the time limit was reached before this key was checked");
 			continue;

@@ -73,6 +73,7 @@ struct chk_history {
 	int32_t null_id;
 	int32_t initial;        /* value id of the initial value (null if none) */
 	int32_t *reg_init;      /* multi-register: per register, the initial value id */
+	int32_t reg_default;    /* multi-register: initial value of registers not named */
 	int64_t init_seq;       /* list: pool offset of the initial list's elements, -1 if none */
 	int32_t init_seq_len;
 	int32_t *regs;          /* multi-register: register name value ids */

@@ -146,6 +146,12 @@ struct kctx {
 	size_t mcap, mn;
 	size_t accounted;
 	int oom; /* a model table or the memo hit the memory cap */
+	/* the deepest failure of the last run: the op whose completion was reached unlinearized */
+	int32_t best_op;
+	int32_t best_states[8];
+	size_t nbest;
+	int rerun;           /* a bounded second run for a better counterexample */
+	uint64_t iter_limit; /* 0: none */
 };
 
 /* Charge `bytes` more to the shared budget. Returns -1 when the cap is exceeded. */
@@ -615,6 +621,12 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 				  lv.p ? lv.p : "", lw.p ? lw.p : "", val.p ? val.p : "");
 			sbuf_free(&lw);
 			sbuf_free(&lv);
+		} else if (nconc == 0) {
+			sbuf_addf(b, "read of %s returned %s at %s, but the value then was ", kp,
+				  val.p ? val.p : "", wp);
+			for (size_t i = 0; i < nstates; i++)
+				sbuf_addf(b, "%s%s", i ? (i + 1 == nstates ? " or " : ", ") : "",
+					  states[i]);
 		} else {
 			sbuf_addf(b,
 				  "read of %s returned %s at %s, but no order of the %zu operations "
@@ -625,8 +637,9 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 	} else {
 		struct chk_op_info oi;
 		chk_op_describe(h, bad, &oi);
-		sbuf_addf(b, "%s %s of %s at %s cannot take effect: in every order of the %zu "
-			     "operations concurrent with it the state before it was ",
+		sbuf_addf(b, "%s %s on %s, completed at %s, has no place: every order of it "
+			     "and the %zu operations concurrent with it fails; the states reached "
+			     "before it were ",
 			  oi.f, oi.value, kp, wp, nconc);
 		for (size_t i = 0; i < nstates; i++)
 			sbuf_addf(b, "%s%s", i ? (i + 1 == nstates ? " or " : ", ") : "", states[i]);
@@ -696,7 +709,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	int32_t *rets = NULL, *ent_op = NULL, *prev = NULL, *next = NULL, *ce = NULL, *re = NULL;
 	uint8_t *is_call = NULL;
 	struct frame *stack = NULL;
-	int32_t best_states[MAX_STATES];
+	int32_t *best_states = c->best_states;
 	size_t nbest = 0, best_depth = 0;
 	int32_t best_op = -1;
 
@@ -753,11 +766,16 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	uint64_t iter = 0;
 	for (;;) {
 		if ((++iter & 0x3ff) == 0) {
+			if (c->iter_limit && iter > c->iter_limit) {
+				rc = CHK_UNKNOWN;
+				goto out;
+			}
 			if (atomic_load(&c->b->stop) ||
 			    (c->b->deadline_ns && chk_now_ns() > c->b->deadline_ns)) {
 				atomic_store(&c->b->stop, 1);
-				out->why = strdup("the time limit was reached before this key was "
-						  "decided");
+				if (!c->rerun)
+					out->why = strdup("the time limit was reached before this key "
+							  "was decided");
 				rc = CHK_UNKNOWN;
 				goto out;
 			}
@@ -837,14 +855,16 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	}
 oom:
 	if (c->oom) {
-		out->why = strdup("the memory cap was reached before this key was decided");
+		if (!c->rerun)
+			out->why = strdup("the memory cap was reached before this key was "
+					  "decided");
 		rc = CHK_UNKNOWN;
 	} else {
 		rc = SB_ENOMEM;
 	}
 out:
-	if (rc == CHK_INVALID && report_invalid(c, best_op, best_states, nbest, out))
-		rc = SB_ENOMEM;
+	c->best_op = best_op;
+	c->nbest = nbest;
 	free(rets);
 	free(ent_op);
 	free(prev);
@@ -897,6 +917,34 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		goto out;
 	int v = run(&c, out);
 	if (v < 0)
+		goto out;
+	if (v == CHK_INVALID && c.nwriters &&
+	    (c.ops[c.best_op].kind == K_WRITE || c.ops[c.best_op].kind == K_CAS)) {
+		/* The uniqueness prune stops the search at the write that would overwrite a value
+		 * a read still needs; a person expects to be shown that read. A bounded run
+		 * without the prune finds it. */
+		int32_t sb = c.best_op, ss[MAX_STATES];
+		size_t sn = c.nbest;
+		memcpy(ss, c.best_states, sizeof ss);
+		int32_t *nw = c.nwriters;
+		free(c.memo);
+		c.memo = NULL;
+		c.mcap = c.mn = 0;
+		c.nwriters = NULL;
+		c.rerun = 1;
+		c.iter_limit = 1u << 21;
+		int v2 = run(&c, out);
+		c.nwriters = nw;
+		if (v2 < 0)
+			goto out;
+		if (v2 != CHK_INVALID) {
+			c.best_op = sb;
+			c.nbest = sn;
+			memcpy(c.best_states, ss, sizeof ss);
+		}
+	}
+	if (v == CHK_INVALID &&
+	    report_invalid(&c, c.best_op, c.best_states, c.nbest, out))
 		goto out;
 	out->verdict = (enum chk_verdict)v;
 	rc = 0;

@@ -1,0 +1,476 @@
+/* Unit tests of the checker: small histories with known verdicts, the pairing rules of
+ * DESIGN.md §2, the set/list/mutex/multi-register models, limits turning into `unknown`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "checker/checker.h"
+#include "lib/err.h"
+
+static char last_err[1024];
+
+/* Check `text` (JSON Lines, or EDN when edn) under `model` with the JSON `initial` (NULL =
+ * none). Returns the result (caller frees) or NULL with last_err and *rcp set. */
+static struct chk_result *run_opts(const char *model, const char *initial, const char *text,
+				   struct chk_options *base, int *rcp)
+{
+	struct chk_options opt = {0};
+	if (base)
+		opt = *base;
+	struct hval *ini = NULL;
+	assert_int_equal(chk_model_parse(model, &opt.model, last_err, sizeof last_err), 0);
+	if (initial)
+		assert_int_equal(chk_value_parse(initial, &ini, last_err, sizeof last_err), 0);
+	opt.initial = ini;
+	struct hreader *r = NULL;
+	assert_int_equal(hreader_open_mem(&r, text, strlen(text), "h", HFMT_AUTO, last_err,
+					  sizeof last_err),
+			 0);
+	struct chk_result *res = NULL;
+	last_err[0] = '\0';
+	int rc = chk_check_reader(r, &opt, "h", &res, last_err, sizeof last_err);
+	hreader_close(r);
+	chk_value_free(ini);
+	if (rcp)
+		*rcp = rc;
+	return rc ? NULL : res;
+}
+
+static enum chk_verdict verdict_of(const char *model, const char *initial, const char *text)
+{
+	int rc;
+	struct chk_result *r = run_opts(model, initial, text, NULL, &rc);
+	if (!r)
+		fail_msg("check failed: %s", last_err);
+	enum chk_verdict v = r->verdict;
+	chk_result_free(r);
+	return v;
+}
+
+#define I(p, f, v) "{\"process\":" #p ",\"type\":\"invoke\",\"f\":\"" f "\",\"value\":" v "}\n"
+#define OK(p, f, v) "{\"process\":" #p ",\"type\":\"ok\",\"f\":\"" f "\",\"value\":" v "}\n"
+#define FAIL(p, f, v, e)                                                                        \
+	"{\"process\":" #p ",\"type\":\"fail\",\"f\":\"" f "\",\"value\":" v ",\"error\":\"" e   \
+	"\"}\n"
+#define INFO(p, f, v) "{\"process\":" #p ",\"type\":\"info\",\"f\":\"" f "\",\"value\":" v "}\n"
+#define IK(p, k, f, v)                                                                          \
+	"{\"process\":" #p ",\"key\":" #k ",\"type\":\"invoke\",\"f\":\"" f "\",\"value\":" v "}\n"
+#define OKK(p, k, f, v)                                                                         \
+	"{\"process\":" #p ",\"key\":" #k ",\"type\":\"ok\",\"f\":\"" f "\",\"value\":" v "}\n"
+
+/* Two concurrent writes: either order, but two reads after both cannot disagree. */
+static void test_concurrent_writes(void **state)
+{
+	const char *base = I(0, "write", "1") I(1, "write", "2") OK(0, "write", "1")
+		OK(1, "write", "2");
+	char h[2048];
+	snprintf(h, sizeof h, "%s%s%s", base, I(2, "read", "null"), OK(2, "read", "1"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s", base, I(2, "read", "null"), OK(2, "read", "2"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s%s%s", base, I(2, "read", "null"), OK(2, "read", "2"),
+		 I(2, "read", "null"), OK(2, "read", "1"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_INVALID);
+}
+
+/* A read may see a write that is still in flight, but not one invoked after it ended. */
+static void test_read_of_inflight_write(void **state)
+{
+	assert_int_equal(verdict_of("register", "0",
+				    I(0, "write", "1") I(1, "read", "null") OK(1, "read", "1")
+					    OK(0, "write", "1")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", "0",
+				    I(1, "read", "null") OK(1, "read", "1") I(0, "write", "1")
+					    OK(0, "write", "1")),
+			 CHK_INVALID);
+}
+
+/* A failed write did not happen: a read that sees it is a violation. */
+static void test_failed_write_seen(void **state)
+{
+	assert_int_equal(verdict_of("register", "0",
+				    I(0, "write", "1") FAIL(0, "write", "1", "unavailable")
+					    I(1, "read", "null") OK(1, "read", "1")),
+			 CHK_INVALID);
+	assert_int_equal(verdict_of("register", "0",
+				    I(0, "write", "1") FAIL(0, "write", "1", "unavailable")
+					    I(1, "read", "null") OK(1, "read", "0")),
+			 CHK_VALID);
+}
+
+/* An info write may or may not have happened; once seen it stays. */
+static void test_info_write_both_readings(void **state)
+{
+	const char *w = I(0, "write", "1") INFO(0, "write", "1");
+	char h[1024];
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "read", "null"), OK(1, "read", "0"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "read", "null"), OK(1, "read", "1"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s%s%s", w, I(1, "read", "null"), OK(1, "read", "1"),
+		 I(1, "read", "null"), OK(1, "read", "0"));
+	assert_int_equal(verdict_of("register", "0", h), CHK_INVALID);
+	/* An operation never completed counts as info. */
+	assert_int_equal(verdict_of("register", "0",
+				    I(0, "write", "1") I(1, "read", "null") OK(1, "read", "1")),
+			 CHK_VALID);
+}
+
+/* A cas refused as "mismatch" is an observation: here the value certainly was 1 during
+ * the whole interval, so the refusal exposes a bug; a plain fail hides nothing. */
+static void test_cas_mismatch_observation(void **state)
+{
+	const char *w = I(0, "write", "1") OK(0, "write", "1");
+	char h[1024];
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "cas", "[1,2]"),
+		 FAIL(1, "cas", "[1,2]", "mismatch"));
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_INVALID);
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "cas", "[1,2]"),
+		 FAIL(1, "cas", "[1,2]", "timeout"));
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_VALID);
+	/* Concurrent with a write of 3, the mismatch has an instant where it holds. */
+	snprintf(h, sizeof h, "%s%s%s%s%s", w, I(1, "cas", "[1,2]"), I(2, "write", "3"),
+		 FAIL(1, "cas", "[1,2]", "mismatch"), OK(2, "write", "3"));
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_VALID);
+	/* A successful cas from the wrong value. */
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "cas", "[0,2]"), OK(1, "cas", "[0,2]"));
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_INVALID);
+}
+
+/* Initial and absent values: JSON null = absent, EDN nil = unknown. */
+static void test_initial_and_absent(void **state)
+{
+	assert_int_equal(verdict_of("register", NULL, I(0, "read", "null") OK(0, "read", "null")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", "0", I(0, "read", "null") OK(0, "read", "null")),
+			 CHK_INVALID);
+	assert_int_equal(verdict_of("register", "0", I(0, "read", "null") OK(0, "read", "0")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "1") OK(0, "write", "1") I(0, "read", "null")
+					    OK(0, "read", "null")),
+			 CHK_INVALID);
+	/* EDN nil read: unknown, matches anything. */
+	assert_int_equal(verdict_of("register", "0",
+				    "[{:process 0 :type :invoke :f :write :value 1}\n"
+				    " {:process 0 :type :ok :f :write :value 1}\n"
+				    " {:process 0 :type :invoke :f :read :value nil}\n"
+				    " {:process 0 :type :ok :f :read :value nil}]\n"),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", "0",
+				    "[{:process 0 :type :invoke :f :write :value 1}\n"
+				    " {:process 0 :type :ok :f :write :value 1}\n"
+				    " {:process 0 :type :invoke :f :read :value nil}\n"
+				    " {:process 0 :type :ok :f :read :value 0}]\n"),
+			 CHK_INVALID);
+}
+
+static void expect_reject(const char *model, const char *text, const char *want)
+{
+	int rc;
+	struct chk_result *r = run_opts(model, NULL, text, NULL, &rc);
+	chk_result_free(r);
+	assert_int_equal(rc, SB_EINVAL);
+	if (!strstr(last_err, want))
+		fail_msg("error '%s' does not contain '%s'", last_err, want);
+}
+
+/* The rules of DESIGN.md §2 are enforced with the line named. */
+static void test_rules_rejected(void **state)
+{
+	expect_reject("register",
+		      I(0, "write", "1") INFO(0, "write", "1") I(0, "read", "null"),
+		      "line 3: process 0 invokes again after its operation completed info");
+	expect_reject("register", I(0, "write", "1") I(0, "read", "null"),
+		      "line 2: process 0 invokes while its operation from line 1");
+	expect_reject("register", OK(0, "write", "1"), "line 1: process 0 completes (ok)");
+	expect_reject("register", I(0, "write", "1") OK(0, "read", "1"),
+		      "line 2: process 0 completes read but invoked write");
+	expect_reject("register", I(0, "cas", "[1,2]"), "line 1: the register model has no cas");
+	expect_reject("cas-register", I(0, "cas", "3"), "line 1: a cas's value must be");
+	expect_reject("cas-register", I(0, "frobnicate", "3"), "line 1: the cas-register model has no operation 'frobnicate'");
+	expect_reject("kv", IK(0, 1, "write", "1") OKK(0, 2, "write", "1"),
+		      "line 2: process 0 completes on another key");
+	/* Nemesis events are ignored, whatever they look like. */
+	assert_int_equal(verdict_of("register", "0",
+				    "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"kill\"}\n" I(
+					    0, "read", "null") OK(0, "read", "0")),
+			 CHK_VALID);
+}
+
+/* Keys are independent; the invalid key is named with a counterexample. */
+static void test_kv_keys_and_counterexample(void **state)
+{
+	const char *h = IK(0, 1, "write", "5") OKK(0, 1, "write", "5") IK(1, 2, "write", "7")
+		OKK(1, 2, "write", "7") IK(0, 1, "read", "null") OKK(0, 1, "read", "5")
+			IK(1, 2, "read", "null") OKK(1, 2, "read", "3");
+	int rc;
+	struct chk_result *r = run_opts("kv", "0", h, NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->nkeys, 2);
+	assert_int_equal(r->ninvalid, 1);
+	assert_string_equal(r->keys[0].key, "2");
+	assert_non_null(r->keys[0].bad);
+	assert_int_equal(r->keys[0].bad->line, 7);
+	assert_string_equal(r->keys[0].bad->value, "3");
+	assert_non_null(strstr(r->keys[0].why, "read of key 2 returned 3"));
+	assert_int_equal(r->keys[1].verdict, CHK_VALID);
+	/* The JSON form carries the counterexample. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(chk_result_write_json(r, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"counterexample\":{\"op\":{\"line\":7"));
+	free(buf);
+	chk_result_free(r);
+}
+
+/* The sentence of the issue: a stale read after a completed overwrite. */
+static void test_stale_read_sentence(void **state)
+{
+	const char *h =
+		"{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":3,\"value\":5,\"time\":1000000000}\n"
+		"{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":3,\"value\":5,\"time\":1100000000}\n"
+		"{\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"key\":3,\"value\":7,\"time\":2000000000}\n"
+		"{\"process\":1,\"type\":\"ok\",\"f\":\"write\",\"key\":3,\"value\":7,\"time\":2100000000}\n"
+		"{\"process\":2,\"type\":\"invoke\",\"f\":\"read\",\"key\":3,\"value\":null,\"time\":2300000000}\n"
+		"{\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"key\":3,\"value\":5,\"time\":2310000000}\n";
+	int rc;
+	struct chk_result *r = run_opts("kv", NULL, h, NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_string_equal(r->keys[0].why,
+			    "read of key 3 returned 5 at 2.310 s, but write 7 completed at 2.100 s "
+			    "and no later write of 5 exists");
+	chk_result_free(r);
+}
+
+/* Changing one read of a valid history makes it invalid. */
+static void test_changed_read_invalid(void **state)
+{
+	const char *fmt = I(0, "write", "1") I(1, "read", "null") OK(0, "write", "1")
+		OK(1, "read", "%d") I(2, "write", "2") OK(2, "write", "2") I(0, "read", "null")
+			OK(0, "read", "%d") I(1, "cas", "[2,3]") OK(1, "cas", "[2,3]")
+				I(2, "read", "null") OK(2, "read", "%d");
+	char h[4096];
+	snprintf(h, sizeof h, fmt, 0, 2, 3);
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_VALID);
+	snprintf(h, sizeof h, fmt, 1, 2, 3);
+	assert_int_equal(verdict_of("cas-register", "0", h), CHK_VALID);
+	int bad[][3] = {{2, 2, 3}, {0, 1, 3}, {0, 2, 2}, {0, 2, 1}, {3, 2, 3}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(h, sizeof h, fmt, bad[i][0], bad[i][1], bad[i][2]);
+		if (verdict_of("cas-register", "0", h) != CHK_INVALID)
+			fail_msg("variant %zu should be invalid", i);
+	}
+}
+
+static struct chk_result *set_result(const char *h)
+{
+	int rc;
+	struct chk_result *r = run_opts("set", NULL, h, NULL, &rc);
+	if (!r)
+		fail_msg("check failed: %s", last_err);
+	return r;
+}
+
+static void test_set_model(void **state)
+{
+	/* Element 2 is acknowledged but missing from the final read: lost. */
+	struct chk_result *r = set_result(I(0, "add", "1") OK(0, "add", "1") I(0, "add", "2")
+						  OK(0, "add", "2") I(1, "read", "null")
+							  OK(1, "read", "[1]"));
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_LOST], 1);
+	assert_string_equal(r->keys[0].set_sample[CHK_SET_LOST], "[2]");
+	chk_result_free(r);
+	/* Missing from one later read but present in the final one: stale. */
+	r = set_result(I(0, "add", "1") OK(0, "add", "1") I(1, "read", "null") OK(1, "read", "[]")
+			       I(1, "read", "null") OK(1, "read", "[1]"));
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_STALE], 1);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_LOST], 0);
+	chk_result_free(r);
+	/* Read but never added: unexpected. A failed add does not count as added. */
+	r = set_result(I(0, "add", "1") FAIL(0, "add", "1", "unavailable") I(1, "read", "null")
+			       OK(1, "read", "[1,3]"));
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_UNEXPECTED], 2);
+	chk_result_free(r);
+	/* An indeterminate add that a read returned: recovered, valid. A read concurrent with
+	 * an add may miss it. */
+	r = set_result(I(0, "add", "4") INFO(0, "add", "4") I(1, "add", "5") I(2, "read", "null")
+			       OK(2, "read", "[4]") OK(1, "add", "5") I(2, "read", "null")
+				       OK(2, "read", "[4,5]"));
+	assert_int_equal(r->verdict, CHK_VALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_RECOVERED], 1);
+	assert_int_equal(r->keys[0].set_acked, 1);
+	chk_result_free(r);
+	/* Adds acknowledged but never read: nothing verified, unknown. */
+	r = set_result(I(0, "add", "1") OK(0, "add", "1"));
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	chk_result_free(r);
+}
+
+static void test_list_model(void **state)
+{
+	const char *base = I(0, "append", "1") I(1, "append", "2") OK(0, "append", "1")
+		OK(1, "append", "2");
+	char h[2048];
+	snprintf(h, sizeof h, "%s%s%s", base, I(2, "read", "null"), OK(2, "read", "[2,1]"));
+	assert_int_equal(verdict_of("list", NULL, h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s%s%s", base, I(2, "read", "null"), OK(2, "read", "[1,2]"),
+		 I(2, "read", "null"), OK(2, "read", "[2,1]"));
+	assert_int_equal(verdict_of("list", NULL, h), CHK_INVALID);
+	snprintf(h, sizeof h, "%s%s%s", base, I(2, "read", "null"), OK(2, "read", "[1]"));
+	assert_int_equal(verdict_of("list", NULL, h), CHK_INVALID);
+	/* [] and null both mean empty. */
+	assert_int_equal(verdict_of("list", NULL,
+				    I(0, "read", "null") OK(0, "read", "null") I(0, "read", "null")
+					    OK(0, "read", "[]")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("list", "[7]", I(0, "read", "null") OK(0, "read", "[7]")),
+			 CHK_VALID);
+}
+
+static void test_mutex_model(void **state)
+{
+	assert_int_equal(verdict_of("mutex", NULL,
+				    I(0, "acquire", "null") OK(0, "acquire", "null")
+					    I(0, "release", "null") OK(0, "release", "null")
+						    I(1, "acquire", "null") OK(1, "acquire", "null")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("mutex", NULL,
+				    I(0, "acquire", "null") OK(0, "acquire", "null")
+					    I(1, "acquire", "null") OK(1, "acquire", "null")),
+			 CHK_INVALID);
+	/* A release that failed did not happen; one that is indeterminate may have. */
+	assert_int_equal(verdict_of("mutex", NULL,
+				    I(0, "acquire", "null") OK(0, "acquire", "null")
+					    I(0, "release", "null") INFO(0, "release", "null")
+						    I(1, "acquire", "null") OK(1, "acquire", "null")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("mutex", NULL,
+				    I(0, "acquire", "null") OK(0, "acquire", "null")
+					    I(0, "release", "null") FAIL(0, "release", "null", "x")
+						    I(1, "acquire", "null") OK(1, "acquire", "null")),
+			 CHK_INVALID);
+}
+
+static void test_multi_register_model(void **state)
+{
+	const char *w = I(0, "txn", "[[\"write\",\"x\",1]]") OK(0, "txn", "[[\"write\",\"x\",1]]");
+	char h[2048];
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "txn", "[[\"read\",\"x\",null],[\"read\",\"y\",null]]"),
+		 OK(1, "txn", "[[\"read\",\"x\",1],[\"read\",\"y\",0]]"));
+	assert_int_equal(verdict_of("multi-register", "{\"x\":0,\"y\":0}", h), CHK_VALID);
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "txn", "[[\"read\",\"x\",null]]"),
+		 OK(1, "txn", "[[\"read\",\"x\",0]]"));
+	assert_int_equal(verdict_of("multi-register", "{\"x\":0,\"y\":0}", h), CHK_INVALID);
+	/* One value for every register. */
+	snprintf(h, sizeof h, "%s%s%s", w, I(1, "txn", "[[\"read\",\"y\",null]]"),
+		 OK(1, "txn", "[[\"read\",\"y\",5]]"));
+	assert_int_equal(verdict_of("multi-register", "5", h), CHK_VALID);
+	assert_int_equal(verdict_of("multi-register", "0", h), CHK_INVALID);
+}
+
+/* A history whose search space is huge: 22 concurrent writes of distinct values, then two
+ * reads in sequence of two different ones (invalid: needs ~2^21 configurations to prove). */
+static char *hard_history(void)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *h = malloc(cap);
+	const int n = 22;
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, I(%d, "write", "%d"), i, i + 1);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, OK(%d, "write", "%d"), i, i + 1);
+	len += (size_t)snprintf(h + len, cap - len, "%s%s%s%s", I(0, "read", "null"),
+				OK(0, "read", "1"), I(0, "read", "null"), OK(0, "read", "2"));
+	return h;
+}
+
+static void test_timeout_unknown(void **state)
+{
+	char *h = hard_history();
+	struct chk_options o = {.timeout_s = 0.05};
+	int rc;
+	struct chk_result *r = run_opts("register", "0", h, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	assert_int_equal(r->nunknown, 1);
+	assert_non_null(strstr(r->keys[0].why, "time limit"));
+	chk_result_free(r);
+	free(h);
+}
+
+static void test_memory_cap_unknown(void **state)
+{
+	char *h = hard_history();
+	struct chk_options o = {.memory_limit = 1 << 20};
+	int rc;
+	struct chk_result *r = run_opts("register", "0", h, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	assert_non_null(strstr(r->keys[0].why, "memory cap"));
+	chk_result_free(r);
+	free(h);
+}
+
+/* The same hard shape with a small window is decided (invalid) without limits. */
+static void test_hard_small_decided(void **state)
+{
+	const char *h = I(0, "write", "1") I(1, "write", "2") I(2, "write", "3") I(3, "write", "4")
+		OK(0, "write", "1") OK(1, "write", "2") OK(2, "write", "3") OK(3, "write", "4")
+			I(0, "read", "null") OK(0, "read", "1") I(0, "read", "null")
+				OK(0, "read", "2");
+	assert_int_equal(verdict_of("register", "0", h), CHK_INVALID);
+}
+
+static void test_value_parse(void **state)
+{
+	struct hval *v = NULL;
+	assert_int_equal(chk_value_parse("{\"x\":0}", &v, last_err, sizeof last_err), 0);
+	assert_int_equal(v->kind, HVAL_MAP);
+	chk_value_free(v);
+	assert_int_equal(chk_value_parse("[1,", &v, last_err, sizeof last_err), SB_EINVAL);
+	assert_int_equal(chk_value_parse("1 2", &v, last_err, sizeof last_err), SB_EINVAL);
+	enum chk_model m;
+	assert_int_equal(chk_model_parse("bogus", &m, last_err, sizeof last_err), SB_EINVAL);
+	assert_int_equal(chk_verdict_worst(CHK_UNKNOWN, CHK_INVALID), CHK_INVALID);
+	assert_int_equal(chk_verdict_worst(CHK_UNKNOWN, CHK_VALID), CHK_UNKNOWN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_concurrent_writes),
+		cmocka_unit_test(test_read_of_inflight_write),
+		cmocka_unit_test(test_failed_write_seen),
+		cmocka_unit_test(test_info_write_both_readings),
+		cmocka_unit_test(test_cas_mismatch_observation),
+		cmocka_unit_test(test_initial_and_absent),
+		cmocka_unit_test(test_rules_rejected),
+		cmocka_unit_test(test_kv_keys_and_counterexample),
+		cmocka_unit_test(test_stale_read_sentence),
+		cmocka_unit_test(test_changed_read_invalid),
+		cmocka_unit_test(test_set_model),
+		cmocka_unit_test(test_list_model),
+		cmocka_unit_test(test_mutex_model),
+		cmocka_unit_test(test_multi_register_model),
+		cmocka_unit_test(test_timeout_unknown),
+		cmocka_unit_test(test_memory_cap_unknown),
+		cmocka_unit_test(test_hard_small_decided),
+		cmocka_unit_test(test_value_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
