@@ -25,12 +25,17 @@ struct obuf {
 	size_t limit; /* stop storing past this (hval_format); 0 = unlimited */
 	size_t stored; /* bytes actually in p (< len only when limit cut it) */
 	int oom;
+	int fixed; /* p is the caller's buffer of cap bytes: never grow, count the overflow */
 };
 
 static void ob_reserve(struct obuf *b, size_t n)
 {
 	if (b->oom || b->len + n <= b->cap)
 		return;
+	if (b->fixed) {
+		b->oom = 1;
+		return;
+	}
 	size_t nc = b->cap ? b->cap : 256;
 	while (nc < b->len + n)
 		nc *= 2;
@@ -50,8 +55,10 @@ static void ob_put(struct obuf *b, const char *s, size_t n)
 		return;
 	}
 	ob_reserve(b, n);
-	if (b->oom)
+	if (b->oom) {
+		b->len += n;
 		return;
+	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->stored = b->len;
@@ -353,7 +360,7 @@ static void ob_event(struct obuf *b, const struct hevent *ev)
 	ob_str(b, ",\"type\":\"");
 	ob_str(b, htype_name(ev->type));
 	ob_str(b, "\",\"f\":");
-	ob_jstring(b, ev->f, strlen(ev->f));
+	ob_jstring(b, ev->f ? ev->f : "", ev->f ? strlen(ev->f) : 0);
 	if (ev->has_key) {
 		ob_str(b, ",\"key\":");
 		ob_value(b, &ev->key, 0);
@@ -371,6 +378,13 @@ static void ob_event(struct obuf *b, const struct hevent *ev)
 		ob_jstring(b, ev->error, strlen(ev->error));
 	}
 	ob_str(b, "}\n");
+}
+
+size_t hevent_format(char *buf, size_t n, const struct hevent *ev)
+{
+	struct obuf b = {.p = buf, .cap = buf ? n : 0, .fixed = 1};
+	ob_event(&b, ev);
+	return b.len;
 }
 
 /* ---- the writer -------------------------------------------------------------------------- */
