@@ -537,7 +537,8 @@ static int load_segments(struct storage *s, struct storage_state *st, char *err,
 	closedir(d);
 	if (rc)
 		return rc;
-	qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
+	if (s->nsegs)
+		qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
 
 	uint64_t expect = 0;
 	for (size_t i = 0; i < s->nsegs; i++) {
