@@ -648,6 +648,22 @@ static int ssh_put(struct control *c, const void *data, size_t len, const char *
 		}
 		off += (size_t)n;
 	}
+	/* The SCP protocol ends a file with one NUL byte; libssh2 leaves it to the caller, and
+	 * without it the remote `scp -t` exits 1 even though the data arrived. */
+	for (;;) {
+		ssize_t n = libssh2_channel_write(ch, "", 1);
+		if (n == 1)
+			break;
+		if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
+			if (wait_socket(im, deadline)) {
+				rc = timeout_fail(c, im, "upload", timeout_ms, err, errlen);
+				goto out;
+			}
+			continue;
+		}
+		rc = ssh_fail(c, im, (int)n, "scp write", err, errlen);
+		goto out;
+	}
 	int r;
 	while ((r = libssh2_channel_send_eof(ch)) == LIBSSH2_ERROR_EAGAIN)
 		if (wait_socket(im, deadline)) {

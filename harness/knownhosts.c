@@ -167,6 +167,8 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 	LIBSSH2_SESSION *s = NULL;
 	LIBSSH2_KNOWNHOSTS *kh = NULL;
 	char type[80];
+	char *one = NULL; /* one line at a time, see below */
+	const size_t one_size = 8192;
 
 	*res = KNOWNHOSTS_NOTFOUND;
 	if (knownhosts_key_type(key, type, sizeof type))
@@ -184,7 +186,8 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 	}
 	s = libssh2_session_init();
 	kh = s ? libssh2_knownhost_init(s) : NULL;
-	if (!kh) {
+	one = malloc(one_size);
+	if (!kh || !one) {
 		rc = err_set(err, errlen, SB_ENOMEM, "libssh2 knownhost init failed");
 		goto out;
 	}
@@ -198,10 +201,20 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 		while (lead < l && (line[lead] == ' ' || line[lead] == '\t'))
 			lead++;
 		if (lead < l && line[lead] != '#') {
-			if (line[lead] == '@' ||
-			    libssh2_knownhost_readline(kh, line + lead, l - lead,
-						       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
+			/* libssh2 1.10 treats the byte just past the given length as the line's
+			 * terminator (it drops the key's last character when that byte is not a
+			 * newline), so hand it a copy that ends in "\n\0". */
+			size_t ll = l - lead;
+			if (line[lead] == '@' || ll + 2 > one_size) {
 				skip++;
+			} else {
+				memcpy(one, line + lead, ll);
+				one[ll] = '\n';
+				one[ll + 1] = '\0';
+				if (libssh2_knownhost_readline(kh, one, ll + 1,
+							       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
+					skip++;
+			}
 		}
 		line = next;
 	}
@@ -231,6 +244,7 @@ out:
 		libssh2_knownhost_free(kh);
 	if (s)
 		libssh2_session_free(s);
+	free(one);
 	free(text);
 	return rc;
 }

@@ -1,0 +1,114 @@
+/* bench_ssh — SSH control-plane latency on the lab: connect+auth time and command round trip
+ * on an open session (median, p99). Prints figures; never fails on a time.
+ *
+ *   bench_ssh [--nodes lab|FILE] [-c COMMANDS] [-k CONNECTS]
+ * With no running lab it says so and exits 0 (skipped). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/control.h"
+#include "harness/nodes.h"
+#include "lib/err.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmpd);
+	int p99 = (int)((n - 1) * 0.99 + 0.5);
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	printf("%-34s n=%-4d median %8.3f ms  p99 %8.3f ms  min %8.3f ms  max %8.3f ms  mean %8.3f ms\n",
+	       what, n, v[n / 2], v[p99], v[0], v[n - 1], sum / n);
+}
+
+int main(int argc, char **argv)
+{
+	const char *nodes_arg = "lab";
+	int ncmd = 200, nconn = 20;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--nodes") && i + 1 < argc)
+			nodes_arg = argv[++i];
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			ncmd = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-k") && i + 1 < argc)
+			nconn = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: bench_ssh [--nodes lab|FILE] [-c COMMANDS] [-k CONNECTS]\n");
+			return 254;
+		}
+	}
+	if (ncmd < 1 || nconn < 1) {
+		fprintf(stderr, "bench_ssh: -c and -k must be positive\n");
+		return 254;
+	}
+	char err[1024];
+	struct nodes nodes;
+	if (nodes_resolve(nodes_arg, &nodes, err, sizeof err)) {
+		printf("bench_ssh: skipped: %s\n", err);
+		return 0;
+	}
+	const struct control_host *h = &nodes.hosts[0];
+	double *conn = calloc((size_t)nconn, sizeof *conn), *rt = calloc((size_t)ncmd, sizeof *rt);
+	int rc = 0;
+	struct control *c = NULL;
+	if (!conn || !rt) {
+		fprintf(stderr, "bench_ssh: out of memory\n");
+		rc = 255;
+		goto out;
+	}
+	printf("bench_ssh: host %s (%s:%d), %d connects, %d commands on one session\n", h->name,
+	       h->address, h->port, nconn, ncmd);
+	for (int i = 0; i < nconn; i++) {
+		if (control_new(h, &c, err, sizeof err)) {
+			fprintf(stderr, "bench_ssh: %s\n", err);
+			rc = 255;
+			goto out;
+		}
+		double t0 = now_ms();
+		if (control_connect(c, err, sizeof err)) {
+			fprintf(stderr, "bench_ssh: %s\n", err);
+			rc = 255;
+			goto out;
+		}
+		conn[i] = now_ms() - t0;
+		if (i + 1 < nconn) {
+			control_close(c);
+			c = NULL;
+		}
+	}
+	for (int i = 0; i < ncmd; i++) {
+		struct control_result r;
+		double t0 = now_ms();
+		int e = control_exec(c, "true", NULL, &r, err, sizeof err);
+		rt[i] = now_ms() - t0;
+		control_result_free(&r);
+		if (e || r.exit_status != 0) {
+			fprintf(stderr, "bench_ssh: command %d: %s\n", i, e ? err : "non-zero exit");
+			rc = 255;
+			goto out;
+		}
+	}
+	report("connect + handshake + auth", conn, nconn);
+	report("command round trip ('true')", rt, ncmd);
+out:
+	control_close(c);
+	nodes_free(&nodes);
+	free(conn);
+	free(rt);
+	return rc;
+}

@@ -1,0 +1,1033 @@
+/* lab — see lab.h. The pure parts (names, subnets) come first, then the commands that
+ * create and remove kernel objects, each run as a child process (ip, iptables, ssh-keygen,
+ * sshd) with its output captured for messages. */
+#include "harness/lab.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/control.h"
+#include "harness/control_impl.h"
+#include "harness/nodes.h"
+#include "lib/err.h"
+
+#define PATHLEN CONTROL_PATH_MAX
+
+/* Paths inside the lab dir are built with snprintf into PATHLEN buffers; lab_dir_resolve
+ * keeps the dir at most PATHLEN - 64 bytes, which leaves room for every name used here, so
+ * gcc's truncation warnings (which cannot see that bound) are silenced for this file. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+/* ---- pure: directory, names, subnets ---- */
+
+int lab_dir_resolve(const char *opt, char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *d = opt && opt[0] ? opt : getenv("SPLITBRAIN_LAB_DIR");
+	if (!d || !d[0])
+		d = "lab";
+	int n;
+	if (d[0] == '/') {
+		n = snprintf(buf, len, "%s", d);
+	} else {
+		char cwd[PATHLEN];
+		if (!getcwd(cwd, sizeof cwd))
+			return err_set(err, errlen, SB_EIO, "getcwd: %s", strerror(errno));
+		n = snprintf(buf, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", d);
+	}
+	if (n < 0 || (size_t)n >= len || (size_t)n > PATHLEN - 64)
+		return err_set(err, errlen, SB_EINVAL, "lab dir %s: path too long", d);
+	/* Strip trailing slashes and "/." so that one directory gives one hash. */
+	while (n > 1 && (buf[n - 1] == '/' || (n > 2 && buf[n - 1] == '.' && buf[n - 2] == '/')))
+		buf[--n] = '\0';
+	for (const char *q = buf; *q; q++)
+		if (*q <= ' ' || *q == '"' || *q == '\'' || *q == '=' || *q == '#' || *q == '\\' ||
+		    *q == 0x7f)
+			return err_set(err, errlen, SB_EINVAL,
+				       "lab dir %s: may not contain whitespace, quotes, '=', '#' or "
+				       "backslashes (it is written into sshd and nodes files)",
+				       buf);
+	return 0;
+}
+
+void lab_names_make(const char *absdir, struct lab_names *out)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)absdir; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	memset(out, 0, sizeof *out);
+	out->hash = h;
+	snprintf(out->tag, sizeof out->tag, "%06x", (unsigned)(h & 0xffffff));
+	snprintf(out->bridge, sizeof out->bridge, "sbbr%s", out->tag);
+	for (int i = 0; i < LAB_MAX_HOSTS; i++) {
+		snprintf(out->ns[i], sizeof out->ns[i], "sb%sn%d", out->tag, i + 1);
+		snprintf(out->veth[i], sizeof out->veth[i], "sbv%s%d", out->tag, i + 1);
+		snprintf(out->peer[i], sizeof out->peer[i], "sbp%s%d", out->tag, i + 1);
+	}
+}
+
+int lab_subnet_parse(const char *s, struct lab_subnet *out, char *err, size_t errlen)
+{
+	char ip[32];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	if (!slash || slash - s >= (long)sizeof ip)
+		return err_set(err, errlen, SB_EINVAL, "subnet '%s': expected a.b.c.d/prefix",
+			       s ? s : "");
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return err_set(err, errlen, SB_EINVAL, "subnet '%s': '%s' is not an IPv4 address", s,
+			       ip);
+	char *end = NULL;
+	errno = 0;
+	long p = strtol(slash + 1, &end, 10);
+	if (errno || !slash[1] || *end || p < 16 || p > 27)
+		return err_set(err, errlen, SB_EINVAL,
+			       "subnet '%s': prefix must be 16..27 (room for the bridge and 9 hosts)",
+			       s);
+	uint32_t net = ntohl(a.s_addr);
+	uint32_t mask = 0xffffffffu << (32 - p);
+	if (net & ~mask)
+		return err_set(err, errlen, SB_EINVAL, "subnet '%s': host bits are set (try %u.%u.%u.%u/%ld)",
+			       s, (net & mask) >> 24, ((net & mask) >> 16) & 255,
+			       ((net & mask) >> 8) & 255, (net & mask) & 255, p);
+	out->net = net;
+	out->prefix = (int)p;
+	return 0;
+}
+
+void lab_addr_format(uint32_t a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+void lab_subnet_format(struct lab_subnet s, char *buf, size_t len)
+{
+	char a[20];
+	lab_addr_format(s.net, a, sizeof a);
+	snprintf(buf, len, "%s/%d", a, s.prefix);
+}
+
+int lab_subnet_overlaps(struct lab_subnet a, const struct lab_subnet *used, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int p = a.prefix < used[i].prefix ? a.prefix : used[i].prefix;
+		uint32_t mask = p ? 0xffffffffu << (32 - p) : 0;
+		if ((a.net & mask) == (used[i].net & mask))
+			return 1;
+	}
+	return 0;
+}
+
+int lab_subnet_pick(uint32_t hash, const struct lab_subnet *used, size_t n,
+		    struct lab_subnet *out)
+{
+	/* 10.64.0.0/10 holds 16384 /24s; start where the hash says and walk. */
+	uint32_t start = (hash ^ (hash >> 14)) & 16383;
+	for (uint32_t k = 0; k < 16384; k++) {
+		uint32_t idx = (start + k * 7919u) & 16383; /* a stride coprime to 2^14 */
+		struct lab_subnet s = {.net = (10u << 24) | (64u << 16) | (idx << 8), .prefix = 24};
+		if (!lab_subnet_overlaps(s, used, n)) {
+			*out = s;
+			return 0;
+		}
+	}
+	return SB_EIO;
+}
+
+uint32_t lab_addr(struct lab_subnet s, int i)
+{
+	return s.net + (i == 0 ? 1u : 10u + (uint32_t)i);
+}
+
+/* ---- running commands ---- */
+
+/* Run argv (no shell), capturing stdout (into *out if out != NULL, caller frees) and stderr.
+ * Non-zero exit: SB_EIO with "CMD: exit N: first line of stderr". */
+static int run(char *const argv[], char **out, char *err, size_t errlen)
+{
+	int rc = 0, p[2] = {-1, -1}, e[2] = {-1, -1};
+	struct control_text to = {.max = 1 << 20}, te = {.max = 65536};
+	if (out)
+		*out = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
+		rc = err_set(err, errlen, SB_EIO, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = err_set(err, errlen, SB_EIO, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(p[1], 1);
+		dup2(e[1], 2);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	close(e[1]);
+	p[1] = e[1] = -1;
+	struct pollfd pf[2] = {{.fd = p[0], .events = POLLIN}, {.fd = e[0], .events = POLLIN}};
+	int open_fds = 2;
+	while (open_fds) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			char buf[4096];
+			ssize_t r = read(pf[i].fd, buf, sizeof buf);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			control_text_add(i ? &te : &to, buf, (size_t)r);
+		}
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char line[300] = "";
+		const char *src = te.len ? te.buf : (to.len ? to.buf : "");
+		size_t l = strcspn(src, "\n");
+		snprintf(line, sizeof line, "%.*s", (int)(l > 250 ? 250 : l), src);
+		char cmd[200] = "";
+		size_t o = 0;
+		for (int i = 0; argv[i] && o < sizeof cmd - 1; i++) {
+			int k = snprintf(cmd + o, sizeof cmd - o, "%s%s", i ? " " : "", argv[i]);
+			if (k < 0)
+				break;
+			o += (size_t)k;
+		}
+		if (WIFEXITED(st))
+			rc = err_set(err, errlen, SB_EIO, "%s: exit %d%s%s", cmd, WEXITSTATUS(st),
+				     line[0] ? ": " : "", line);
+		else
+			rc = err_set(err, errlen, SB_EIO, "%s: killed by a signal", cmd);
+		goto out;
+	}
+	if (out) {
+		if (control_text_take(&to, out, &(size_t){0}) < 0)
+			rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+	}
+out:
+	control_text_free(&to);
+	control_text_free(&te);
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (e[i] >= 0)
+			close(e[i]);
+	}
+	return rc;
+}
+
+#define RUN(err, errlen, ...) run((char *const[]){__VA_ARGS__, NULL}, NULL, err, errlen)
+
+static bool link_exists(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/sys/class/net/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+static bool ns_exists(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/run/netns/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* The pids of processes in a namespace (`ip netns pids`); *n gets the count. */
+static int ns_pids(const char *ns, pid_t *pids, size_t max, size_t *n)
+{
+	*n = 0;
+	char *out = NULL;
+	char e[256];
+	if (!ns_exists(ns))
+		return 0;
+	if (run((char *const[]){"ip", "netns", "pids", (char *)ns, NULL}, &out, e, sizeof e))
+		return -1;
+	for (char *q = out; q && *q;) {
+		char *end;
+		long v = strtol(q, &end, 10);
+		if (end == q)
+			break;
+		if (v > 1 && *n < max)
+			pids[(*n)++] = (pid_t)v;
+		q = end;
+		while (*q == '\n' || *q == ' ')
+			q++;
+	}
+	free(out);
+	return 0;
+}
+
+static pid_t read_pid(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long v = -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v > 1 ? (pid_t)v : -1;
+}
+
+static bool alive(pid_t pid)
+{
+	return pid > 1 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Is `pid` a member of network namespace `ns`? (Same inode as /run/netns/<ns>.) */
+static bool pid_in_ns(pid_t pid, const char *ns)
+{
+	char a[64], b[128];
+	struct stat sa, sb;
+	snprintf(a, sizeof a, "/proc/%ld/ns/net", (long)pid);
+	snprintf(b, sizeof b, "/run/netns/%s", ns);
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+	       sa.st_dev == sb.st_dev;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* TERM, wait up to 2 s, then KILL. */
+static void stop_pids(const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	for (int t = 0; t < 100; t++) {
+		bool any = false;
+		for (size_t i = 0; i < n; i++)
+			if (alive(pids[i]))
+				any = true;
+		if (!any)
+			return;
+		sleep_ms(20);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (alive(pids[i]))
+			kill(pids[i], SIGKILL);
+	for (int t = 0; t < 100; t++) {
+		bool any = false;
+		for (size_t i = 0; i < n; i++)
+			if (alive(pids[i]))
+				any = true;
+		if (!any)
+			return;
+		sleep_ms(20);
+	}
+}
+
+/* Does a TCP connection to addr:22 get an SSH banner within ms? */
+static bool ssh_answers(uint32_t addr, int ms)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(22),
+				 .sin_addr.s_addr = htonl(addr)};
+	bool ok = false;
+	long long deadline = control_now_ms() + ms;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
+		goto out;
+	char buf[8];
+	size_t got = 0;
+	while (got < 4) {
+		long long left = deadline - control_now_ms();
+		if (left <= 0)
+			goto out;
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		ssize_t r = read(fd, buf + got, 4 - got);
+		if (r <= 0) {
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	ok = !memcmp(buf, "SSH-", 4);
+out:
+	close(fd);
+	return ok;
+}
+
+/* ---- state file ---- */
+
+struct lab_state {
+	char dir[PATHLEN];
+	struct lab_names names;
+	struct lab_subnet subnet;
+	int n;
+};
+
+static int path_in(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int state_write(const struct lab_state *s, char *err, size_t errlen)
+{
+	char path[PATHLEN], tmp[PATHLEN + 8], sub[40];
+	path_in(path, sizeof path, s->dir, "state");
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	lab_subnet_format(s->subnet, sub, sizeof sub);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
+	fprintf(f, "# splitbrain lab state: what 'lab up' made; read by 'lab down'\n");
+	fprintf(f, "tag %s\nsubnet %s\nhosts %d\nbridge %s\n", s->names.tag, sub, s->n,
+		s->names.bridge);
+	for (int i = 0; i < s->n; i++) {
+		char a[20];
+		lab_addr_format(lab_addr(s->subnet, i + 1), a, sizeof a);
+		fprintf(f, "host n%d %s %s %s\n", i + 1, s->names.ns[i], s->names.veth[i], a);
+	}
+	int bad = fflush(f) || ferror(f);
+	if (fclose(f) || bad || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return err_set(err, errlen, SB_EIO, "write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* Read <dir>/state. SB_EINVAL if absent (nothing recorded), SB_EIO if unreadable. */
+static int state_read(const char *dir, struct lab_state *s, char *err, size_t errlen)
+{
+	char path[PATHLEN];
+	memset(s, 0, sizeof *s);
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	lab_names_make(dir, &s->names);
+	path_in(path, sizeof path, dir, "state");
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? SB_EINVAL
+				       : err_set(err, errlen, SB_EIO, "open %s: %s", path,
+						 strerror(errno));
+	char line[512];
+	int lineno = 0, rc = 0;
+	bool have_subnet = false;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		char k[32], v[64];
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (sscanf(line, "%31s %63s", k, v) != 2)
+			continue;
+		if (!strcmp(k, "subnet")) {
+			if (lab_subnet_parse(v, &s->subnet, err, errlen)) {
+				rc = SB_EIO;
+				err_prefix(err, errlen, "%s:%d", path, lineno);
+				break;
+			}
+			have_subnet = true;
+		} else if (!strcmp(k, "hosts")) {
+			s->n = atoi(v);
+		} else if (!strcmp(k, "tag") && strcmp(v, s->names.tag)) {
+			rc = err_set(err, errlen, SB_EIO,
+				     "%s:%d: tag %s does not match this directory's %s (was the lab "
+				     "directory moved? run 'lab down' from the old path)",
+				     path, lineno, v, s->names.tag);
+			break;
+		}
+	}
+	fclose(f);
+	if (!rc && (!have_subnet || s->n < LAB_MIN_HOSTS || s->n > LAB_MAX_HOSTS))
+		rc = err_set(err, errlen, SB_EIO, "%s: incomplete lab state", path);
+	return rc;
+}
+
+/* ---- up / down / status ---- */
+
+static void logf_(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(FILE *log, const char *fmt, ...)
+{
+	if (!log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(log, fmt, ap);
+	va_end(ap);
+	fflush(log);
+}
+
+static int need_root(const char *what, char *err, size_t errlen)
+{
+	if (geteuid() == 0)
+		return 0;
+	return err_set(err, errlen, SB_EIO,
+		       "lab %s needs root: it creates network namespaces, a bridge and veth pairs "
+		       "and starts sshd in them (CAP_NET_ADMIN and CAP_SYS_ADMIN); run it with sudo",
+		       what);
+}
+
+/* Subnets in use on this machine: every IPv4 address and route in the root namespace. */
+static int used_subnets(struct lab_subnet *used, size_t max, size_t *n, char *err, size_t errlen)
+{
+	*n = 0;
+	char *outs[2] = {NULL, NULL};
+	int rc = run((char *const[]){"ip", "-4", "-o", "addr", "show", NULL}, &outs[0], err, errlen);
+	if (!rc)
+		rc = run((char *const[]){"ip", "-4", "route", "show", "table", "all", NULL}, &outs[1],
+			 err, errlen);
+	for (int k = 0; k < 2 && !rc; k++) {
+		/* Every token that parses as a.b.c.d/p or a bare address (a /32) counts. */
+		char *save = NULL;
+		for (char *t = strtok_r(outs[k], " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+			char ip[32];
+			int prefix = 32;
+			const char *slash = strchr(t, '/');
+			size_t l = slash ? (size_t)(slash - t) : strlen(t);
+			if (l >= sizeof ip)
+				continue;
+			memcpy(ip, t, l);
+			ip[l] = '\0';
+			struct in_addr a;
+			if (inet_pton(AF_INET, ip, &a) != 1)
+				continue;
+			if (slash)
+				prefix = atoi(slash + 1);
+			if (prefix < 1 || prefix > 32) /* "default" routes are not tokens we see */
+				continue;
+			uint32_t v = ntohl(a.s_addr);
+			uint32_t mask = 0xffffffffu << (32 - prefix);
+			if (*n < max)
+				used[(*n)++] = (struct lab_subnet){.net = v & mask, .prefix = prefix};
+		}
+	}
+	free(outs[0]);
+	free(outs[1]);
+	return rc;
+}
+
+/* Is anything of this lab present (bridge, a namespace, a live sshd)? */
+static bool anything_present(const char *dir, const struct lab_names *nm, int n)
+{
+	if (link_exists(nm->bridge))
+		return true;
+	for (int i = 0; i < LAB_MAX_HOSTS; i++) {
+		if (ns_exists(nm->ns[i]) || link_exists(nm->veth[i]))
+			return true;
+		if (i < n) {
+			char pidf[PATHLEN];
+			snprintf(pidf, sizeof pidf, "%s/h%d/sshd.pid", dir, i + 1);
+			if (alive(read_pid(pidf)) && pid_in_ns(read_pid(pidf), nm->ns[i]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Remove everything of this lab (names from the directory's hash, so also leftovers of an
+ * interrupted `up`). Errors are collected; the first is returned. */
+static int teardown_all(const char *dir, const struct lab_names *nm, FILE *log, char *err,
+			size_t errlen)
+{
+	int rc = 0;
+	char e[512];
+	for (int i = 0; i < LAB_MAX_HOSTS; i++) {
+		char pidf[PATHLEN];
+		snprintf(pidf, sizeof pidf, "%s/h%d/sshd.pid", dir, i + 1);
+		pid_t sp = read_pid(pidf);
+		/* Only a pid that is in our namespace: a stale pid file must not kill a stranger. */
+		if (sp > 1 && ns_exists(nm->ns[i]) && pid_in_ns(sp, nm->ns[i])) {
+			logf_(log, "  stopping sshd of n%d (pid %ld)\n", i + 1, (long)sp);
+			stop_pids(&sp, 1);
+		}
+		unlink(pidf);
+		if (ns_exists(nm->ns[i])) {
+			pid_t pids[1024];
+			size_t np = 0;
+			for (int round = 0; round < 3; round++) {
+				if (ns_pids(nm->ns[i], pids, 1024, &np) || !np)
+					break;
+				logf_(log, "  stopping %zu process(es) in %s\n", np, nm->ns[i]);
+				stop_pids(pids, np);
+			}
+			logf_(log, "  deleting namespace %s\n", nm->ns[i]);
+			if (RUN(e, sizeof e, "ip", "netns", "del", (char *)nm->ns[i]) && !rc)
+				rc = err_set(err, errlen, SB_EIO, "%s", e);
+		}
+		if (link_exists(nm->veth[i]) &&
+		    RUN(e, sizeof e, "ip", "link", "del", (char *)nm->veth[i]) && !rc)
+			rc = err_set(err, errlen, SB_EIO, "%s", e);
+		if (link_exists(nm->peer[i]) &&
+		    RUN(e, sizeof e, "ip", "link", "del", (char *)nm->peer[i]) && !rc)
+			rc = err_set(err, errlen, SB_EIO, "%s", e);
+	}
+	if (link_exists(nm->bridge)) {
+		logf_(log, "  deleting bridge %s\n", nm->bridge);
+		if (RUN(e, sizeof e, "ip", "link", "del", (char *)nm->bridge) && !rc)
+			rc = err_set(err, errlen, SB_EIO, "%s", e);
+	}
+	char p[PATHLEN];
+	path_in(p, sizeof p, dir, "state");
+	unlink(p);
+	path_in(p, sizeof p, dir, "nodes");
+	unlink(p);
+	return rc;
+}
+
+static int write_text(const char *path, const char *text, int mode, char *err, size_t errlen)
+{
+	char tmp[PATHLEN + 8];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
+	size_t len = strlen(text);
+	ssize_t w = write(fd, text, len);
+	int bad = w != (ssize_t)len;
+	if (close(fd) < 0 || bad || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return err_set(err, errlen, SB_EIO, "write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* Read a one-line public key file "TYPE BASE64 [comment]" into type and b64. */
+static int read_pub(const char *path, char *type, size_t tl, char *b64, size_t bl, char *err,
+		    size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_set(err, errlen, SB_EIO, "open %s: %s", path, strerror(errno));
+	char line[2048];
+	char *ok = fgets(line, sizeof line, f);
+	fclose(f);
+	char t[64], b[1500];
+	if (!ok || sscanf(line, "%63s %1499s", t, b) != 2 || strlen(t) >= tl || strlen(b) >= bl)
+		return err_set(err, errlen, SB_EIO, "%s: not a public key file", path);
+	snprintf(type, tl, "%s", t);
+	snprintf(b64, bl, "%s", b);
+	return 0;
+}
+
+static int keygen(const char *path, const char *comment, FILE *log, char *err, size_t errlen)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	logf_(log, "  generating key %s\n", path);
+	return RUN(err, errlen, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+		   (char *)comment, "-f", (char *)path);
+}
+
+static int host_up(const struct lab_state *s, int i, FILE *log, char *err, size_t errlen)
+{
+	const struct lab_names *nm = &s->names;
+	char *ns = (char *)nm->ns[i], *veth = (char *)nm->veth[i], *peer = (char *)nm->peer[i];
+	char addr[20], cidr[24], br[20], hdir[PATHLEN], cfg[PATHLEN], key[PATHLEN], pidf[PATHLEN],
+		logp[PATHLEN], ak[PATHLEN], comment[64];
+	lab_addr_format(lab_addr(s->subnet, i + 1), addr, sizeof addr);
+	snprintf(cidr, sizeof cidr, "%s/%d", addr, s->subnet.prefix);
+	lab_addr_format(lab_addr(s->subnet, 0), br, sizeof br);
+	snprintf(hdir, sizeof hdir, "%s/h%d", s->dir, i + 1);
+	snprintf(cfg, sizeof cfg, "%s/sshd_config", hdir);
+	snprintf(key, sizeof key, "%s/ssh_host_ed25519_key", hdir);
+	snprintf(pidf, sizeof pidf, "%s/sshd.pid", hdir);
+	snprintf(logp, sizeof logp, "%s/sshd.log", hdir);
+	snprintf(ak, sizeof ak, "%s/authorized_keys", s->dir);
+	snprintf(comment, sizeof comment, "splitbrain-lab-%s-n%d", nm->tag, i + 1);
+
+	if (mkdir(hdir, 0700) < 0 && errno != EEXIST)
+		return err_set(err, errlen, SB_EIO, "mkdir %s: %s", hdir, strerror(errno));
+	int rc = keygen(key, comment, log, err, errlen);
+	if (rc)
+		return rc;
+	logf_(log, "  n%d: namespace %s, %s\n", i + 1, ns, addr);
+	if ((rc = RUN(err, errlen, "ip", "netns", "add", ns)) ||
+	    (rc = RUN(err, errlen, "ip", "link", "add", veth, "type", "veth", "peer", "name", peer)) ||
+	    (rc = RUN(err, errlen, "ip", "link", "set", peer, "netns", ns)) ||
+	    (rc = RUN(err, errlen, "ip", "link", "set", veth, "master", (char *)nm->bridge)) ||
+	    (rc = RUN(err, errlen, "ip", "link", "set", veth, "up")) ||
+	    (rc = RUN(err, errlen, "ip", "-n", ns, "link", "set", peer, "name", "eth0")) ||
+	    (rc = RUN(err, errlen, "ip", "-n", ns, "addr", "add", cidr, "dev", "eth0")) ||
+	    (rc = RUN(err, errlen, "ip", "-n", ns, "link", "set", "eth0", "up")) ||
+	    (rc = RUN(err, errlen, "ip", "-n", ns, "link", "set", "lo", "up")))
+		return rc;
+	/* The host's own partition chain, and SSH with the controller (the bridge address)
+	 * accepted before it so that no partition rule can cut the control path. */
+	char *ipt[] = {"ip", "netns", "exec", ns, "iptables", "-w"};
+#define IPT(...) RUN(err, errlen, ipt[0], ipt[1], ipt[2], ipt[3], ipt[4], ipt[5], __VA_ARGS__)
+	if ((rc = IPT("-N", "SPLITBRAIN")) ||
+	    (rc = IPT("-A", "INPUT", "-s", br, "-p", "tcp", "--dport", "22", "-j", "ACCEPT")) ||
+	    (rc = IPT("-A", "INPUT", "-j", "SPLITBRAIN")) ||
+	    (rc = IPT("-A", "OUTPUT", "-d", br, "-p", "tcp", "--sport", "22", "-j", "ACCEPT")) ||
+	    (rc = IPT("-A", "OUTPUT", "-j", "SPLITBRAIN")))
+		return rc;
+#undef IPT
+	char conf[4 * PATHLEN + 1024];
+	snprintf(conf, sizeof conf,
+		 "# sshd of lab host n%d (written by splitbrain lab up)\n"
+		 "ListenAddress %s\n"
+		 "Port 22\n"
+		 "HostKey %s\n"
+		 "PidFile %s\n"
+		 "AuthorizedKeysFile %s\n"
+		 "PubkeyAuthentication yes\n"
+		 "PasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\n"
+		 "PermitRootLogin prohibit-password\n"
+		 "UsePAM no\n"
+		 "StrictModes no\n"
+		 "PrintMotd no\n"
+		 "UseDNS no\n"
+		 "MaxStartups 200\n"
+		 "MaxSessions 100\n"
+		 "Subsystem sftp internal-sftp\n"
+		 /* bash reads ~/.bashrc for commands run over ssh when SHLVL < 2; a user's
+		  * interactive setup must not run (and cost seconds) on every command. */
+		 "SetEnv SHLVL=1\n",
+		 i + 1, addr, key, pidf, ak);
+	if ((rc = write_text(cfg, conf, 0600, err, errlen)))
+		return rc;
+	unlink(pidf);
+	logf_(log, "  n%d: starting sshd\n", i + 1);
+	return RUN(err, errlen, "ip", "netns", "exec", ns, "/usr/sbin/sshd", "-f", cfg, "-E", logp);
+}
+
+int lab_up(const struct lab_opts *o, char *err, size_t errlen)
+{
+	int rc = need_root("up", err, errlen);
+	if (rc)
+		return rc;
+	struct lab_state s;
+	memset(&s, 0, sizeof s);
+	rc = lab_dir_resolve(o->dir, s.dir, sizeof s.dir, err, errlen);
+	if (rc)
+		return rc;
+	s.n = o->n ? o->n : LAB_DEFAULT_HOSTS;
+	if (s.n < LAB_MIN_HOSTS || s.n > LAB_MAX_HOSTS)
+		return err_set(err, errlen, SB_EINVAL, "-n %d: a lab has 3 to 9 hosts", s.n);
+	lab_names_make(s.dir, &s.names);
+	FILE *log = o->log;
+	int lockfd = -1;
+	bool made = false;
+
+	if (mkdir(s.dir, 0700) < 0 && errno != EEXIST)
+		return err_set(err, errlen, SB_EIO, "mkdir %s: %s", s.dir, strerror(errno));
+	char p[PATHLEN];
+	path_in(p, sizeof p, s.dir, "lock");
+	lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0)
+		return err_set(err, errlen, SB_EIO, "open %s: %s", p, strerror(errno));
+	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = err_set(err, errlen, SB_EIO, "another 'lab up' or 'lab down' is running on %s",
+			     s.dir);
+		goto out;
+	}
+	struct lab_state old;
+	int have_state = state_read(s.dir, &old, err, errlen) == 0;
+	if (anything_present(s.dir, &s.names, LAB_MAX_HOSTS)) {
+		if (have_state) {
+			rc = err_set(err, errlen, SB_EIO,
+				     "a lab is already running in %s (bridge %s, %d hosts); run "
+				     "'splitbrain lab down' first",
+				     s.dir, s.names.bridge, old.n);
+			goto out;
+		}
+		logf_(log, "removing leftovers of an interrupted lab in %s\n", s.dir);
+		if ((rc = teardown_all(s.dir, &s.names, log, err, errlen)))
+			goto out;
+	}
+	/* Tools first, so that a missing one fails before anything is made. */
+	const char *tools[] = {"/usr/sbin/sshd", NULL};
+	for (int i = 0; tools[i]; i++)
+		if (access(tools[i], X_OK) < 0) {
+			rc = err_set(err, errlen, SB_EIO, "%s not found (apt-get install openssh-server)",
+				     tools[i]);
+			goto out;
+		}
+	struct lab_subnet used[512];
+	size_t nused = 0;
+	if ((rc = used_subnets(used, 512, &nused, err, errlen))) {
+		err_prefix(err, errlen, "listing addresses in use");
+		goto out;
+	}
+	if (o->subnet) {
+		if ((rc = lab_subnet_parse(o->subnet, &s.subnet, err, errlen)))
+			goto out;
+		if (lab_subnet_overlaps(s.subnet, used, nused)) {
+			rc = err_set(err, errlen, SB_EINVAL,
+				     "subnet %s overlaps an address or route already on this machine",
+				     o->subnet);
+			goto out;
+		}
+	} else if (lab_subnet_pick(s.names.hash, used, nused, &s.subnet)) {
+		rc = err_set(err, errlen, SB_EIO, "no free /24 in 10.64.0.0/10; use --subnet");
+		goto out;
+	}
+	char sub[40], br[20];
+	lab_subnet_format(s.subnet, sub, sizeof sub);
+	lab_addr_format(lab_addr(s.subnet, 0), br, sizeof br);
+	logf_(log, "lab up: %d hosts in %s, subnet %s, bridge %s (%s)\n", s.n, s.dir, sub,
+	      s.names.bridge, br);
+
+	/* Keys. */
+	char idk[PATHLEN], idpub[PATHLEN + 8], ak[PATHLEN];
+	path_in(idk, sizeof idk, s.dir, "id_ed25519");
+	snprintf(idpub, sizeof idpub, "%s.pub", idk);
+	path_in(ak, sizeof ak, s.dir, "authorized_keys");
+	char comment[64];
+	snprintf(comment, sizeof comment, "splitbrain-lab-%s", s.names.tag);
+	if ((rc = keygen(idk, comment, log, err, errlen)))
+		goto out;
+	char t[64], b64[1600], line[1800];
+	if ((rc = read_pub(idpub, t, sizeof t, b64, sizeof b64, err, errlen)))
+		goto out;
+	snprintf(line, sizeof line, "%s %s %s\n", t, b64, comment);
+	if ((rc = write_text(ak, line, 0600, err, errlen)))
+		goto out;
+
+	if (mkdir("/run/sshd", 0755) < 0 && errno != EEXIST) {
+		rc = err_set(err, errlen, SB_EIO, "mkdir /run/sshd: %s", strerror(errno));
+		goto out;
+	}
+	/* From here on, failures undo everything. */
+	if ((rc = state_write(&s, err, errlen)))
+		goto out;
+	made = true;
+	char brcidr[32];
+	snprintf(brcidr, sizeof brcidr, "%s/%d", br, s.subnet.prefix);
+	char *brn = s.names.bridge;
+	if ((rc = RUN(err, errlen, "ip", "link", "add", brn, "type", "bridge")) ||
+	    (rc = RUN(err, errlen, "ip", "addr", "add", brcidr, "dev", brn)) ||
+	    (rc = RUN(err, errlen, "ip", "link", "set", brn, "up")))
+		goto out;
+	for (int i = 0; i < s.n; i++)
+		if ((rc = host_up(&s, i, log, err, errlen))) {
+			err_prefix(err, errlen, "host n%d", i + 1);
+			goto out;
+		}
+
+	/* known_hosts and the nodes file. */
+	struct control_host hosts[LAB_MAX_HOSTS];
+	char kh[PATHLEN], khtext[LAB_MAX_HOSTS * 200 + 64] = "";
+	path_in(kh, sizeof kh, s.dir, "known_hosts");
+	for (int i = 0; i < s.n; i++) {
+		char pub[PATHLEN], a[20];
+		snprintf(pub, sizeof pub, "%s/h%d/ssh_host_ed25519_key.pub", s.dir, i + 1);
+		if ((rc = read_pub(pub, t, sizeof t, b64, sizeof b64, err, errlen)))
+			goto out;
+		lab_addr_format(lab_addr(s.subnet, i + 1), a, sizeof a);
+		size_t l = strlen(khtext);
+		snprintf(khtext + l, sizeof khtext - l, "%s %s %s\n", a, t, b64);
+		control_host_defaults(&hosts[i]);
+		snprintf(hosts[i].name, sizeof hosts[i].name, "n%d", i + 1);
+		snprintf(hosts[i].address, sizeof hosts[i].address, "%s", a);
+		snprintf(hosts[i].key_file, sizeof hosts[i].key_file, "%s", idk);
+		snprintf(hosts[i].known_hosts, sizeof hosts[i].known_hosts, "%s", kh);
+	}
+	if ((rc = write_text(kh, khtext, 0644, err, errlen)))
+		goto out;
+	struct nodes nn = {.hosts = hosts, .n = (size_t)s.n};
+	path_in(p, sizeof p, s.dir, "nodes");
+	if ((rc = nodes_write(&nn, p, err, errlen)))
+		goto out;
+
+	/* Wait until every sshd answers with its banner. */
+	long long deadline = control_now_ms() + 10000;
+	for (int i = 0; i < s.n; i++) {
+		while (!ssh_answers(lab_addr(s.subnet, i + 1), 500)) {
+			if (control_now_ms() > deadline) {
+				char hl[PATHLEN];
+				snprintf(hl, sizeof hl, "%s/h%d/sshd.log", s.dir, i + 1);
+				rc = err_set(err, errlen, SB_EIO,
+					     "host n%d: sshd does not answer on port 22 after 10 s "
+					     "(see %s)",
+					     i + 1, hl);
+				goto out;
+			}
+			sleep_ms(20);
+		}
+	}
+	logf_(log, "lab up: ready; nodes file %s (use --nodes lab or nodes: lab)\n", p);
+out:
+	if (rc && made) {
+		char e2[512];
+		logf_(log, "lab up failed; removing what was made\n");
+		teardown_all(s.dir, &s.names, log, e2, sizeof e2);
+	}
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+int lab_down(const struct lab_opts *o, char *err, size_t errlen)
+{
+	int rc = need_root("down", err, errlen);
+	if (rc)
+		return rc;
+	char dir[PATHLEN];
+	if ((rc = lab_dir_resolve(o->dir, dir, sizeof dir, err, errlen)))
+		return rc;
+	struct lab_names nm;
+	lab_names_make(dir, &nm);
+	char p[PATHLEN];
+	path_in(p, sizeof p, dir, "lock");
+	int lockfd = open(p, O_RDWR | O_CLOEXEC);
+	if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		close(lockfd);
+		return err_set(err, errlen, SB_EIO, "another 'lab up' or 'lab down' is running on %s",
+			       dir);
+	}
+	struct lab_state s;
+	int st = state_read(dir, &s, err, errlen);
+	if (st == SB_EIO) {
+		/* Unreadable state: the names are still ours, so remove by name. */
+		if (o->log)
+			fprintf(o->log, "warning: %s; removing by name\n", err);
+	}
+	if (st != 0 && !anything_present(dir, &nm, LAB_MAX_HOSTS)) {
+		if (o->log)
+			fprintf(o->log, "lab down: no lab running in %s\n", dir);
+		path_in(p, sizeof p, dir, "state");
+		unlink(p);
+		rc = 0;
+		goto out;
+	}
+	if (o->log)
+		fprintf(o->log, "lab down: %s (bridge %s)\n", dir, nm.bridge);
+	rc = teardown_all(dir, &nm, o->log, err, errlen);
+	if (!rc && anything_present(dir, &nm, LAB_MAX_HOSTS))
+		rc = err_set(err, errlen, SB_EIO, "lab down: objects of %s remain (see lab status)",
+			     dir);
+	if (!rc && o->log)
+		fprintf(o->log, "lab down: done\n");
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+/* Lines of `iptables -S SPLITBRAIN` in the namespace other than the chain itself. */
+static int chain_rules(const char *ns)
+{
+	char *out = NULL, e[256];
+	if (run((char *const[]){"ip", "netns", "exec", (char *)ns, "iptables", "-w", "-S",
+				"SPLITBRAIN", NULL},
+		&out, e, sizeof e))
+		return -1;
+	int n = 0;
+	for (char *q = out; q && *q;) {
+		if (strncmp(q, "-N ", 3))
+			n++;
+		char *nl = strchr(q, '\n');
+		q = nl ? nl + 1 : NULL;
+	}
+	free(out);
+	return n;
+}
+
+int lab_status(const struct lab_opts *o, FILE *out, char *err, size_t errlen)
+{
+	int rc = need_root("status", err, errlen);
+	if (rc)
+		return rc;
+	char dir[PATHLEN];
+	if ((rc = lab_dir_resolve(o->dir, dir, sizeof dir, err, errlen)))
+		return rc;
+	struct lab_state s;
+	int st = state_read(dir, &s, err, errlen);
+	if (st) {
+		struct lab_names nm;
+		lab_names_make(dir, &nm);
+		if (anything_present(dir, &nm, LAB_MAX_HOSTS)) {
+			fprintf(out, "lab %s: no state, but leftovers exist:", dir);
+			if (link_exists(nm.bridge))
+				fprintf(out, " bridge %s", nm.bridge);
+			for (int i = 0; i < LAB_MAX_HOSTS; i++) {
+				if (ns_exists(nm.ns[i]))
+					fprintf(out, " namespace %s", nm.ns[i]);
+				if (link_exists(nm.veth[i]))
+					fprintf(out, " veth %s", nm.veth[i]);
+			}
+			fprintf(out, "\nrun 'splitbrain lab down' to remove them\n");
+			return err_set(err, errlen, SB_EIO, "lab %s: leftovers without state", dir);
+		}
+		fprintf(out, "lab %s: not running\n", dir);
+		return st == SB_EIO ? SB_EIO
+				    : err_set(err, errlen, SB_EIO, "lab %s: not running", dir);
+	}
+	char sub[40], br[20];
+	lab_subnet_format(s.subnet, sub, sizeof sub);
+	lab_addr_format(lab_addr(s.subnet, 0), br, sizeof br);
+	fprintf(out, "lab %s\n  subnet %s, bridge %s (%s, %s)\n\n", dir, sub, s.names.bridge, br,
+		link_exists(s.names.bridge) ? "present" : "MISSING");
+	fprintf(out, "%-5s %-14s %-15s %-9s %-10s %-9s %s\n", "host", "namespace", "address",
+		"ns", "sshd", "procs", "SPLITBRAIN rules");
+	bool healthy = link_exists(s.names.bridge);
+	for (int i = 0; i < s.n; i++) {
+		char a[20], pidf[PATHLEN];
+		lab_addr_format(lab_addr(s.subnet, i + 1), a, sizeof a);
+		snprintf(pidf, sizeof pidf, "%s/h%d/sshd.pid", dir, i + 1);
+		bool nsok = ns_exists(s.names.ns[i]);
+		bool answers = nsok && ssh_answers(lab_addr(s.subnet, i + 1), 1000);
+		pid_t pids[1024];
+		size_t np = 0;
+		if (nsok)
+			ns_pids(s.names.ns[i], pids, 1024, &np);
+		int rules = nsok ? chain_rules(s.names.ns[i]) : -1;
+		char procs[16], rl[32];
+		snprintf(procs, sizeof procs, "%zu", np);
+		if (rules < 0)
+			snprintf(rl, sizeof rl, "no chain");
+		else
+			snprintf(rl, sizeof rl, "%d", rules);
+		fprintf(out, "n%-4d %-14s %-15s %-9s %-10s %-9s %s\n", i + 1, s.names.ns[i], a,
+			nsok ? "present" : "MISSING", answers ? "answers" : "DOWN", procs, rl);
+		if (!nsok || !answers)
+			healthy = false;
+	}
+	/* Namespaces beyond n are leftovers of an earlier, larger lab. */
+	for (int i = s.n; i < LAB_MAX_HOSTS; i++)
+		if (ns_exists(s.names.ns[i]) || link_exists(s.names.veth[i])) {
+			fprintf(out, "leftover: %s / %s\n", s.names.ns[i], s.names.veth[i]);
+			healthy = false;
+		}
+	fprintf(out, "\nprocs: processes in the host's namespace (sshd included); "
+		     "SPLITBRAIN rules: partition rules in force\n");
+	if (!healthy)
+		return err_set(err, errlen, SB_EIO, "lab %s: not healthy", dir);
+	return 0;
+}
