@@ -2,8 +2,8 @@
  *
  * Each node lives in its own directory on its host, <base>/<run-id>/<node>/:
  *
- *   raftnode        the binary (replaced by upload to raftnode.new + rename, so a running
- *                   node's executable is never written to)
+ *   raftnode        the binary (the control layer uploads to a temporary name and renames,
+ *                   so a running node's executable is never written to)
  *   raftnode.args   the command line it is started with, one quoted word per line (the config)
  *   data/           its data directory (--data)
  *   raftnode.log    its event log (--log)
@@ -130,31 +130,26 @@ static int rn_install(struct db *db, size_t i, char *err, size_t errlen)
 	char **av = NULL;
 	char *body = NULL, *q = NULL;
 	char path[CONTROL_PATH_MAX + 16];
-	int rc;
+	int rc = 0;
 	if (!db->binary[0])
 		return err_set(err, errlen, SB_EINVAL, "node %s: install needs a binary (--binary)",
 			       me->name);
-	if ((rc = run(db, i, "mkdir -p -- \"$d/data\"\n", NULL, err, errlen)))
-		goto out;
-	snprintf(path, sizeof path, "%s/raftnode.new", me->dir);
-	if ((rc = control_upload(db_control(db, i), db->binary, path, 0755, err, errlen)))
-		goto out;
-	/* The config file: each word on its own line, quoted as the shell would take it. */
+	/* One command makes the directories and writes the config file: each word on its own
+	 * line, quoted as a shell would need it. */
 	if (!(av = node_argv(db, i))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t cap = 64, len = 0;
+	size_t cap = 128, len = 0;
 	for (size_t k = 0; av[k]; k++)
 		cap += 4 * strlen(av[k]) + 16;
 	if (!(body = malloc(cap))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	len += (size_t)snprintf(body, cap, "{\n");
+	len += (size_t)snprintf(body, cap, "mkdir -p -- \"$d/data\" || exit 3\n{\n");
 	for (size_t k = 0; av[k]; k++) {
-		/* printf's argument is the quoted word, quoted again, so the file holds the word
-		 * exactly as a shell would need it. */
+		/* printf's argument is the quoted word, quoted again. */
 		char *qq = NULL;
 		if ((q = shquote(av[k])))
 			qq = shquote(q);
@@ -167,9 +162,13 @@ static int rn_install(struct db *db, size_t i, char *err, size_t errlen)
 		len += (size_t)snprintf(body + len, cap - len, "printf '%%s\\n' %s\n", qq);
 		free(qq);
 	}
-	snprintf(body + len, cap - len,
-		 "} > \"$d/raftnode.args\" && mv -f -- \"$d/raftnode.new\" \"$d/raftnode\"\n");
-	rc = run(db, i, body, NULL, err, errlen);
+	snprintf(body + len, cap - len, "} > \"$d/raftnode.args\"\n");
+	if ((rc = run(db, i, body, NULL, err, errlen)))
+		goto out;
+	/* Both control backends write a temporary file and rename it into place, so a running
+	 * node's binary is replaced, never written to (no ETXTBSY, no half-written binary). */
+	snprintf(path, sizeof path, "%s/raftnode", me->dir);
+	rc = control_upload(db_control(db, i), db->binary, path, 0755, err, errlen);
 out:
 	free_argv(av);
 	free(body);
