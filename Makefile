@@ -104,9 +104,10 @@ $(BUILD)/tools/%: tests/tools/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
 
+# Benchmarks also link jansson (bench/parse.c compares the history reader with it).
 $(BUILD)/bench/%: bench/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) -ljansson $(LDLIBS)
 
 # The test runner prints one line per test and a closing "N passed, N failed" line.
 test: all $(UNIT_BIN)

@@ -411,6 +411,26 @@ static int jnumber(struct jctx *j, const char **pp, struct hval *out)
 {
 	const char *s = *pp, *p = s, *e = j->e;
 	int isfloat = 0;
+	{
+		/* Fast path: an integer of at most 18 digits cannot overflow. */
+		const char *q = p;
+		int neg = q < e && *q == '-';
+		q += neg;
+		const char *d0 = q;
+		uint64_t v = 0;
+		while (q < e && (unsigned)(*q - '0') < 10 && q - d0 < 18)
+			v = v * 10 + (unsigned)(*q++ - '0');
+		if (q > d0 && (q == e || ((unsigned)(*q - '0') >= 10 && *q != '.' && *q != 'e' &&
+					  *q != 'E')) &&
+		    (*d0 != '0' || q - d0 == 1)) {
+			out->kind = HVAL_INT;
+			out->keyword = 0;
+			out->len = 0;
+			out->u.i = neg ? -(int64_t)v : (int64_t)v;
+			*pp = q;
+			return 0;
+		}
+	}
 	if (p < e && *p == '-')
 		p++;
 	if (p >= e)
@@ -632,6 +652,34 @@ static enum field field_of(const char *s, size_t n)
 	}
 }
 
+/* The common case: a field name written without escapes, recognised in one comparison.
+ * *pp is on the opening quote; on a match it moves past the closing quote. */
+static enum field known_field(const char **pp, const char *e)
+{
+	const char *p = *pp + 1;
+	size_t room = (size_t)(e - p);
+	if (!room)
+		return F_NONE;
+#define KF(lit, fld)                                                                       \
+	if (room >= sizeof(lit) - 1 && !memcmp(p, lit, sizeof(lit) - 1)) {                 \
+		*pp = p + sizeof(lit) - 1;                                                  \
+		return fld;                                                                 \
+	}
+	switch (*p) {
+	case 'i': KF("index\"", F_INDEX); break;
+	case 't': KF("time\"", F_TIME); KF("type\"", F_TYPE); break;
+	case 'p': KF("process\"", F_PROCESS); break;
+	case 'f': KF("f\"", F_F); break;
+	case 'k': KF("key\"", F_KEY); break;
+	case 'v': KF("value\"", F_VALUE); break;
+	case 'n': KF("node\"", F_NODE); break;
+	case 'e': KF("error\"", F_ERROR); break;
+	default: break;
+	}
+#undef KF
+	return F_NONE;
+}
+
 static const char *field_name(enum field f)
 {
 	switch (f) {
@@ -729,13 +777,16 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 		if (p >= e || *p != '"')
 			return junexpected(&j, p, "a field name in double quotes");
 		const char *at = p;
-		if ((rc = jstring(&j, &p, &name, &nlen, 0)))
-			return rc;
+		enum field f = known_field(&p, e);
+		if (f == F_NONE) {
+			if ((rc = jstring(&j, &p, &name, &nlen, 0)))
+				return rc;
+			f = field_of(name, nlen);
+		}
 		p = jws(p, e);
 		if (p >= e || *p != ':')
 			return junexpected(&j, p, "':' after a field name");
 		p = jws(p + 1, e);
-		enum field f = field_of(name, nlen);
 		if (f != F_NONE && (seen & f))
 			return jerr(&j, at, "field \"%s\" appears twice", field_name(f));
 		seen |= f;

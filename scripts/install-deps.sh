@@ -7,6 +7,7 @@ pkgs=(
 	openssh-server openssh-client              # the lab's per-host sshd
 	iproute2 iptables iputils-ping procps psmisc # namespaces, veth, bridge, faults
 	redis-tools                                 # redis-cli, used by tests against raftnode
+	libjansson-dev                              # bench/parse.c: the history reader vs jansson
 )
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: needs root (apt-get install ${pkgs[*]})" >&2

@@ -118,6 +118,64 @@ static void test_jsonl_fields(void **state)
 	assert_int_equal(count_str("\n\n  \n"), 0);
 }
 
+/* The value of `"value":TEXT` in a one-line history, or fail. */
+static struct hval one_value(const char *text, char *keep, size_t keeplen)
+{
+	char line[256];
+	snprintf(line, sizeof line, "{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"value\":%s}",
+		 text);
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, line, strlen(line), "t", HFMT_JSONL, errbuf,
+					  sizeof errbuf),
+			 0);
+	if (hreader_next(r, &ev, errbuf, sizeof errbuf) != 1)
+		fail_msg("%s: %s", text, errbuf);
+	struct hval v = ev.value;
+	hval_format(keep, keeplen, &v);
+	hreader_close(r);
+	return v;
+}
+
+static void test_json_numbers(void **state)
+{
+	char k[64];
+	struct hval v;
+	v = one_value("123456789012345678", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_INT);
+	assert_int_equal(v.u.i, 123456789012345678ll);
+	v = one_value("9223372036854775807", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_INT);
+	assert_int_equal(v.u.i, INT64_MAX);
+	v = one_value("-9223372036854775808", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_INT);
+	assert_true(v.u.i == INT64_MIN);
+	v = one_value("9223372036854775808", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_FLOAT);
+	v = one_value("-0", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_INT);
+	assert_int_equal(v.u.i, 0);
+	v = one_value("0", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_INT);
+	v = one_value("1e3", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_FLOAT);
+	assert_true(v.u.d == 1000.0);
+	v = one_value("-2.5E-1", k, sizeof k);
+	assert_true(v.kind == HVAL_FLOAT && v.u.d == -0.25);
+	v = one_value("[0,-1,[],{}]", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_ARRAY);
+	assert_string_equal(k, "[0,-1,[],{}]");
+	const char *bad[] = {"-", "01", "1.", ".5", "1e", "+1", "0x10", "1e+", "--1", "NaN"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char line[128];
+		snprintf(line, sizeof line,
+			 "{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"value\":%s}", bad[i]);
+		if (count_mem(line, strlen(line), HFMT_JSONL) != SB_EINVAL)
+			fail_msg("number %s accepted", bad[i]);
+		assert_non_null(strstr(errbuf, "t:1:"));
+	}
+}
+
 static void test_edn_fields(void **state)
 {
 	const char *h =
@@ -716,6 +774,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jsonl_fields),
+		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_edn_fields),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_long_lines),
