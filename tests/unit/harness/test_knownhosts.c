@@ -1,0 +1,233 @@
+/* knownhosts: matching, mismatch, unknown, ports, hashed entries, odd lines, appending. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness/knownhosts.h"
+#include "lib/err.h"
+
+/* Two ed25519 keys and one ECDSA key (public halves only). */
+#define KEY_A "AAAAC3NzaC1lZDI1NTE5AAAAIL3t+ZlG60mUfeVWNyUApT3geLIXCq9RZQpnb7NoGLkK"
+#define FP_A "SHA256:5ZO79mJ8lL1l7E9plHnwNu+Hktsi0lkzMhg5m2fVbBY"
+#define KEY_B "AAAAC3NzaC1lZDI1NTE5AAAAIGBGdjPODwAWrRc80r3Z6npX+onPv6SSlmQ4mse9U/Wn"
+#define KEY_E "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBN1bO8VKBKGmbNAIKlgbyOAFZNqb0ql54PTLGVpE81IPrzWWecUcN0Yl2S8ekoGml3YwaLVUpg+oQW+0ywDMP9U="
+#define FP_E "SHA256:PSrUcMx2KvE/wZnA7Qk36viKE0yHSJquEHtaW2DvzjY"
+/* "10.9.8.7" hashed by ssh-keygen -H, with KEY_A. */
+#define HASHED_A "|1|v2I38gKAoREXkhLohI7ubXb/epY=|x8OGMMyJDgE/KTg7GULOTMcPNMc= ssh-ed25519 " KEY_A
+
+static unsigned char blob_a[128], blob_b[128], blob_e[256];
+static size_t len_a, len_b, len_e;
+static char dir[64], path[128];
+
+static size_t b64d(const char *s, unsigned char *out)
+{
+	static const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (; *s && *s != '='; s++) {
+		const char *p = strchr(tab, *s);
+		acc = acc << 6 | (uint32_t)(p - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+static struct knownhosts_key K(const unsigned char *b, size_t l)
+{
+	return (struct knownhosts_key){.blob = b, .len = l};
+}
+
+static void put(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static enum knownhosts_result check(const char *host, int port, struct knownhosts_key k,
+				    int *skipped)
+{
+	enum knownhosts_result r = KNOWNHOSTS_MATCH;
+	char err[256] = "";
+	int rc = knownhosts_check(path, host, port, k, &r, skipped, err, sizeof err);
+	if (rc)
+		fail_msg("knownhosts_check: %s", err);
+	return r;
+}
+
+static int setup(void **state)
+{
+	len_a = b64d(KEY_A, blob_a);
+	len_b = b64d(KEY_B, blob_b);
+	len_e = b64d(KEY_E, blob_e);
+	snprintf(dir, sizeof dir, "/tmp/sb-kh-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof path, "%s/known_hosts", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void test_match_mismatch_unknown(void **state)
+{
+	put("# comment\n"
+	    "\n"
+	    "10.0.0.1 ssh-ed25519 " KEY_A "\n"
+	    "10.0.0.2 ssh-ed25519 " KEY_B " a comment\n"
+	    "other,10.0.0.3 ssh-ed25519 " KEY_A "\r\n"
+	    "10.0.0.4 ecdsa-sha2-nistp256 " KEY_E "\n"
+	    "   10.0.0.5 ssh-ed25519 " KEY_A); /* leading blanks, no final newline */
+	int skipped = -1;
+	assert_int_equal(check("10.0.0.1", 22, K(blob_a, len_a), &skipped), KNOWNHOSTS_MATCH);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(check("10.0.0.2", 22, K(blob_b, len_b), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.3", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("other", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.5", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	/* Changed key of the same type: mismatch. */
+	assert_int_equal(check("10.0.0.1", 22, K(blob_b, len_b), NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("10.0.0.5", 22, K(blob_b, len_b), NULL), KNOWNHOSTS_MISMATCH);
+	/* Unknown host; a known host presenting another key type is unknown too (OpenSSH). */
+	assert_int_equal(check("10.0.0.9", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("10.0.0.4", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("10.0.0.4", 22, K(blob_e, len_e), NULL), KNOWNHOSTS_MATCH);
+	/* Prefix of a name is not the name. */
+	assert_int_equal(check("10.0.0.", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_NOTFOUND);
+}
+
+static void test_ports_and_hashed(void **state)
+{
+	put("[10.0.0.1]:2222 ssh-ed25519 " KEY_A "\n" HASHED_A "\n");
+	assert_int_equal(check("10.0.0.1", 2222, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.1", 2222, K(blob_b, len_b), NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("10.0.0.1", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("10.9.8.7", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.9.8.7", 22, K(blob_b, len_b), NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("10.9.8.8", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_NOTFOUND);
+}
+
+static void test_odd_lines_are_skipped_not_fatal(void **state)
+{
+	put("garbage\n"
+	    "@cert-authority *.example ssh-ed25519 " KEY_B "\n"
+	    "@revoked 10.0.0.1 ssh-ed25519 " KEY_B "\n"
+	    "10.0.0.7 ssh-unknown-type AAAAB3Nz\n"
+	    "10.0.0.1 ssh-ed25519 " KEY_A "\n");
+	int skipped = 0;
+	assert_int_equal(check("10.0.0.1", 22, K(blob_a, len_a), &skipped), KNOWNHOSTS_MATCH);
+	assert_true(skipped >= 3); /* garbage and both markers at least */
+}
+
+static void test_missing_file_and_bad_input(void **state)
+{
+	unlink(path);
+	int skipped = 5;
+	assert_int_equal(check("10.0.0.1", 22, K(blob_a, len_a), &skipped), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(skipped, 0);
+	enum knownhosts_result r;
+	char err[256];
+	const unsigned char junk[] = {0, 0, 0, 99, 'x'};
+	assert_int_equal(knownhosts_check(path, "h", 22, K(junk, sizeof junk), &r, NULL, err,
+					  sizeof err),
+			 SB_EINVAL);
+	assert_int_equal(knownhosts_check(path, "h", 22, K(junk, 2), &r, NULL, err, sizeof err),
+			 SB_EINVAL);
+	const unsigned char odd[] = {0, 0, 0, 7, 's', 's', 'h', '-', 'x', 'y', 'z', 1, 2};
+	assert_int_equal(knownhosts_check(path, "h", 22, K(odd, sizeof odd), &r, NULL, err,
+					  sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "unsupported host key type ssh-xyz"));
+	/* A directory where the file should be: an I/O error, not a crash. */
+	assert_int_equal(knownhosts_check(dir, "h", 22, K(blob_a, len_a), &r, NULL, err,
+					  sizeof err) != 0,
+			 1);
+}
+
+static void test_add_then_match(void **state)
+{
+	char err[256];
+	unlink(path);
+	assert_int_equal(knownhosts_add(path, "10.0.0.1", 22, K(blob_a, len_a), err, sizeof err), 0);
+	assert_int_equal(knownhosts_add(path, "10.0.0.2", 2222, K(blob_b, len_b), err, sizeof err),
+			 0);
+	FILE *f = fopen(path, "r");
+	char text[1024] = "";
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_string_equal(text, "10.0.0.1 ssh-ed25519 " KEY_A "\n"
+				  "[10.0.0.2]:2222 ssh-ed25519 " KEY_B "\n");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(check("10.0.0.1", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.2", 2222, K(blob_b, len_b), NULL), KNOWNHOSTS_MATCH);
+
+	/* Appending to a file without a final newline starts a new line. */
+	put("10.0.0.3 ssh-ed25519 " KEY_A);
+	assert_int_equal(knownhosts_add(path, "10.0.0.4", 22, K(blob_b, len_b), err, sizeof err), 0);
+	assert_int_equal(check("10.0.0.3", 22, K(blob_a, len_a), NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.4", 22, K(blob_b, len_b), NULL), KNOWNHOSTS_MATCH);
+
+	/* Hostile host names are refused, never written. */
+	assert_int_equal(knownhosts_add(path, "a b", 22, K(blob_a, len_a), err, sizeof err),
+			 SB_EINVAL);
+	assert_int_equal(knownhosts_add(path, "a\nb", 22, K(blob_a, len_a), err, sizeof err),
+			 SB_EINVAL);
+	assert_int_equal(knownhosts_add(path, "", 22, K(blob_a, len_a), err, sizeof err),
+			 SB_EINVAL);
+	char small[20];
+	assert_int_equal(knownhosts_format("h", 22, K(blob_a, len_a), small, sizeof small, err,
+					   sizeof err),
+			 SB_ELIMIT);
+}
+
+static void test_key_type_and_fingerprint(void **state)
+{
+	char buf[80];
+	assert_int_equal(knownhosts_key_type(K(blob_a, len_a), buf, sizeof buf), 0);
+	assert_string_equal(buf, "ssh-ed25519");
+	assert_int_equal(knownhosts_key_type(K(blob_e, len_e), buf, sizeof buf), 0);
+	assert_string_equal(buf, "ecdsa-sha2-nistp256");
+	assert_int_equal(knownhosts_key_type(K(blob_a, 3), buf, sizeof buf), SB_EINVAL);
+	assert_int_equal(knownhosts_key_type(K(blob_a, len_a), buf, 5), SB_EINVAL);
+	/* The same fingerprints `ssh-keygen -l` prints. */
+	assert_int_equal(knownhosts_fingerprint(K(blob_a, len_a), buf, sizeof buf), 0);
+	assert_string_equal(buf, FP_A);
+	assert_int_equal(knownhosts_fingerprint(K(blob_e, len_e), buf, sizeof buf), 0);
+	assert_string_equal(buf, FP_E);
+	assert_int_not_equal(knownhosts_fingerprint(K(blob_a, len_a), buf, 20), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_match_mismatch_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_and_hashed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_lines_are_skipped_not_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_then_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_type_and_fingerprint, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
