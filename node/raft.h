@@ -17,7 +17,10 @@
  *
  *   raft_create(cfg, persisted state, now)                       at start / restart
  *   loop:
- *     feed events: raft_tick(now) when raft_next_deadline() has passed (or at any time),
+ *     raft_tick(now) first in every iteration: the core has no clock, so events are dated by
+ *                  the last tick (an AppendEntries resets the election timer from that time);
+ *                  also call it when raft_next_deadline() has passed,
+ *     feed events:
  *                  raft_step(msg) for each peer message, raft_propose()/raft_read() for
  *                  client requests, raft_transfer() for a leadership transfer request
  *     if raft_has_ready():
