@@ -6,9 +6,11 @@
  * lost its connection is torn down (the socket is shut down first so that libssh2's cleanup
  * cannot wait on the peer) and the next operation reconnects.
  *
- * Files go over SCP into "<path>.sbup" and are then renamed into place with one exec, so a
- * running binary can be replaced (no ETXTBSY) and a half-written file is never seen under
- * its real name. libssh2 quotes the SCP path itself; our rename command quotes with shquote.
+ * Files go over SCP into "<dir>/.sbup.<pid>.<n>" and are then renamed into place with one
+ * exec, so a running binary can be replaced (no ETXTBSY) and a half-written file is never seen
+ * under its real name. The temporary name is plain because SCP sends the file's base name
+ * in a protocol line that cannot carry a newline; the real name, whatever it holds, only
+ * appears in the rename command, quoted with shquote. libssh2 quotes the SCP path itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -613,7 +615,11 @@ static int ssh_put(struct control *c, const void *data, size_t len, const char *
 	long long deadline = control_now_ms() + timeout_ms;
 	char *tmp = NULL, *cmd = NULL;
 	LIBSSH2_CHANNEL *ch = NULL;
-	if (asprintf(&tmp, "%s.sbup", remote_path) < 0) {
+	static _Atomic unsigned long upload_seq; /* unique temporary names in this process */
+	const char *slash = strrchr(remote_path, '/');
+	int dirlen = slash ? (int)(slash - remote_path) + 1 : 0;
+	if (asprintf(&tmp, "%.*s.sbup.%ld.%lu", dirlen, remote_path, (long)getpid(),
+		     ++upload_seq) < 0) {
 		tmp = NULL;
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
