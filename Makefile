@@ -24,7 +24,8 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -I. -MMD -MP
 LDLIBS   := -pthread -lm
 
 ifneq ($(SANITIZE),)
-  BUILD  := $(BUILD)/san
+  # override: BUILD=build/<name> on the command line must still get its own san/ subdir
+  override BUILD := $(BUILD)/san
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
   CFLAGS += $(SANFLAGS)
   LDFLAGS += $(SANFLAGS)
