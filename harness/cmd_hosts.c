@@ -16,8 +16,13 @@ int cmd_hosts(int argc, char **argv);
 
 static const char hosts_usage[] =
 	"usage: splitbrain hosts check [--nodes lab|FILE]\n"
+	"       splitbrain hosts run [--nodes lab|FILE] [--timeout SECONDS] [--] COMMAND...\n"
 	"\n"
-	"Connects to every host (in parallel) and prints a table: reachable, auth, root or\n"
+	"run: runs COMMAND (its words joined by spaces, as ssh does) on every host in parallel\n"
+	"and prints each host's output; exit 0 when it exits 0 everywhere, else 255 naming the\n"
+	"hosts where it failed.\n"
+	"\n"
+	"check: connects to every host (in parallel) and prints a table: reachable, auth, root or\n"
 	"password-less sudo, clock offset to this machine, and the tools the faults need\n"
 	"(iptables, tc, kill, setsid). Exit 0 when every host passes; 255 naming the failing\n"
 	"hosts otherwise. --nodes defaults to 'lab' (the nodes file of `splitbrain lab up`).\n";
@@ -132,6 +137,69 @@ static int check_one(struct control *c, size_t i, void *arg, char *err, size_t e
 	return 0;
 }
 
+struct run_args {
+	const char *cmd;
+	int timeout_ms;
+	struct control_result *res;
+};
+
+static int run_one(struct control *c, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct run_args *a = arg;
+	struct control_exec_opts o = {.timeout_ms = a->timeout_ms};
+	int rc = control_exec(c, a->cmd, &o, &a->res[i], err, errlen);
+	if (!rc && a->res[i].exit_status != 0) {
+		if (a->res[i].signal[0])
+			rc = err_set(err, errlen, SB_EIO, "host %s: killed by SIG%s", c->host.name,
+				     a->res[i].signal);
+		else
+			rc = err_set(err, errlen, SB_EIO, "host %s: exit %d", c->host.name,
+				     a->res[i].exit_status);
+	}
+	return rc;
+}
+
+static int hosts_run(const struct nodes *nodes, const char *cmd, int timeout_ms)
+{
+	char err[4096] = "";
+	struct control_pool pool = {0};
+	struct control_result *res = calloc(nodes->n, sizeof *res);
+	int rc;
+	if (!res) {
+		rc = err_set(err, sizeof err, SB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = control_pool_new(&pool, nodes->hosts, nodes->n, err, sizeof err)))
+		goto out;
+	struct run_args a = {.cmd = cmd, .timeout_ms = timeout_ms, .res = res};
+	rc = control_pool_each(&pool, run_one, &a, NULL, err, sizeof err);
+	for (size_t i = 0; i < nodes->n; i++) {
+		printf("== %s", nodes->hosts[i].name);
+		if (res[i].out)
+			printf(" (exit %d%s%s)\n", res[i].exit_status, res[i].signal[0] ? ", SIG" : "",
+			       res[i].signal);
+		else
+			printf(" (did not run)\n");
+		if (res[i].out_len)
+			fwrite(res[i].out, 1, res[i].out_len, stdout);
+		if (res[i].out_len && res[i].out[res[i].out_len - 1] != '\n')
+			putchar('\n');
+		if (res[i].err_len) {
+			fflush(stdout);
+			fwrite(res[i].err, 1, res[i].err_len, stderr);
+			fflush(stderr);
+		}
+	}
+out:
+	if (rc)
+		fprintf(stderr, "splitbrain hosts run: %s\n", err);
+	for (size_t i = 0; res && i < nodes->n; i++)
+		control_result_free(&res[i]);
+	free(res);
+	control_pool_close(&pool);
+	return rc ? err_exit_code(rc) == SB_EXIT_BADINPUT ? SB_EXIT_BADINPUT : SB_EXIT_INTERNAL : 0;
+}
+
 int cmd_hosts(int argc, char **argv)
 {
 	const char *nodes_arg = "lab";
@@ -139,10 +207,12 @@ int cmd_hosts(int argc, char **argv)
 		fputs(hosts_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? SB_EXIT_BADINPUT : 0;
 	}
-	if (strcmp(argv[1], "check")) {
+	bool run = !strcmp(argv[1], "run");
+	if (strcmp(argv[1], "check") && !run) {
 		fprintf(stderr, "splitbrain hosts: unknown action '%s'\n%s", argv[1], hosts_usage);
 		return SB_EXIT_BADINPUT;
 	}
+	int timeout_s = 60, first_word = 0;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {
 			nodes_arg = argv[++i];
@@ -151,6 +221,18 @@ int cmd_hosts(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(hosts_usage, stdout);
 			return 0;
+		} else if (run && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end = NULL;
+			long v = strtol(argv[++i], &end, 10);
+			if (!*argv[i] || *end || v < 1 || v > 86400) {
+				fprintf(stderr, "splitbrain hosts run: --timeout '%s': seconds, 1..86400\n",
+					argv[i]);
+				return SB_EXIT_BADINPUT;
+			}
+			timeout_s = (int)v;
+		} else if (run && (!strcmp(argv[i], "--") || argv[i][0] != '-')) {
+			first_word = !strcmp(argv[i], "--") ? i + 1 : i;
+			break;
 		} else {
 			fprintf(stderr, "splitbrain hosts check: unknown or incomplete option '%s'\n%s",
 				argv[i], hosts_usage);
@@ -161,10 +243,35 @@ int cmd_hosts(int argc, char **argv)
 	struct nodes nodes = {0};
 	struct control_pool pool = {0};
 	struct host_report *rep = NULL;
+	if (run && (!first_word || first_word >= argc)) {
+		fprintf(stderr, "splitbrain hosts run: no command\n%s", hosts_usage);
+		return SB_EXIT_BADINPUT;
+	}
 	int rc = nodes_resolve(nodes_arg, &nodes, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "splitbrain hosts check: %s\n", err);
+		fprintf(stderr, "splitbrain hosts %s: %s\n", argv[1], err);
 		return err_exit_code(rc);
+	}
+	if (run) {
+		/* The words are the user's own command: joined, not quoted (like ssh). */
+		size_t len = 1;
+		for (int i = first_word; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		char *cmd = calloc(1, len);
+		if (!cmd) {
+			nodes_free(&nodes);
+			fprintf(stderr, "splitbrain hosts run: out of memory\n");
+			return SB_EXIT_INTERNAL;
+		}
+		for (int i = first_word; i < argc; i++) {
+			if (i > first_word)
+				strcat(cmd, " ");
+			strcat(cmd, argv[i]);
+		}
+		rc = hosts_run(&nodes, cmd, timeout_s * 1000);
+		free(cmd);
+		nodes_free(&nodes);
+		return rc;
 	}
 	rep = calloc(nodes.n, sizeof *rep);
 	if (!rep) {
