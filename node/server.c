@@ -328,14 +328,9 @@ static void pin_event(struct server *s, size_t i)
 	struct peer_in *pi = s->pins[i];
 	char err[256];
 	for (;;) {
-		if (pi->in.cap - pi->in.len < 65536) {
-			size_t len = pi->in.len;
-			wire_buf_put(&pi->in, NULL, 65536);
-			if (pi->in.oom) {
-				pin_close(s, i, "out of memory");
-				return;
-			}
-			pi->in.len = len;
+		if (wire_buf_reserve(&pi->in, 65536) < 0) {
+			pin_close(s, i, "out of memory");
+			return;
 		}
 		ssize_t r = recv(pi->fd, pi->in.p + pi->in.len, pi->in.cap - pi->in.len, 0);
 		if (r < 0 && errno == EINTR)

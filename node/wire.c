@@ -24,27 +24,34 @@ void wire_buf_consume(struct wire_buf *b, size_t n)
 	b->len -= n;
 }
 
-void wire_buf_put(struct wire_buf *b, const void *p, size_t n)
+int wire_buf_reserve(struct wire_buf *b, size_t n)
 {
 	if (b->oom)
-		return;
+		return -1;
 	if (b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : 512;
 		while (cap - b->len < n) {
 			if (cap > ((size_t)-1) / 2) {
 				b->oom = 1;
-				return;
+				return -1;
 			}
 			cap *= 2;
 		}
 		unsigned char *q = realloc(b->p, cap);
 		if (!q) {
 			b->oom = 1;
-			return;
+			return -1;
 		}
 		b->p = q;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+void wire_buf_put(struct wire_buf *b, const void *p, size_t n)
+{
+	if (wire_buf_reserve(b, n) < 0)
+		return;
 	if (n)
 		memcpy(b->p + b->len, p, n);
 	b->len += n;

@@ -38,6 +38,8 @@ struct wire_buf {
 void wire_buf_free(struct wire_buf *b);
 void wire_buf_consume(struct wire_buf *b, size_t n);
 void wire_buf_put(struct wire_buf *b, const void *p, size_t n);
+/* Make room for n more bytes (len unchanged). 0, or -1 (and oom set) if out of memory. */
+int wire_buf_reserve(struct wire_buf *b, size_t n);
 
 /* Append one frame to b. SB_ENOMEM, or SB_EINVAL if the message exceeds the decoder's bounds
  * (it would be refused by the peer). */
