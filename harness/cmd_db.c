@@ -45,8 +45,9 @@ static const char db_usage[] =
 	"  --pattern NAME=RE   `logs`: also report lines matching this PCRE2 pattern (repeatable);\n"
 	"                      the defaults report panics, assertion failures and fatal lines\n"
 	"\n"
-	"Arguments after `--` are appended to raftnode's command line (install records them in\n"
-	"raftnode.args; start and restart use them), e.g. `-- --election-timeout 150-300`.\n"
+	"Arguments after `--` are appended to raftnode's command line, e.g.\n"
+	"`-- --election-timeout 150-300`; install and start record the command line in the\n"
+	"node's raftnode.args, and install/start/restart without `--` reuse that record.\n"
 	"Processes are only ever addressed by their pid file. Exit: 0 ok, 2 no leader found,\n"
 	"254 bad arguments, 255 a host or node failed.\n";
 
@@ -64,7 +65,7 @@ struct db_cli {
 	int timeout_ms;
 	const char *patterns[MAX_PATTERNS];
 	size_t npatterns;
-	char **args; /* after "--", NULL-terminated (points into argv) */
+	char **args; /* after "--", NULL-terminated (points into argv); NULL without "--" */
 };
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -90,8 +91,7 @@ static int parse_args(int argc, char **argv, struct db_cli *c)
 	c->binary = "build/raftnode";
 	c->store = "store";
 	c->timeout_ms = 10000;
-	static char *no_args[] = {NULL};
-	c->args = no_args;
+	c->args = NULL; /* no "--": reuse each node's recorded command line */
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 		if (!strcmp(a, "--")) {

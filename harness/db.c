@@ -130,6 +130,7 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 		goto out;
 
 	size_t nargs = 0;
+	db->args_given = o.args != NULL;
 	while (o.args && o.args[nargs])
 		nargs++;
 	if (!(db->args = calloc(nargs + 1, sizeof *db->args))) {

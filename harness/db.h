@@ -49,7 +49,10 @@ struct db_opts {
 	                            per lab: the lab's hosts share one filesystem. */
 	int client_port;         /* default 7001 */
 	int peer_port;           /* default 7000 */
-	const char *const *args; /* extra arguments for the node (NULL-terminated); may be NULL */
+	const char *const *args; /* extra arguments for the node (NULL-terminated). NULL means
+	                            "as recorded": install and start reuse the command line a
+	                            node was last installed or started with (its config file),
+	                            or none if there is no record yet. */
 	int ready_timeout_ms;    /* start: wait until the client port answers; default 10000 */
 	int op_timeout_ms;       /* each remote command; default 20000 */
 };
@@ -122,7 +125,8 @@ struct db {
 	char binary[CONTROL_PATH_MAX];
 	char base_dir[CONTROL_PATH_MAX];
 	char run_id[CONTROL_NAME_MAX];
-	char **args;              /* NULL-terminated */
+	char **args;              /* NULL-terminated (empty when not given) */
+	bool args_given;          /* opts.args was not NULL */
 	int ready_timeout_ms;
 	int op_timeout_ms;
 	void *impl;               /* the kind's own state */

@@ -4,7 +4,9 @@
  *
  *   raftnode        the binary (the control layer uploads to a temporary name and renames,
  *                   so a running node's executable is never written to)
- *   raftnode.args   the command line it is started with, one quoted word per line (the config)
+ *   raftnode.args   the config: the command line it is started with, as a quoted
+ *                   `set -- ./raftnode --id ...` line that the start command sources;
+ *                   rewritten when arguments are given, reused when they are not
  *   data/           its data directory (--data)
  *   raftnode.log    its event log (--log)
  *   stdout.log      its stdout and stderr (assertion messages, sanitizer reports)
@@ -18,6 +20,7 @@
  * directory, name and arguments.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,45 +127,49 @@ static void free_argv(char **av)
 	free(av);
 }
 
+/* Shell text that writes the node's config file, raftnode.args: a comment and one line
+ * `set -- './raftnode' '--id' 'n1' ...` that the start command sources. Written to a temporary
+ * name and renamed. With `only_if_missing` an existing file is kept (the opts gave no args:
+ * reuse what was recorded). Caller frees. */
+static char *config_block(const struct db *db, size_t i, bool only_if_missing)
+{
+	char **av = node_argv(db, i);
+	char *words = av ? shquote_argv((const char *const *)av) : NULL;
+	char *line = NULL, *block = NULL;
+	free_argv(av);
+	if (!words)
+		return NULL;
+	size_t n = strlen(words) + 8;
+	if ((line = malloc(n)))
+		snprintf(line, n, "set -- %s", words);
+	free(words);
+	if (!line)
+		return NULL;
+	block = shquote_fmt("%s{ printf '%%s\\n' %q; printf '%%s\\n' %q; } > \"$d/raftnode.args.tmp\" "
+			    "&& mv -f -- \"$d/raftnode.args.tmp\" \"$d/raftnode.args\" || exit 3\n%s",
+			    only_if_missing ? "if [ ! -f \"$d/raftnode.args\" ]; then\n" : "",
+			    "# raftnode's command line (splitbrain db); sourced by its start command",
+			    line, only_if_missing ? "fi\n" : "");
+	free(line);
+	return block;
+}
+
 static int rn_install(struct db *db, size_t i, char *err, size_t errlen)
 {
 	const struct db_node *me = &db->nodes[i];
-	char **av = NULL;
-	char *body = NULL, *q = NULL;
+	char *cfg = NULL, *body = NULL;
 	char path[CONTROL_PATH_MAX + 16];
 	int rc = 0;
 	if (!db->binary[0])
 		return err_set(err, errlen, SB_EINVAL, "node %s: install needs a binary (--binary)",
 			       me->name);
-	/* One command makes the directories and writes the config file: each word on its own
-	 * line, quoted as a shell would need it. */
-	if (!(av = node_argv(db, i))) {
+	/* One command makes the directories and writes the config file. */
+	if (!(cfg = config_block(db, i, !db->args_given)) ||
+	    !(body = malloc(strlen(cfg) + 64))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t cap = 128, len = 0;
-	for (size_t k = 0; av[k]; k++)
-		cap += 4 * strlen(av[k]) + 16;
-	if (!(body = malloc(cap))) {
-		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
-		goto out;
-	}
-	len += (size_t)snprintf(body, cap, "mkdir -p -- \"$d/data\" || exit 3\n{\n");
-	for (size_t k = 0; av[k]; k++) {
-		/* printf's argument is the quoted word, quoted again. */
-		char *qq = NULL;
-		if ((q = shquote(av[k])))
-			qq = shquote(q);
-		free(q);
-		q = NULL;
-		if (!qq) {
-			rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
-			goto out;
-		}
-		len += (size_t)snprintf(body + len, cap - len, "printf '%%s\\n' %s\n", qq);
-		free(qq);
-	}
-	snprintf(body + len, cap - len, "} > \"$d/raftnode.args\"\n");
+	sprintf(body, "mkdir -p -- \"$d/data\" || exit 3\n%s", cfg);
 	if ((rc = run(db, i, body, NULL, err, errlen)))
 		goto out;
 	/* Both control backends write a temporary file and rename it into place, so a running
@@ -170,7 +177,7 @@ static int rn_install(struct db *db, size_t i, char *err, size_t errlen)
 	snprintf(path, sizeof path, "%s/raftnode", me->dir);
 	rc = control_upload(db_control(db, i), db->binary, path, 0755, err, errlen);
 out:
-	free_argv(av);
+	free(cfg);
 	free(body);
 	if (rc)
 		err_prefix(err, errlen, "node %s: install", me->name);
@@ -179,11 +186,10 @@ out:
 
 static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 {
-	char **av = node_argv(db, i);
-	char *cmdline = av ? shquote_argv((const char *const *)av) : NULL;
+	char *cfg = config_block(db, i, !db->args_given);
 	char *body = NULL;
 	int rc = 0;
-	if (!cmdline) {
+	if (!cfg) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -191,8 +197,10 @@ static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 		"[ -x \"$d/raftnode\" ] || { echo \"not installed: $d/raftnode missing\" >&2; exit 3; }\n"
 		"if alive; then echo \"running pid=$p\"; exit 0; fi\n"
 		"cd \"$d\" || exit 3\n"
+		"%s"
+		". ./raftnode.args || exit 3\n"
 		"rm -f pid\n"
-		"setsid %s >>stdout.log 2>&1 </dev/null &\n"
+		"setsid \"$@\" >>stdout.log 2>&1 </dev/null &\n"
 		"q=$!\n"
 		"echo $q > pid.tmp && mv -f pid.tmp pid || exit 3\n"
 		/* Wait until the child has exec'd raftnode (pid file trustworthy) or died. */
@@ -212,17 +220,16 @@ static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 		"  sleep 0.02\n"
 		"done\n"
 		"echo \"started pid=$q\"\n";
-	size_t n = sizeof fmt + strlen(cmdline);
+	size_t n = sizeof fmt + strlen(cfg);
 	if (!(body = malloc(n))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(body, n, fmt, cmdline);
+	snprintf(body, n, fmt, cfg);
 	rc = run(db, i, body, NULL, err, errlen);
 out:
 	free(body);
-	free(cmdline);
-	free_argv(av);
+	free(cfg);
 	if (rc)
 		err_prefix(err, errlen, "node %s: start", db->nodes[i].name);
 	return rc;
