@@ -98,6 +98,9 @@ struct raft {
 	uint64_t cq_deadline;
 	uint64_t last_leader_contact;
 	bool heard_leader;
+	uint64_t timer_offset;  /* election timeout drawn at the last reset */
+	bool timer_reset;       /* reset since the last tick: re-date it to that tick */
+	bool contact_reset;     /* heard from the leader since the last tick */
 
 	/* leader */
 	struct progress prs[RAFT_MAX_NODES]; /* prs[i] for cfg.nodes[i]; self included, unused */
@@ -385,10 +388,15 @@ static void reply(struct raft *r, uint64_t req_id, int status, struct raft_kv_re
 /* ------------------------------------------------------------------------------------------ */
 /* timers and roles */
 
+/* Randomized election timeout (Raft §5.2). The core only knows the time of the last tick, and
+ * a shell may handle events some time after it: the reset is therefore re-dated to the next
+ * tick (raft_tick), which a shell calls right after handling a batch of events. */
 static void reset_election_timer(struct raft *r)
 {
 	uint32_t span = r->cfg.election_timeout_max_ms - r->cfg.election_timeout_min_ms;
-	r->election_deadline = r->now + r->cfg.election_timeout_min_ms + rng_next(r) % (span + 1);
+	r->timer_offset = r->cfg.election_timeout_min_ms + rng_next(r) % (span + 1);
+	r->election_deadline = r->now + r->timer_offset;
+	r->timer_reset = true;
 }
 
 static void set_term(struct raft *r, raft_term t)
@@ -920,6 +928,7 @@ static void handle_append(struct raft *r, const struct raft_msg *m)
 	r->leader = m->from;
 	r->heard_leader = true;
 	r->last_leader_contact = r->now;
+	r->contact_reset = true;
 	reset_election_timer(r);
 
 	raft_index prev = m->prev_index;
@@ -1104,6 +1113,7 @@ static void handle_snapshot(struct raft *r, const struct raft_msg *m)
 	r->leader = m->from;
 	r->heard_leader = true;
 	r->last_leader_contact = r->now;
+	r->contact_reset = true;
 	reset_election_timer(r);
 	struct raft_msg resp = {0};
 	resp.type = RAFT_MSG_SNAPSHOT_RESP;
@@ -1532,6 +1542,14 @@ int raft_tick(struct raft *r, uint64_t now_ms)
 {
 	if (now_ms > r->now)
 		r->now = now_ms;
+	if (r->timer_reset) {
+		r->election_deadline = r->now + r->timer_offset;
+		r->timer_reset = false;
+	}
+	if (r->contact_reset) {
+		r->last_leader_contact = r->now;
+		r->contact_reset = false;
+	}
 	if (r->role == RAFT_LEADER) {
 		if (r->now >= r->heartbeat_deadline) {
 			r->heartbeat_due = true;

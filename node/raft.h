@@ -17,9 +17,10 @@
  *
  *   raft_create(cfg, persisted state, now)                       at start / restart
  *   loop:
- *     raft_tick(now) first in every iteration: the core has no clock, so events are dated by
- *                  the last tick (an AppendEntries resets the election timer from that time);
- *                  also call it when raft_next_deadline() has passed,
+ *     raft_tick(now) in every iteration, and after handling a batch of events: the core has
+ *                  no clock; an election timer reset by an event is dated by the next tick
+ *                  (so a tick soon after the events keeps timeouts exact); also call it when
+ *                  raft_next_deadline() has passed,
  *     feed events:
  *                  raft_step(msg) for each peer message, raft_propose()/raft_read() for
  *                  client requests, raft_transfer() for a leadership transfer request

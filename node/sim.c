@@ -1224,6 +1224,14 @@ static void step(struct sim *s)
 	}
 	for (size_t i = 0; i < s->n; i++)
 		drive(s, &s->nodes[i]);
+	/* date this iteration's timer resets (raft_tick), then hand out what that caused */
+	for (size_t i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+		if (!nd->alive)
+			continue;
+		after_call(s, nd, raft_tick(nd->core, s->now), "tick");
+		drive(s, nd);
+	}
 	check_leaders(s);
 }
 
