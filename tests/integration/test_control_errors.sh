@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The control plane's error paths against a lab's sshd. First the cmocka binary with the lab
+# (refused, wrong key, changed/unknown host key under each policy, unreachable, reconnect,
+# hostile names through exec and upload), then the same classes through the binary: each
+# gives exit 255 and a message naming the host and the reason.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SB=${SPLITBRAIN:-$PWD/$BUILD/splitbrain}
+TEST_CONTROL="$PWD/$BUILD/tests/unit/harness/test_control"
+LAB="$PWD/$BUILD/lab-test-control"
+TMP=$(mktemp -d /tmp/sb-ctlerr-XXXXXX)
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+if [ "$(id -u)" != 0 ]; then echo "needs root (a lab); not run"; exit 0; fi
+[ -x "$TEST_CONTROL" ] || { echo "FAIL: $TEST_CONTROL not built"; exit 1; }
+
+cleanup() { "$SB" lab down --dir "$LAB" >/dev/null 2>&1; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+"$SB" lab down --dir "$LAB" >/dev/null 2>&1
+"$SB" lab up -n 3 --dir "$LAB" >/dev/null || { echo "FAIL: lab up"; exit 1; }
+
+SB_TEST_LAB_DIR="$LAB" "$TEST_CONTROL" && ok "test_control against the lab" || fail "test_control against the lab"
+
+# One-host nodes files with one thing wrong each; `hosts check` must exit 255 and name
+# the host and the reason.
+read -r _ name addr _ < <(grep '^host n1 ' "$LAB/nodes")
+base="port=22 user=root key=$LAB/id_ed25519 known_hosts=$LAB/known_hosts host_key=strict connect_timeout=2000"
+expect() { # label, nodes line, regexp the message must match
+	printf '%s\n' "$2" > "$TMP/nodes"
+	out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1); rc=$?
+	if [ $rc = 255 ] && echo "$out" | grep -q "host n1 (" && echo "$out" | grep -Eq "$3"; then
+		ok "$1: exit 255: $(echo "$out" | tail -n 1 | cut -c1-160)"
+	else
+		fail "$1: exit $rc, want 255 and /$3/: $out"
+	fi
+}
+expect "refused" "host n1 $addr $base port=2" "connection refused"
+expect "wrong key" "host n1 $addr $base key=$LAB/h2/ssh_host_ed25519_key" "auth failed"
+awk -v a="$addr" '{ print a, $1, $2 }' "$LAB/h3/ssh_host_ed25519_key.pub" > "$TMP/kh-changed"
+expect "changed host key, strict" "host n1 $addr $base known_hosts=$TMP/kh-changed" "host key mismatch.*changed"
+expect "changed host key, accept-new" "host n1 $addr $base known_hosts=$TMP/kh-changed host_key=accept-new" "host key mismatch.*changed"
+: > "$TMP/kh-empty"
+expect "unknown host, strict" "host n1 $addr $base known_hosts=$TMP/kh-empty" "host key mismatch.*unknown"
+unreach="${addr%.*}.99"
+expect "unreachable" "host n1 $unreach $base" "timeout|unreachable"
+
+# accept-new accepts an unknown host and records it; off connects with a warning.
+printf 'host n1 %s %s known_hosts=%s host_key=accept-new\n' "$addr" "$base" "$TMP/kh-empty" > "$TMP/nodes"
+"$SB" hosts check --nodes "$TMP/nodes" >/dev/null 2>&1 && grep -q "^$addr ssh-ed25519 " "$TMP/kh-empty" \
+	&& ok "accept-new recorded the key" || fail "accept-new: $(cat "$TMP/kh-empty")"
+printf 'host n1 %s %s known_hosts=%s host_key=off\n' "$addr" "$base" "$TMP/kh-changed" > "$TMP/nodes"
+out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "warning: host n1: host key not verified" \
+	&& ok "off connects and warns" || fail "off: $out"
+
+# A bad nodes file is bad input (254) with FILE:LINE:COL.
+printf 'host n1 %s\nhost n2 %s colour=blue\n' "$addr" "$addr" > "$TMP/nodes"
+out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1); rc=$?
+[ $rc = 254 ] && echo "$out" | grep -q "$TMP/nodes:2:" && ok "bad nodes file: $out" || fail "bad nodes file: exit $rc: $out"
+
+if [ $fails = 0 ]; then echo "PASS"; exit 0; fi
+echo "$fails failure(s)"; exit 1
