@@ -558,6 +558,19 @@ static bool anything_present(const char *dir, const struct lab_names *nm, int n)
 	return false;
 }
 
+/* Delete a link if it exists. Deleting a namespace removes its veth pair asynchronously, so
+ * the root-side end may vanish on its own at any moment: wait a little for that, and do not
+ * count "not found" as a failure. */
+static int del_link(const char *name, char *err, size_t errlen)
+{
+	for (int t = 0; t < 50 && link_exists(name); t++)
+		sleep_ms(10);
+	if (!link_exists(name))
+		return 0;
+	int rc = RUN(err, errlen, "ip", "link", "del", (char *)name);
+	return rc && link_exists(name) ? rc : 0;
+}
+
 /* Remove everything of this lab (names from the directory's hash, so also leftovers of an
  * interrupted `up`). Errors are collected; the first is returned. */
 static int teardown_all(const char *dir, const struct lab_names *nm, FILE *log, char *err,
@@ -588,16 +601,14 @@ static int teardown_all(const char *dir, const struct lab_names *nm, FILE *log, 
 			if (RUN(e, sizeof e, "ip", "netns", "del", (char *)nm->ns[i]) && !rc)
 				rc = err_set(err, errlen, SB_EIO, "%s", e);
 		}
-		if (link_exists(nm->veth[i]) &&
-		    RUN(e, sizeof e, "ip", "link", "del", (char *)nm->veth[i]) && !rc)
+		if (del_link(nm->veth[i], e, sizeof e) && !rc)
 			rc = err_set(err, errlen, SB_EIO, "%s", e);
-		if (link_exists(nm->peer[i]) &&
-		    RUN(e, sizeof e, "ip", "link", "del", (char *)nm->peer[i]) && !rc)
+		if (del_link(nm->peer[i], e, sizeof e) && !rc)
 			rc = err_set(err, errlen, SB_EIO, "%s", e);
 	}
 	if (link_exists(nm->bridge)) {
 		logf_(log, "  deleting bridge %s\n", nm->bridge);
-		if (RUN(e, sizeof e, "ip", "link", "del", (char *)nm->bridge) && !rc)
+		if (del_link(nm->bridge, e, sizeof e) && !rc)
 			rc = err_set(err, errlen, SB_EIO, "%s", e);
 	}
 	char p[PATHLEN];

@@ -68,7 +68,8 @@ strays=$(cat "$LAB"/stray-*.pid 2>/dev/null)
 [ "$(echo "$strays" | wc -w)" = 3 ] || fail "expected 3 stray pids, got: $strays"
 sshds=$(cat "$LAB"/h*/sshd.pid)
 
-"$SB" lab status --dir "$LAB" | tee /dev/stderr | grep -q "^n2 .* 3 " || fail "status does not count n2's 3 processes"
+st=$("$SB" lab status --dir "$LAB"); echo "$st"
+echo "$st" | grep -q "^n2 .* 3 " || fail "status does not count n2's 3 processes"
 
 "$SB" lab down --dir "$LAB" || fail "lab down"
 
