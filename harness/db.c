@@ -264,6 +264,22 @@ int db_wait_ready(struct db *db, size_t i, int timeout_ms, char *err, size_t err
 		       db->nodes[i].name, timeout_ms, last);
 }
 
+/* After a start: wait for readiness; if that fails because the process is gone, say so. */
+static int start_wait(struct db *db, size_t i, char *err, size_t errlen)
+{
+	int rc = db_wait_ready(db, i, db->ready_timeout_ms, err, errlen);
+	if (rc != SB_ETIMEOUT)
+		return rc;
+	struct db_status st;
+	char e2[256];
+	if (db->ops->status(db, i, &st, e2, sizeof e2) == 0 && !st.running) {
+		err_prefix(err, errlen, "node %s: exited after start (see its stdout.log)",
+			   db->nodes[i].name);
+		return SB_EIO;
+	}
+	return rc;
+}
+
 int db_do(struct db *db, enum db_op op, size_t i, char *err, size_t errlen)
 {
 	const struct db_ops *o = db->ops;
@@ -274,7 +290,7 @@ int db_do(struct db *db, enum db_op op, size_t i, char *err, size_t errlen)
 	case DB_OP_START:
 		if ((rc = o->start(db, i, err, errlen)))
 			return rc;
-		return db_wait_ready(db, i, db->ready_timeout_ms, err, errlen);
+		return start_wait(db, i, err, errlen);
 	case DB_OP_STOP:
 		return o->stop(db, i, err, errlen);
 	case DB_OP_KILL:
@@ -286,7 +302,7 @@ int db_do(struct db *db, enum db_op op, size_t i, char *err, size_t errlen)
 	case DB_OP_RESTART:
 		if ((rc = o->stop(db, i, err, errlen)) || (rc = o->start(db, i, err, errlen)))
 			return rc;
-		return db_wait_ready(db, i, db->ready_timeout_ms, err, errlen);
+		return start_wait(db, i, err, errlen);
 	case DB_OP_WIPE:
 		return o->wipe(db, i, err, errlen);
 	}
