@@ -29,6 +29,7 @@
  *    acknowledged read or cas still needs v. With unique written values (a read names its
  *    write) this keeps the search close to linear.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,10 @@
 struct lop {
 	int64_t call, ret;
 	int32_t a, b;
-	uint32_t src; /* index in the key's cop array */
+	uint32_t src;  /* index in the key's cop array */
+	int32_t twin;  /* indeterminate: the previous identical indeterminate op, or -1 */
 	uint8_t kind, ok;
+	uint8_t lin;   /* linearized now */
 };
 
 /* ---- small hash map: 64-bit key -> int32 ---------------------------------------------------- */
@@ -131,6 +134,7 @@ struct kctx {
 	int32_t *l2g; /* local -> global value id, -1 for the unobserved value */
 	size_t nloc;
 	int32_t *nwriters, *need;
+	int32_t *pending_mm; /* unlinearized mismatch observations per expected value */
 	/* list: a trie of states; node 0 is the empty list */
 	int32_t *tparent, *telem;
 	size_t ntrie, captrie;
@@ -151,6 +155,8 @@ struct kctx {
 	int32_t best_states[8];
 	size_t nbest;
 	int rerun;           /* a bounded second run for a better counterexample */
+	int unique_prune;    /* refuse to leave a once-written value a read still needs */
+	int greedy_reads;    /* read-only operations are linearized as soon as they can be */
 	uint64_t iter_limit; /* 0: none */
 };
 
@@ -313,17 +319,26 @@ static int step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
 	default:
 		return 0;
 	}
+	/* An indeterminate op that changes nothing, or only moves to the unobserved value while
+	 * no mismatch still expects s, is dominated by not linearizing it (yet): the remaining
+	 * operations are a superset and every one that works from the unobserved value works
+	 * from s. Exact, and it stops info writes of unread values from multiplying configs. */
+	if (c->pending_mm && !o->ok && (*ns == s || (*ns == 0 && c->pending_mm[s] == 0)))
+		return 0;
 	/* A write or cas leaves s: refuse when s can never come back and is still needed. */
-	if (c->nwriters && *ns != s && c->nwriters[s] <= 1 &&
+	if (c->unique_prune && *ns != s && c->nwriters[s] <= 1 &&
 	    c->need[s] - (o->kind == K_CAS && o->ok) > 0)
 		return 0;
 	return 1;
 }
 
-static void on_linearize(struct kctx *c, const struct lop *o, int delta)
+static void on_linearize(struct kctx *c, struct lop *o, int delta)
 {
+	o->lin = delta > 0;
 	if (c->need && o->ok && (o->kind == K_READ || o->kind == K_CAS))
 		c->need[o->a] -= delta;
+	if (c->pending_mm && o->kind == K_MISMATCH)
+		c->pending_mm[o->a] -= delta;
 }
 
 /* ---- memo ------------------------------------------------------------------------------------ */
@@ -403,7 +418,8 @@ static int prepare_register(struct kctx *c)
 	c->l2g = malloc(nloc * sizeof *c->l2g);
 	c->nwriters = calloc(nloc, sizeof *c->nwriters);
 	c->need = calloc(nloc, sizeof *c->need);
-	if (!c->l2g || !c->nwriters || !c->need)
+	c->pending_mm = calloc(nloc, sizeof *c->pending_mm);
+	if (!c->l2g || !c->nwriters || !c->need || !c->pending_mm)
 		goto out;
 	c->l2g[0] = -1;
 	for (size_t j = 0; j < g2l.cap; j++)
@@ -417,6 +433,7 @@ static int prepare_register(struct kctx *c)
 			o->b = local_id(c, &g2l, o->b, 0);
 	}
 	/* Writers per value (the unobserved value never needs the uniqueness prune). */
+	c->unique_prune = 1;
 	c->nwriters[0] = INT32_MAX / 2;
 	c->nwriters[c->init]++;
 	for (size_t i = 0; i < c->n; i++) {
@@ -450,6 +467,8 @@ static int prepare_register(struct kctx *c)
 		struct lop *o = &c->ops[i];
 		if (o->ok && (o->kind == K_READ || o->kind == K_CAS))
 			c->need[o->a]++;
+		if (o->kind == K_MISMATCH)
+			c->pending_mm[o->a]++;
 	}
 	rc = 0;
 out:
@@ -507,6 +526,109 @@ static int prepare_multi(struct kctx *c)
 		c->ops[w++] = *o;
 	}
 	c->n = w;
+	return 0;
+}
+
+/* A stale read, found without searching (register models). Let R be an acknowledged read
+ * of v (or a cas expecting v) where v has one producer P (a single write or cas that can set
+ * v, or the initial value when nothing writes v). If some acknowledged write or cas W began
+ * after P completed and completed before R began, the history is not linearizable: in any
+ * linearization P < W < R, W leaves another value, and nothing can bring v back. This is an
+ * exact witness found in O(n log n); when there is none, the search decides.
+ * Returns 1 with *bad and *refuter (op indexes) set, or 0. */
+static int find_stale_read(struct kctx *c, int32_t *bad, int32_t *refuter)
+{
+	size_t n = c->n, nw = 0;
+	int rc = 0;
+	int32_t *prod = malloc(c->nloc * sizeof *prod);
+	int32_t *wr = malloc((n + 1) * sizeof *wr);
+	int32_t *arg = malloc((n + 1) * sizeof *arg); /* suffix argmin of ret over writers */
+	if (!prod || !wr || !arg)
+		goto out;
+	for (size_t v = 0; v < c->nloc; v++)
+		prod[v] = -1; /* the initial value, or nothing */
+	for (size_t i = 0; i < n; i++) {
+		const struct lop *o = &c->ops[i];
+		if (o->kind == K_WRITE)
+			prod[o->a] = (int32_t)i;
+		else if (o->kind == K_CAS)
+			prod[o->b] = (int32_t)i;
+		if (o->ok && (o->kind == K_WRITE || o->kind == K_CAS))
+			wr[nw++] = (int32_t)i; /* in invocation order */
+	}
+	for (size_t j = nw; j-- > 0;)
+		arg[j] = j + 1 < nw && c->ops[arg[j + 1]].ret < c->ops[wr[j]].ret ? arg[j + 1] : wr[j];
+	int64_t best_call = CHK_INF;
+	for (size_t i = 0; i < n; i++) {
+		const struct lop *r = &c->ops[i];
+		if (!r->ok || (r->kind != K_READ && r->kind != K_CAS))
+			continue;
+		int32_t v = r->a;
+		if (v == 0 || c->nwriters[v] != 1)
+			continue;
+		int64_t after; /* W must begin after this */
+		if (prod[v] < 0) {
+			if (v != c->init)
+				continue; /* nothing produces v: the search reports it */
+			after = -1;
+		} else {
+			after = c->ops[prod[v]].ret;
+			if (after == CHK_INF)
+				continue;
+		}
+		/* First writer invoked after `after`. */
+		size_t lo = 0, hi = nw;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (c->ops[wr[mid]].call > after)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (lo == nw)
+			continue;
+		const struct lop *w = &c->ops[arg[lo]];
+		if (w->ret < r->call && r->call < best_call) {
+			best_call = r->call;
+			*bad = (int32_t)i;
+			*refuter = arg[lo];
+			rc = 1;
+		}
+	}
+out:
+	free(prod);
+	free(wr);
+	free(arg);
+	return rc;
+}
+
+/* Identical indeterminate operations (same kind and arguments) are interchangeable: the
+ * earlier-invoked one can stand wherever the later one was linearized, since neither has a
+ * completion bounding it. So the search only linearizes the later one once the earlier one
+ * is linearized, which turns 2^k subsets of k such operations into k + 1 choices. */
+static int link_twins(struct kctx *c)
+{
+	struct hmap last = {0};
+	for (size_t i = 0; i < c->n; i++) {
+		struct lop *o = &c->ops[i];
+		o->twin = -1;
+		o->lin = 0;
+		if (o->ok || o->kind == K_TXN)
+			continue;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ ((uint64_t)(uint32_t)o->a << 24)) ^
+			       (uint32_t)o->b;
+		int32_t prev = hmap_get(&last, key);
+		if (prev >= 0) {
+			const struct lop *p = &c->ops[prev];
+			if (p->kind == o->kind && p->a == o->a && p->b == o->b)
+				o->twin = prev;
+		}
+		if (hmap_put(&last, key, (int32_t)i)) {
+			hmap_free(&last);
+			return SB_ENOMEM;
+		}
+	}
+	hmap_free(&last);
 	return 0;
 }
 
@@ -692,7 +814,26 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 struct frame {
 	int32_t op;
 	int32_t state;
+	int32_t ro; /* the op was read-only: the configuration below it is dominated */
 };
+
+/* An operation that never changes the state where it succeeds. Linearizing such an
+ * operation as soon as it is eligible and succeeds is never worse than delaying it: every
+ * operation that must precede it is already linearized, and taking it out of a later place
+ * in a linearization changes no state. So when the configuration after it fails, the one
+ * before it fails too, and the search backtracks past both. */
+static int read_only(const struct kctx *c, const struct lop *o)
+{
+	if (o->kind == K_READ || o->kind == K_LREAD || o->kind == K_MISMATCH)
+		return 1;
+	if (o->kind == K_TXN) {
+		for (int32_t j = 0; j < o->b; j++)
+			if (c->h->pool[o->a + 3 * j] == MICRO_WRITE)
+				return 0;
+		return 1;
+	}
+	return 0;
+}
 
 static int cmp_ret(const void *pa, const void *pb, void *arg)
 {
@@ -712,6 +853,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	int32_t *best_states = c->best_states;
 	size_t nbest = 0, best_depth = 0;
 	int32_t best_op = -1;
+	uint64_t iter = 0;
 
 	if (charge(c, n * 64)) {
 		rc = CHK_UNKNOWN;
@@ -763,7 +905,6 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	uint64_t h1 = 0, h2 = 0;
 	size_t sp = 0;
 	int32_t e = next[S];
-	uint64_t iter = 0;
 	for (;;) {
 		if ((++iter & 0x3ff) == 0) {
 			if (c->iter_limit && iter > c->iter_limit) {
@@ -786,8 +927,12 @@ static int run(struct kctx *c, struct chk_key_result *out)
 		}
 		if (is_call[e]) {
 			int32_t o = ent_op[e];
-			const struct lop *op = &c->ops[o];
+			struct lop *op = &c->ops[o];
 			int32_t ns;
+			if (op->twin >= 0 && !c->ops[op->twin].lin) {
+				e = next[e]; /* symmetric to its earlier twin: try that one first */
+				continue;
+			}
 			int ok = step(c, state, op, &ns);
 			if (ok < 0)
 				goto oom;
@@ -797,9 +942,13 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				int fresh = memo_add(c, n1, n2, ns);
 				if (fresh < 0)
 					goto oom;
+				int ro = c->greedy_reads && read_only(c, op);
+				if (!fresh && ro)
+					goto backtrack; /* the dominating configuration failed */
 				if (fresh) {
 					stack[sp].op = o;
 					stack[sp].state = state;
+					stack[sp].ro = ro;
 					sp++;
 					h1 = n1;
 					h2 = n2;
@@ -833,25 +982,30 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			if (i == nbest)
 				best_states[nbest++] = state;
 		}
-		if (sp == 0) {
-			rc = CHK_INVALID;
-			goto out;
-		}
-		sp--;
-		int32_t o = stack[sp].op;
-		state = stack[sp].state;
-		on_linearize(c, &c->ops[o], -1);
-		h1 ^= mix64((uint64_t)o * 2 + 1);
-		h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
-		if (re[o] >= 0) {
-			int32_t x = re[o];
+	backtrack:;
+		int32_t ro;
+		do {
+			if (sp == 0) {
+				rc = CHK_INVALID;
+				goto out;
+			}
+			sp--;
+			int32_t o = stack[sp].op;
+			ro = stack[sp].ro;
+			state = stack[sp].state;
+			on_linearize(c, &c->ops[o], -1);
+			h1 ^= mix64((uint64_t)o * 2 + 1);
+			h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			if (re[o] >= 0) {
+				int32_t x = re[o];
+				next[prev[x]] = x;
+				prev[next[x]] = x;
+			}
+			int32_t x = ce[o];
 			next[prev[x]] = x;
 			prev[next[x]] = x;
-		}
-		int32_t x = ce[o];
-		next[prev[x]] = x;
-		prev[next[x]] = x;
-		e = next[x];
+			e = next[x];
+		} while (ro);
 	}
 oom:
 	if (c->oom) {
@@ -863,6 +1017,9 @@ oom:
 		rc = SB_ENOMEM;
 	}
 out:
+	if (getenv("SB_CHECK_DEBUG"))
+		fprintf(stderr, "search: n=%zu rc=%d iter=%llu memo=%zu best_depth=%zu best_op=%d\n",
+			n, rc, (unsigned long long)iter, c->mn, best_depth, best_op);
 	c->best_op = best_op;
 	c->nbest = nbest;
 	free(rets);
@@ -879,7 +1036,7 @@ out:
 int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
 		   struct chk_key_result *out)
 {
-	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model};
+	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model, .greedy_reads = 1};
 	int rc = SB_ENOMEM;
 	c.ops = malloc((k->n + 1) * sizeof *c.ops);
 	if (!c.ops)
@@ -913,12 +1070,24 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		rc = 0;
 		goto out;
 	}
+	if (!prc)
+		prc = link_twins(&c);
 	if (prc)
 		goto out;
+	int32_t sbad, sref;
+	if (c.unique_prune && find_stale_read(&c, &sbad, &sref)) {
+		const struct lop *w = &c.ops[sref];
+		int32_t st = w->kind == K_WRITE ? w->a : w->b;
+		if (report_invalid(&c, sbad, &st, 1, out))
+			goto out;
+		out->verdict = CHK_INVALID;
+		rc = 0;
+		goto out;
+	}
 	int v = run(&c, out);
 	if (v < 0)
 		goto out;
-	if (v == CHK_INVALID && c.nwriters &&
+	if (v == CHK_INVALID && c.unique_prune &&
 	    (c.ops[c.best_op].kind == K_WRITE || c.ops[c.best_op].kind == K_CAS)) {
 		/* The uniqueness prune stops the search at the write that would overwrite a value
 		 * a read still needs; a person expects to be shown that read. A bounded run
@@ -926,15 +1095,13 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		int32_t sb = c.best_op, ss[MAX_STATES];
 		size_t sn = c.nbest;
 		memcpy(ss, c.best_states, sizeof ss);
-		int32_t *nw = c.nwriters;
 		free(c.memo);
 		c.memo = NULL;
 		c.mcap = c.mn = 0;
-		c.nwriters = NULL;
+		c.unique_prune = 0;
 		c.rerun = 1;
 		c.iter_limit = 1u << 21;
 		int v2 = run(&c, out);
-		c.nwriters = nw;
 		if (v2 < 0)
 			goto out;
 		if (v2 != CHK_INVALID) {
@@ -954,6 +1121,7 @@ out:
 	free(c.l2g);
 	free(c.nwriters);
 	free(c.need);
+	free(c.pending_mm);
 	free(c.tparent);
 	free(c.telem);
 	hmap_free(&c.trie);
