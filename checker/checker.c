@@ -902,6 +902,9 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 	if (h->opt.timeout_s > 0)
 		b.deadline_ns = h->start_ns + (int64_t)(h->opt.timeout_s * 1e9);
 	b.limit = h->opt.memory_limit;
+	if (getenv("SB_CHECK_DEBUG"))
+		fprintf(stderr, "check: ingest %.3f s, %zu keys, %zu values\n",
+			(double)(chk_now_ns() - h->start_ns) / 1e9, h->nkeys, h->vals.n);
 	j.res = calloc(h->nkeys ? h->nkeys : 1, sizeof *j.res);
 	j.order = malloc((h->nkeys ? h->nkeys : 1) * sizeof *j.order);
 	if (!j.res || !j.order)
