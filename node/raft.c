@@ -473,6 +473,13 @@ static void become_leader(struct raft *r)
 	maybe_commit(r);
 }
 
+static bool heard_leader_recently(const struct raft *r)
+{
+	return r->heard_leader && r->leader != 0 && r->leader != r->cfg.self &&
+	       (r->contact_reset ||
+		r->now < r->last_leader_contact + r->cfg.election_timeout_min_ms);
+}
+
 static bool lease_active(const struct raft *r)
 {
 	/* Thesis §4.2.3: a server that heard from a current leader within the minimum election
@@ -482,8 +489,7 @@ static bool lease_active(const struct raft *r)
 		return false;
 	if (r->role == RAFT_LEADER)
 		return true;
-	return r->heard_leader && r->leader != 0 &&
-	       r->now < r->last_leader_contact + r->cfg.election_timeout_min_ms;
+	return heard_leader_recently(r);
 }
 
 static void campaign(struct raft *r, bool pre, bool transfer)
@@ -847,11 +853,13 @@ static void handle_vote(struct raft *r, const struct raft_msg *m)
 	resp.to = m->from;
 	bool can_vote;
 	if (pre)
-		/* Would we vote in m->term? Only if it is newer, and we have no live leader
-		 * (checked by the caller via lease_active) — our own term is not changed. */
-		can_vote = m->term > r->term ||
-			   (m->term == r->term && (r->vote == 0 || r->vote == m->from) &&
-			    r->leader == 0);
+		/* Would we vote in m->term? Only if it is newer and we have not heard from a live
+		 * leader within the minimum election timeout (thesis §9.6); our own term is not
+		 * changed. A transfer's campaign skips pre-vote altogether. */
+		can_vote = (m->term > r->term ||
+			    (m->term == r->term && (r->vote == 0 || r->vote == m->from) &&
+			     r->leader == 0)) &&
+			   r->role != RAFT_LEADER && !heard_leader_recently(r);
 	else
 		can_vote = m->term == r->term && (r->vote == 0 || r->vote == m->from);
 	bool grant = can_vote && log_up_to_date(r, m->last_log_index, m->last_log_term);
@@ -1488,6 +1496,7 @@ int raft_create(const struct raft_config *cfg, const struct raft_persisted *ps, 
 			goto out;
 	}
 	reset_election_timer(r);
+	r->timer_reset = false; /* dated by now_ms, which the shell gave us */
 	rlog(r, 1, "event=started term=%llu last_index=%llu snapshot_index=%llu",
 	     (unsigned long long)r->term, (unsigned long long)last_index(r),
 	     (unsigned long long)r->snap.index);
@@ -1939,8 +1948,12 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	rd->truncate_from = r->trunc_pending;
 	r->trunc_pending = 0;
 	raft_index last = last_index(r);
-	if (r->unstable_from <= r->log_start)
+	if (r->unstable_from <= r->log_start) {
+		/* An installed snapshot covers entries the shell never got: its log must restart
+		 * after the snapshot (written first in this ready), not continue with a gap. */
+		rd->truncate_from = 1;
 		r->unstable_from = r->log_start + 1;
+	}
 	if (r->unstable_from <= last) {
 		size_t n = (size_t)(last - r->unstable_from + 1);
 		r->h_entries = calloc(n, sizeof(*r->h_entries));
