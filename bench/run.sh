@@ -16,6 +16,8 @@ want() {
 rc=0
 for b in $(ls "$BUILD"/bench/* bench/bench_*.sh 2>/dev/null | sort); do
 	name=$(basename "$b")
+	# $BUILD/bench also holds the compiler's dependency files (*.d): only programs run.
+	[[ "$b" == *.sh || ( -f "$b" && -x "$b" ) ]] || continue
 	want "$name" "$@" || continue
 	echo "=== $name"
 	if [[ "$b" == *.sh ]]; then bash "$b" || rc=1; else "$b" || rc=1; fi
