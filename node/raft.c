@@ -313,7 +313,11 @@ static void log_reset(struct raft *r, raft_index index, raft_term term)
 	r->log_n = 0;
 	r->log_start = index;
 	r->log_start_term = term;
-	r->trunc_pending = 1;
+	/* the shell's log restarts after the snapshot: drop what follows it (what precedes it
+	 * goes by compaction); an earlier pending truncation is subsumed */
+	r->trunc_pending = index + 1;
+	if (r->compact_pending < index)
+		r->compact_pending = index;
 	r->unstable_from = index + 1;
 	if (r->persisted_index > index)
 		r->persisted_index = index;
@@ -1939,7 +1943,9 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 		r->hs_dirty = false;
 		r->h_has_hs = true;
 	}
-	if (r->snap_pending.index) {
+	/* A snapshot taken here goes out only once the entries it covers were handed out: a
+	 * storage may discard a log that does not reach the snapshot when it saves it. */
+	if (r->snap_pending.index && r->unstable_from > r->snap_pending.index) {
 		r->h_snap = r->snap_pending;
 		memset(&r->snap_pending, 0, sizeof(r->snap_pending));
 		rd->snapshot = &r->h_snap;
@@ -1951,7 +1957,9 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	if (r->unstable_from <= r->log_start) {
 		/* An installed snapshot covers entries the shell never got: its log must restart
 		 * after the snapshot (written first in this ready), not continue with a gap. */
-		rd->truncate_from = 1;
+		rd->truncate_from = r->log_start + 1;
+		if (r->compact_pending < r->log_start)
+			r->compact_pending = r->log_start;
 		r->unstable_from = r->log_start + 1;
 	}
 	if (r->unstable_from <= last) {

@@ -29,11 +29,15 @@
  *       1. persist, in this order, and make durable (fsync) before step 2:
  *            rd.snapshot (if non-NULL; write temp, fsync, rename),
  *            rd.hs if rd.hs_changed (term + vote in one atomic record),
- *            drop entries with index >= rd.truncate_from (if non-zero; 1 = the whole log,
- *              after which the next append decides the log's new first index),
- *            append rd.entries (contiguous, first one is rd.entries[0].index),
+ *            drop entries with index >= rd.truncate_from (if non-zero),
  *            drop entries with index <= rd.compact_upto (if non-zero; only once the snapshot
- *              covering them is durable — the core only asks for that)
+ *              covering them is durable — the core only asks for that; this step may also
+ *              come after the append),
+ *            append rd.entries (contiguous, first one is rd.entries[0].index).
+ *          When a snapshot from the leader replaces the log, the ready has snapshot S,
+ *          truncate_from = S.index + 1 and compact_upto = S.index: the log is then empty and
+ *          continues at S.index + 1 (a storage that discards a log not holding S.index with
+ *          S.term when it saves S gets the same result).
  *       2. raft_persisted(r)    — tells the core all of step 1 is durable
  *       3. send rd.msgs (each to msg.to; dropping some is harmless: Raft retries)
  *       4. send rd.replies to the clients that made the requests (by req_id)

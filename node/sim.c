@@ -721,6 +721,16 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 		free(st->snap.data);
 		st->snap = *rd->snapshot;
 		st->snap.data = d;
+		/* Like node/storage: a log that does not hold the snapshot's last entry (nor start
+		 * right after it) is superseded by the snapshot. */
+		bool match = st->n && st->log[0].index == st->snap.index + 1;
+		for (size_t i = 0; i < st->n && !match; i++)
+			match = st->log[i].index == st->snap.index && st->log[i].term == st->snap.term;
+		if (!match) {
+			for (size_t i = 0; i < st->n; i++)
+				free(st->log[i].data);
+			st->n = 0;
+		}
 	}
 	if (rd->hs_changed)
 		st->hs = rd->hs;
@@ -731,27 +741,6 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 		for (size_t i = keep; i < st->n; i++)
 			free(st->log[i].data);
 		st->n = keep;
-	}
-	for (size_t i = 0; i < rd->n_entries; i++) {
-		const struct raft_entry *e = &rd->entries[i];
-		if (st->n && e->index != st->log[st->n - 1].index + 1) {
-			violation(s, SIM_CORE_ERROR,
-				  "node %u: asked to append entry %llu after %llu (not contiguous)",
-				  nd->id, (unsigned long long)e->index,
-				  (unsigned long long)st->log[st->n - 1].index);
-			return;
-		}
-		if (grow((void **)&st->log, &st->cap, st->n + 1, sizeof(*st->log))) {
-			s->oom = 1;
-			return;
-		}
-		st->log[st->n] = *e;
-		st->log[st->n].data = dup_bytes(e->data, e->len);
-		if (!st->log[st->n].data) {
-			s->oom = 1;
-			return;
-		}
-		st->n++;
 	}
 	if (rd->compact_upto) {
 		if (rd->compact_upto > st->snap.index) {
@@ -768,6 +757,27 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 			free(st->log[i].data);
 		memmove(st->log, st->log + drop, (st->n - drop) * sizeof(*st->log));
 		st->n -= drop;
+	}
+	for (size_t i = 0; i < rd->n_entries; i++) {
+		const struct raft_entry *e = &rd->entries[i];
+		raft_index want = st->n ? st->log[st->n - 1].index + 1 : st->snap.index + 1;
+		if (e->index != want) {
+			violation(s, SIM_CORE_ERROR,
+				  "node %u: asked to append entry %llu where the log continues at %llu",
+				  nd->id, (unsigned long long)e->index, (unsigned long long)want);
+			return;
+		}
+		if (grow((void **)&st->log, &st->cap, st->n + 1, sizeof(*st->log))) {
+			s->oom = 1;
+			return;
+		}
+		st->log[st->n] = *e;
+		st->log[st->n].data = dup_bytes(e->data, e->len);
+		if (!st->log[st->n].data) {
+			s->oom = 1;
+			return;
+		}
+		st->n++;
 	}
 }
 
