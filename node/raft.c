@@ -1793,6 +1793,12 @@ int raft_propose(struct raft *r, uint64_t req_id, uint64_t client_id, uint64_t s
 			       .seq = seq,
 			       .data = (unsigned char *)(uintptr_t)cmd,
 			       .len = len};
+	if (r->pw_head && r->pw_head * 2 >= r->pw_n) {
+		/* reuse the answered front of the queue (it never empties under steady load) */
+		memmove(r->pw, r->pw + r->pw_head, (r->pw_n - r->pw_head) * sizeof(*r->pw));
+		r->pw_n -= r->pw_head;
+		r->pw_head = 0;
+	}
 	if (grow((void **)&r->pw, &r->pw_cap, r->pw_n + 1, sizeof(*r->pw)) || log_append(r, &e))
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
 	r->pw[r->pw_n++] = (struct pending_write){.index = e.index, .term = e.term, .req_id = req_id};
