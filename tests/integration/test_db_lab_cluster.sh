@@ -129,8 +129,28 @@ done
 echo "$line"
 [ $ok = 1 ] || fail "$L1 did not rejoin under leader $L2"
 
+step "pause and resume a follower"
+F=
+for n in n1 n2 n3; do [ "$n" != "$L2" ] && F=$n && break; done
+"$SB" db pause --nodes lab --node "$F" || fail "pause $F failed"
+line=$("$SB" db status --nodes lab --node "$F" | awk -v n="$F" '$1 == n')
+echo "$line"
+[[ "$line" == *"paused (SIGSTOP)"* ]] || fail "$F not reported paused"
+"$SB" db resume --nodes lab --node "$F" || fail "resume $F failed"
+ok=0
+for _ in $(seq 1 20); do
+	line=$("$SB" db status --nodes lab --node "$F" | awk -v n="$F" '$1 == n')
+	set -- $line
+	[ "${3:-}" = yes ] && ok=1 && break
+	sleep 0.5
+done
+[ $ok = 1 ] || fail "$F does not answer after resume"
+
 step "collect logs into $STORE"
-"$SB" db logs --nodes lab --store "$STORE" || fail "logs failed"
+logs=$("$SB" db logs --nodes lab --store "$STORE") || fail "logs failed"
+echo "$logs"
+# Panics, assertion failures, FATAL lines and sanitizer reports in any node's log fail the test.
+grep -q '^0 line(s) matched patterns other than leader$' <<<"$logs" || fail "failure patterns found in the node logs"
 run=$STORE/latest
 leaders=0
 for n in n1 n2 n3; do
