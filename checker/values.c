@@ -175,6 +175,8 @@ static void canon(struct sbuf *b, const struct hval *v, int depth)
 	}
 }
 
+#define INT_ENTRY UINT64_MAX /* hash[] mark of an id interned by vtab_intern_int */
+
 static uint64_t hash_bytes(const char *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
@@ -186,7 +188,8 @@ static uint64_t hash_bytes(const char *p, size_t n)
 	}
 	uint64_t w = 0;
 	memcpy(&w, p + i, n - i);
-	return mix64(h ^ w ^ ((uint64_t)(n - i) << 56));
+	h = mix64(h ^ w ^ ((uint64_t)(n - i) << 56));
+	return h == INT_ENTRY ? h - 1 : h;
 }
 
 void vtab_init(struct vtab *t)
@@ -201,13 +204,15 @@ void vtab_free(struct vtab *t)
 	free(t->len);
 	free(t->hash);
 	free(t->slots);
+	free(t->ints);
 	sbuf_free(&t->scratch);
 	memset(t, 0, sizeof *t);
 }
 
 size_t vtab_bytes(const struct vtab *t)
 {
-	return t->capbytes + t->capn * (8 + 4 + 8) + t->nslots * 4;
+	return t->capbytes + t->capn * (8 + 4 + 8) + t->nslots * 4 +
+	       t->nintslots * sizeof *t->ints;
 }
 
 static int rehash(struct vtab *t, size_t nslots)
@@ -216,6 +221,8 @@ static int rehash(struct vtab *t, size_t nslots)
 	if (!s)
 		return -1;
 	for (size_t id = 0; id < t->n; id++) {
+		if (t->hash[id] == INT_ENTRY)
+			continue; /* top-level integers live in the int table */
 		size_t i = t->hash[id] & (nslots - 1);
 		while (s[i])
 			i = (i + 1) & (nslots - 1);
@@ -227,24 +234,10 @@ static int rehash(struct vtab *t, size_t nslots)
 	return 0;
 }
 
-static int32_t intern_bytes(struct vtab *t, const char *p, size_t n)
+/* Append a new id for the canonical bytes p[0..n) (no lookup, no slot). */
+static int32_t append_entry(struct vtab *t, const char *p, size_t n, uint64_t h)
 {
-	if (n > UINT32_MAX)
-		return -1;
-	uint64_t h = hash_bytes(p, n);
-	if (t->nslots) {
-		size_t i = h & (t->nslots - 1);
-		while (t->slots[i]) {
-			uint32_t id = t->slots[i] - 1;
-			if (t->hash[id] == h && t->len[id] == n &&
-			    !memcmp(t->bytes + t->off[id], p, n))
-				return (int32_t)id;
-			i = (i + 1) & (t->nslots - 1);
-		}
-	}
 	if (t->n >= INT32_MAX - 1)
-		return -1;
-	if ((t->n + 1) * 2 > t->nslots && rehash(t, t->nslots ? t->nslots * 2 : 1024))
 		return -1;
 	if (t->n == t->capn) {
 		size_t cap = t->capn ? t->capn * 2 : 256;
@@ -278,15 +271,44 @@ static int32_t intern_bytes(struct vtab *t, const char *p, size_t n)
 	t->len[id] = (uint32_t)n;
 	t->hash[id] = h;
 	t->nbytes += n;
+	return (int32_t)id;
+}
+
+static int32_t intern_bytes(struct vtab *t, const char *p, size_t n)
+{
+	if (n > UINT32_MAX)
+		return -1;
+	uint64_t h = hash_bytes(p, n);
+	if (t->nslots) {
+		size_t i = h & (t->nslots - 1);
+		while (t->slots[i]) {
+			uint32_t id = t->slots[i] - 1;
+			if (t->hash[id] == h && t->len[id] == n &&
+			    !memcmp(t->bytes + t->off[id], p, n))
+				return (int32_t)id;
+			i = (i + 1) & (t->nslots - 1);
+		}
+	}
+	if ((t->ngen + 1) * 2 > t->nslots && rehash(t, t->nslots ? t->nslots * 2 : 1024))
+		return -1;
+	int32_t id = append_entry(t, p, n, h);
+	if (id < 0)
+		return -1;
+	t->ngen++;
 	size_t i = h & (t->nslots - 1);
 	while (t->slots[i])
 		i = (i + 1) & (t->nslots - 1);
 	t->slots[i] = (uint32_t)id + 1;
-	return (int32_t)id;
+	return id;
 }
 
 int32_t vtab_intern(struct vtab *t, const struct hval *v)
 {
+	if (v->kind == HVAL_INT)
+		return vtab_intern_int(t, v->u.i);
+	if (v->kind == HVAL_FLOAT && v->u.d == floor(v->u.d) && v->u.d >= -9.2e18 &&
+	    v->u.d <= 9.2e18)
+		return vtab_intern_int(t, (int64_t)v->u.d);
 	sbuf_reset(&t->scratch);
 	canon(&t->scratch, v, 0);
 	if (t->scratch.oom)
@@ -294,12 +316,48 @@ int32_t vtab_intern(struct vtab *t, const struct hval *v)
 	return intern_bytes(t, t->scratch.p, t->scratch.len);
 }
 
-int32_t vtab_intern_int(struct vtab *t, int64_t i)
+static int grow_ints(struct vtab *t)
 {
+	size_t cap = t->nintslots ? t->nintslots * 2 : 1024;
+	struct vint *n = calloc(cap, sizeof *n);
+	if (!n)
+		return -1;
+	for (size_t j = 0; j < t->nintslots; j++) {
+		if (!t->ints[j].id1)
+			continue;
+		size_t i = mix64((uint64_t)t->ints[j].v) & (cap - 1);
+		while (n[i].id1)
+			i = (i + 1) & (cap - 1);
+		n[i] = t->ints[j];
+	}
+	free(t->ints);
+	t->ints = n;
+	t->nintslots = cap;
+	return 0;
+}
+
+int32_t vtab_intern_int(struct vtab *t, int64_t v)
+{
+	if ((t->nints + 1) * 2 > t->nintslots && grow_ints(t))
+		return -1;
+	size_t i = mix64((uint64_t)v) & (t->nintslots - 1);
+	while (t->ints[i].id1) {
+		if (t->ints[i].v == v)
+			return (int32_t)(t->ints[i].id1 - 1);
+		i = (i + 1) & (t->nintslots - 1);
+	}
+	/* New: its canonical bytes are kept for formatting, but only this table finds it;
+	 * vtab_intern() sends integral floats here too, so 1 and 1.0 share an id. */
 	char buf[9];
 	buf[0] = C_INT;
-	memcpy(buf + 1, &i, 8);
-	return intern_bytes(t, buf, sizeof buf);
+	memcpy(buf + 1, &v, 8);
+	int32_t id = append_entry(t, buf, sizeof buf, INT_ENTRY);
+	if (id < 0)
+		return -1;
+	t->ints[i].v = v;
+	t->ints[i].id1 = (uint32_t)id + 1;
+	t->nints++;
+	return id;
 }
 
 int vtab_is_null(const struct vtab *t, int32_t id)

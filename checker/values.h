@@ -43,6 +43,10 @@ struct vtab {
 	size_t n, capn;
 	uint32_t *slots; /* open addressing: id + 1, 0 = empty */
 	size_t nslots;   /* power of two */
+	size_t ngen;     /* ids in slots (all but the integers) */
+	/* integers, the common case, have their own table: one probe touches one slot */
+	struct vint { int64_t v; uint32_t id1; } *ints; /* id1 = id + 1, 0 = empty */
+	size_t nints, nintslots;
 	struct sbuf scratch;
 };
 
