@@ -32,7 +32,6 @@ out=$("$SB" lab up -n 2 --dir "$LAB" 2>&1); rc=$?
 [ $rc = 254 ] && ok "-n 2 refused (254)" || fail "-n 2: exit $rc: $out"
 
 ipt_before=$(iptables -S | md5sum)
-links_before=$(ip -o link show | wc -l)
 
 "$SB" lab up -n 3 --dir "$LAB" || { fail "lab up"; exit 1; }
 tag=$(awk '$1 == "tag" { print $2 }' "$LAB/state")
@@ -82,7 +81,6 @@ done
 pgrep -f "sleep 60[01]" >/dev/null && fail "a stray sleep survived"
 pgrep -f "$LAB/h[0-9]/sshd_config" >/dev/null && fail "an sshd of the lab survived"
 [ "$(iptables -S | md5sum)" = "$ipt_before" ] || fail "root iptables rules changed"
-[ "$(ip -o link show | wc -l)" = "$links_before" ] || fail "link count changed"
 [ -e "$LAB/state" ] && fail "state file left"
 [ -e "$LAB/nodes" ] && fail "nodes file left"
 
