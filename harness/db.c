@@ -353,6 +353,29 @@ int db_status_all(struct db *db, struct db_status *st, char *err, size_t errlen)
 	return control_pool_each(&db->pool, status_fn, &a, NULL, err, errlen);
 }
 
+struct info_arg {
+	struct db *db;
+	struct db_status *st;
+};
+
+static int info_fn(struct control *c, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct info_arg *a = arg;
+	a->db->ops->info(a->db, i, &a->st[i]);
+	return 0;
+}
+
+void db_info_all(struct db *db, struct db_status *st)
+{
+	for (size_t i = 0; i < db->n; i++) {
+		memset(&st[i], 0, sizeof st[i]);
+		st[i].commit_index = -1;
+	}
+	struct info_arg a = {.db = db, .st = st};
+	char err[64];
+	control_pool_each(&db->pool, info_fn, &a, NULL, err, sizeof err);
+}
+
 int db_leader_decide(const struct db *db, const struct db_status *st, size_t n,
 		     struct db_leader *out)
 {
@@ -477,14 +500,15 @@ out:
 int db_leader(struct db *db, int timeout_ms, struct db_leader *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
+	if (db->ops->leader)
+		return db->ops->leader(db, timeout_ms, out, err, errlen);
 	struct db_status *st = calloc(db->n, sizeof *st);
 	if (!st)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
 	long long deadline = now_ms() + timeout_ms;
 	int rc = 0;
 	for (;;) {
-		if ((rc = db_status_all(db, st, err, errlen)))
-			goto out;
+		db_info_all(db, st);
 		if (db_leader_decide(db, st, db->n, out))
 			goto out;
 		if (now_ms() + 100 >= deadline)

@@ -106,6 +106,13 @@ struct db_ops {
 	int (*wipe)(struct db *db, size_t i, char *err, size_t errlen);
 	/* Fill *st; a node that does not answer is not an error (st->up false, st->error). */
 	int (*status)(struct db *db, size_t i, struct db_status *st, char *err, size_t errlen);
+	/* Ask the node only (no control connection): fill up, role, term, leader, commit_index
+	 * and, when it does not answer, error. Used to poll for the leader cheaply. */
+	void (*info)(struct db *db, size_t i, struct db_status *st);
+	/* Optional: a system's own leader query. NULL: db_leader's generic discovery over
+	 * info (majority at the highest term, then the logs). */
+	int (*leader)(struct db *db, int timeout_ms, struct db_leader *out, char *err,
+		      size_t errlen);
 	/* Does the client port answer now? 0 yes, SB_EIO/SB_ETIMEOUT no (message says why). */
 	int (*ping)(struct db *db, size_t i, int timeout_ms, char *err, size_t errlen);
 	/* Remote paths of the node's log files (at most max, written into paths). */
@@ -176,14 +183,18 @@ int db_wait_ready(struct db *db, size_t i, int timeout_ms, char *err, size_t err
  * failure to a host (message names it); st[i] is filled for every reachable node. */
 int db_status_all(struct db *db, struct db_status *st, char *err, size_t errlen);
 
+/* INFO of every node, in parallel, without the control connections (st has n entries;
+ * running/pid are left false/0). Never fails: unanswered nodes have up == false. */
+void db_info_all(struct db *db, struct db_status *st);
+
 /* Pure: pick the leader from the nodes' statuses: the highest term at which some node calls
  * itself leader and more than n/2 nodes (of n, answering or not) name that node as leader at
  * that term. Returns 1 and fills *out (source DB_LEADER_INFO) or returns 0. */
 int db_leader_decide(const struct db *db, const struct db_status *st, size_t n,
 		     struct db_leader *out);
 
-/* Find the leader: poll statuses until db_leader_decide agrees or timeout_ms passes; then
- * fall back to the logs (source DB_LEADER_LOG). Returns 0 with out->source NONE when neither
+/* Find the leader (ops->leader if the kind has one, else): poll every node's info until
+ * db_leader_decide agrees or timeout_ms passes; then fall back to the logs (DB_LEADER_LOG). Returns 0 with out->source NONE when neither
  * finds one; < 0 only on a connection failure or a local error. */
 int db_leader(struct db *db, int timeout_ms, struct db_leader *out, char *err, size_t errlen);
 

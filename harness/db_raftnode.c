@@ -361,6 +361,8 @@ static void parse_info(const char *info, size_t len, struct db_status *st)
 		st->commit_index = strtoll(v, NULL, 10);
 }
 
+static void rn_info(struct db *db, size_t i, struct db_status *st);
+
 static int rn_status(struct db *db, size_t i, struct db_status *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof *st);
@@ -394,11 +396,19 @@ static int rn_status(struct db *db, size_t i, struct db_status *st, char *err, s
 		snprintf(st->error, sizeof st->error, "paused (SIGSTOP)");
 		return 0;
 	}
+	rn_info(db, i, st);
+	return 0;
+}
+
+/* INFO on the client port only (no SSH): fills up, role, term, leader, commit_index. */
+static void rn_info(struct db *db, size_t i, struct db_status *st)
+{
 	char addr[CONTROL_ADDR_MAX + 16];
 	db_client_addr(db, i, addr, sizeof addr);
 	struct resp_client *c = NULL;
 	struct resp_value *v = NULL;
 	const char *argv[] = {"INFO"};
+	st->up = false;
 	if (resp_client_connect_addr(&c, addr, 1000, st->error, sizeof st->error) == 0 &&
 	    resp_client_command(c, 1, argv, NULL, &v, st->error, sizeof st->error) == 0) {
 		if (v->type == RESP_BULK || v->type == RESP_SIMPLE) {
@@ -412,7 +422,6 @@ static int rn_status(struct db *db, size_t i, struct db_status *st, char *err, s
 	}
 	resp_value_free(v);
 	resp_client_close(c);
-	return 0;
 }
 
 static const char *const log_names[] = {"raftnode.log", "stdout.log"};
@@ -486,6 +495,8 @@ const struct db_ops db_raftnode_ops = {
 	.resume = rn_resume,
 	.wipe = rn_wipe,
 	.status = rn_status,
+	.info = rn_info,
+	.leader = NULL, /* the generic majority-of-INFO discovery (db_leader) */
 	.ping = rn_ping,
 	.log_files = rn_log_files,
 	.collect = rn_collect,
