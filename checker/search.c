@@ -777,8 +777,9 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 #define MAX_STATES 8
 #define MAX_CONCURRENT 32
 
+/* states: local states reached; or, when global_state >= 0, that value id alone. */
 static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *states, size_t nst,
-			  struct chk_key_result *out)
+			  int32_t global_state, struct chk_key_result *out)
 {
 	const struct ckey *k = c->k;
 	const struct cop *bad = &k->ops[c->ops[bad_local].src];
@@ -800,7 +801,10 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	}
 	for (size_t i = 0; i < nst; i++) {
 		struct sbuf s = {0};
-		format_state(c, states[i], &s);
+		if (global_state >= 0)
+			vtab_format(&c->h->vals, global_state, &s);
+		else
+			format_state(c, states[i], &s);
 		out->states[out->nstates++] = sbuf_take(&s);
 	}
 	struct sbuf why = {0};
@@ -1076,9 +1080,9 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		goto out;
 	int32_t sbad, sref;
 	if (c.unique_prune && find_stale_read(&c, &sbad, &sref)) {
-		const struct lop *w = &c.ops[sref];
+		const struct cop *w = &k->ops[c.ops[sref].src];
 		int32_t st = w->kind == K_WRITE ? w->a : w->b;
-		if (report_invalid(&c, sbad, &st, 1, out))
+		if (report_invalid(&c, sbad, &st, 1, st, out))
 			goto out;
 		out->verdict = CHK_INVALID;
 		rc = 0;
@@ -1111,7 +1115,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		}
 	}
 	if (v == CHK_INVALID &&
-	    report_invalid(&c, c.best_op, c.best_states, c.nbest, out))
+	    report_invalid(&c, c.best_op, c.best_states, c.nbest, -1, out))
 		goto out;
 	out->verdict = (enum chk_verdict)v;
 	rc = 0;
