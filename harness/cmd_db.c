@@ -430,7 +430,7 @@ out:
 	db_close(db);
 	nodes_free(&nd);
 	if (rc) {
-		fprintf(stderr, "splitbrain db %s: %s\n", c.action, err);
+		fprintf(stderr, "splitbrain db: %s\n", err);
 		if (rc == SB_ETIMEOUT && !strcmp(c.action, "leader"))
 			return SB_EXIT_UNKNOWN;
 		return err_exit_code(rc);

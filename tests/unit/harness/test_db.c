@@ -594,6 +594,86 @@ static void test_start_errors(void **state)
 	db_close(db);
 }
 
+int cmd_db(int argc, char **argv);
+
+static int run_cli(const char *const *words)
+{
+	char *argv[64];
+	int argc = 0;
+	for (; words[argc]; argc++)
+		argv[argc] = (char *)words[argc];
+	argv[argc] = NULL;
+	fflush(stdout);
+	return cmd_db(argc, argv);
+}
+
+/* The command line: bad arguments exit 254 with a message; a local-backend cluster goes
+ * through deploy, status, leader, logs and wipe. */
+static void test_cli(void **state)
+{
+	const char *help[] = {"db", "--help", NULL};
+	assert_int_equal(run_cli(help), 0);
+	const char *none[] = {"db", NULL};
+	assert_int_equal(run_cli(none), 254);
+	const char *bad_action[] = {"db", "explode", "--nodes", "x", NULL};
+	assert_int_equal(run_cli(bad_action), 254);
+	const char *bad_port[] = {"db", "status", "--client-port", "70000", NULL};
+	assert_int_equal(run_cli(bad_port), 254);
+	const char *bad_opt[] = {"db", "status", "--frobnicate", NULL};
+	assert_int_equal(run_cli(bad_opt), 254);
+	const char *no_val[] = {"db", "status", "--node", NULL};
+	assert_int_equal(run_cli(no_val), 254);
+	const char *bad_pat[] = {"db", "logs", "--pattern", "nameonly", NULL};
+	assert_int_equal(run_cli(bad_pat), 254);
+
+	char nodes[256], base[256], store[256], cp[16], pp[16];
+	snprintf(nodes, sizeof nodes, "%s/nodes", tmpdir);
+	snprintf(base, sizeof base, "%s/cli", tmpdir);
+	snprintf(store, sizeof store, "%s/cli-store", tmpdir);
+	FILE *f = fopen(nodes, "w");
+	assert_non_null(f);
+	fprintf(f, "host n1 - backend=local\nhost n2 - backend=local\nhost n3 - backend=local\n");
+	fclose(f);
+	assert_int_equal(mkdir(base, 0755), 0);
+	int cport = 0, pport = 0;
+	pick_ports(3, &cport, &pport);
+	snprintf(cp, sizeof cp, "%d", cport);
+	snprintf(pp, sizeof pp, "%d", pport);
+#define COMMON "--nodes", nodes, "--base-dir", base, "--run-id", "cli", "--client-port", cp, \
+	       "--peer-port", pp, "--timeout", "3000"
+	const char *unknown_node[] = {"db", "kill", COMMON, "--node", "n9", NULL};
+	assert_int_equal(run_cli(unknown_node), 254);
+	const char *deploy[] = {"db", "deploy", COMMON, "--binary", self_exe, "--",
+				"--fake-leader", "n3", "--fake-term", "9", NULL};
+	assert_int_equal(run_cli(deploy), 0);
+	const char *status[] = {"db", "status", COMMON, NULL};
+	assert_int_equal(run_cli(status), 0);
+	const char *leader[] = {"db", "leader", COMMON, NULL};
+	assert_int_equal(run_cli(leader), 0);
+	/* Kill the leader by role; the logs still name it. */
+	const char *kill_leader[] = {"db", "kill", COMMON, "--node", "leader", NULL};
+	assert_int_equal(run_cli(kill_leader), 0);
+	char p[512];
+	snprintf(p, sizeof p, "%s/cli/n3/pid", base);
+	assert_false(exists(p));
+	const char *logs[] = {"db", "logs", COMMON, "--store", store, "--pattern",
+			      "started=event=start", NULL};
+	assert_int_equal(run_cli(logs), 0);
+	snprintf(p, sizeof p, "%s/latest/n3/raftnode.log", store);
+	assert_true(exists(p));
+	/* Pause a node that is not running: the host's failure exits 255. */
+	const char *pause[] = {"db", "pause", COMMON, "--node", "n3", NULL};
+	assert_int_equal(run_cli(pause), 255);
+	const char *wipe[] = {"db", "wipe", COMMON, NULL};
+	assert_int_equal(run_cli(wipe), 0);
+	snprintf(p, sizeof p, "%s/cli", base);
+	assert_false(exists(p));
+	/* Nothing runs any more: no leader, exit 2. */
+	const char *leader2[] = {"db", "leader", COMMON, "--timeout", "200", NULL};
+	assert_int_equal(run_cli(leader2), 2);
+#undef COMMON
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--id"))
@@ -608,6 +688,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_leader_decide),
 		cmocka_unit_test(test_lifecycle_local),
 		cmocka_unit_test(test_start_errors),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
