@@ -98,10 +98,11 @@ void control_result_free(struct control_result *r); /* frees out/err; safe on a 
 
 /* Options of one exec. A zeroed struct means: no time limit beyond the default, not retried. */
 struct control_exec_opts {
-	int timeout_ms;     /* whole-command limit; 0: 60000. On expiry the channel (SSH) or the
-	                       process group (local, SIGKILL) is torn down; an SSH session is then
-	                       dropped and reconnected on next use. A remote process that detached
-	                       itself (setsid) is not affected. */
+	int timeout_ms;     /* whole-command limit; 0: 60000. On expiry the call returns; the
+	                       command's process group is killed (local: at once; SSH: by
+	                       coreutils `timeout` on the host, a second or two later, when the
+	                       host has it); an SSH session is dropped and reconnected on next
+	                       use. A process that detached itself (setsid) is not affected. */
 	bool idempotent;    /* if the connection is lost after the command was sent, reconnect and
 	                       run it again. Without it a lost connection is retried only when the
 	                       command certainly did not start (channel open failed). */

@@ -572,15 +572,33 @@ out:
 	return rc;
 }
 
-static int ssh_exec(struct control *c, const char *cmd, const struct control_exec_opts *o,
+/* The time limit must also hold on the host: closing the channel does not stop a command
+ * (without a pty sshd does not signal it). So the command runs under coreutils' timeout,
+ * which kills its process group with SIGKILL a second after our own limit; a process that
+ * detached itself with setsid (a daemon) is not in that group and is left alone. Hosts
+ * without `timeout` run the command as is. */
+static char *limit_on_host(const char *cmd, int timeout_ms)
+{
+	long secs = timeout_ms / 1000 + 2;
+	return shquote_fmt("t=; command -v timeout >/dev/null 2>&1 && t='timeout -s KILL %lds'; "
+			   "exec $t /bin/sh -c %q",
+			   secs, cmd);
+}
+
+static int ssh_exec(struct control *c, const char *user_cmd, const struct control_exec_opts *o,
 		    struct control_result *res, char *err, size_t errlen)
 {
 	long long deadline = control_now_ms() + o->timeout_ms;
 	int rc = 0;
+	char *cmd = limit_on_host(user_cmd, o->timeout_ms);
+	if (!cmd) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = ssh_connect(c, err, errlen);
 		if (rc)
-			return rc;
+			break;
 		struct ssh_impl *im = c->impl;
 		bool started = false;
 		control_result_free(res);
@@ -591,17 +609,18 @@ static int ssh_exec(struct control *c, const char *cmd, const struct control_exe
 			teardown(im, false);
 		if (!rc) {
 			c->failure = CONTROL_FAIL_NONE;
-			return 0;
+			break;
 		}
 		if (rc == SB_ETIMEOUT || c->failure != CONTROL_FAIL_PROTOCOL)
-			return rc;
+			break;
 		if (started && !o->idempotent) {
 			err_prefix(err, errlen, "not retried (the command may have run)");
-			return rc;
+			break;
 		}
 		if (control_now_ms() >= deadline)
-			return rc;
+			break;
 	}
+	free(cmd);
 	return rc;
 }
 

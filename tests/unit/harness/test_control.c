@@ -121,13 +121,27 @@ static void exec_timeout(struct control *c)
 	struct control_result r;
 	char err[512];
 	struct control_exec_opts o = {.timeout_ms = 300};
-	assert_int_equal(control_exec(c, "echo started; sleep 5", &o, &r, err, sizeof err),
-			 SB_ETIMEOUT);
+	/* A unique sleep so that we can look for it in the (shared) process table. */
+	char cmd[128], pat[64];
+	snprintf(pat, sizeof pat, "sleep 7.%ld", (long)getpid());
+	snprintf(cmd, sizeof cmd, "echo started; %s; echo not reached", pat);
+	assert_int_equal(control_exec(c, cmd, &o, &r, err, sizeof err), SB_ETIMEOUT);
 	assert_true(r.timed_out);
 	assert_int_equal(r.exit_status, -1);
 	assert_non_null(strstr(err, "timed out after 300 ms"));
 	assert_non_null(strstr(err, c->host.name));
 	control_result_free(&r);
+	/* The command is stopped on the host too (SSH: within about a second after the limit). */
+	char check[160];
+	snprintf(check, sizeof check, "pgrep -f '^%s$' >/dev/null", pat);
+	int left = 1;
+	for (int t = 0; t < 60 && left; t++) {
+		left = system(check) == 0;
+		if (left)
+			usleep(100000);
+	}
+	if (left)
+		fail_msg("'%s' still runs after the time limit", pat);
 	/* The control is usable afterwards (SSH: a new session). */
 	assert_int_equal(control_exec(c, "echo again", NULL, &r, err, sizeof err), 0);
 	assert_string_equal(r.out, "again\n");
@@ -347,8 +361,11 @@ static void test_ssh_reconnect(void **state)
 	control_result_free(&r);
 	/* The command kills its own sshd session process: the connection drops mid-command.
 	 * Not idempotent: not retried, an error naming the host. */
-	assert_int_equal(control_exec(c, "kill -9 $PPID; sleep 5", NULL, &r, err, sizeof err),
-			 SB_EIO);
+	/* (The command's shell runs under `timeout`, whose parent is the session process.) */
+	const char *kill_session = "kill -9 $(awk '{print $4}' /proc/$PPID/stat)";
+	char cmd1[200];
+	snprintf(cmd1, sizeof cmd1, "%s; sleep 5", kill_session);
+	assert_int_equal(control_exec(c, cmd1, NULL, &r, err, sizeof err), SB_EIO);
 	assert_non_null(strstr(err, "host n2"));
 	assert_non_null(strstr(err, "not retried"));
 	assert_int_equal(control_failure(c), CONTROL_FAIL_PROTOCOL);
@@ -358,9 +375,9 @@ static void test_ssh_reconnect(void **state)
 	assert_string_equal(r.out, "back\n");
 	control_result_free(&r);
 	/* Idempotent: the first run loses the connection, the retry succeeds. */
-	char *cmd = shquote_fmt("if [ ! -e %q/once ]; then : > %q/once; kill -9 $PPID; sleep 5; fi; "
+	char *cmd = shquote_fmt("if [ ! -e %q/once ]; then : > %q/once; %s; sleep 5; fi; "
 				"echo retried",
-				tmpdir, tmpdir);
+				tmpdir, tmpdir, kill_session);
 	struct control_exec_opts o = {.idempotent = true};
 	assert_int_equal(control_exec(c, cmd, &o, &r, err, sizeof err), 0);
 	assert_string_equal(r.out, "retried\n");
