@@ -131,6 +131,7 @@ struct raft {
 	raft_index trunc_pending;  /* truncate_from for the next ready (0 none) */
 	raft_index persisted_index;
 	struct raft_snapshot snap_pending; /* to hand out (index 0 none) */
+	bool snap_pending_local;   /* taken here (not installed from the leader) */
 	raft_index compact_pending;
 	bool snap_in_flight;       /* a snapshot is being persisted; don't take another */
 
@@ -704,6 +705,7 @@ static void take_snapshot_if_due(struct raft *r)
 	r->snap_pending.term = term_at(r, r->applied, NULL);
 	r->snap_pending.data = buf;
 	r->snap_pending.len = len;
+	r->snap_pending_local = true;
 	rlog(r, 1, "event=snapshot-taken index=%llu bytes=%zu", (unsigned long long)r->applied, len);
 }
 
@@ -1109,6 +1111,7 @@ static void install_snapshot(struct raft *r, raft_index index, raft_term term)
 	r->snap_pending.term = term;
 	r->snap_pending.data = r->rx_buf;
 	r->snap_pending.len = r->rx_len;
+	r->snap_pending_local = false;
 	r->rx_buf = NULL;
 	r->rx_len = 0;
 	r->rx_index = 0;
@@ -1951,7 +1954,8 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	}
 	/* A snapshot taken here goes out only once the entries it covers were handed out: a
 	 * storage may discard a log that does not reach the snapshot when it saves it. */
-	if (r->snap_pending.index && r->unstable_from > r->snap_pending.index) {
+	if (r->snap_pending.index &&
+	    (!r->snap_pending_local || r->unstable_from > r->snap_pending.index)) {
 		r->h_snap = r->snap_pending;
 		memset(&r->snap_pending, 0, sizeof(r->snap_pending));
 		rd->snapshot = &r->h_snap;
