@@ -50,7 +50,8 @@ static void usage(FILE *f)
 		"  --debug                 also log debug lines\n"
 		"\n"
 		"Commands: GET k, SET k v, CAS k old new, DEL k, RPUSH k v, LRANGE k 0 -1, PING, INFO,\n"
-		"DEBUG CRASHPOINT. A follower answers -NOTLEADER <id> <host:port> (or -NOTLEADER ?);\n"
+		"DEBUG CRASHPOINT, DEBUG DIGEST (applied index and a digest of the state machine).\n"
+		"A follower answers -NOTLEADER <id> <host:port> (or -NOTLEADER ?);\n"
 		"-TIMEOUT means the outcome is unknown.\n"
 		"\ncrash points (the process _exits with status %d after logging event=crashpoint-hit):\n",
 		CRASH_EXIT_CODE);

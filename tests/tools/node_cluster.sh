@@ -1,0 +1,114 @@
+# node_cluster.sh — shell helpers (sourced) that run a raftnode cluster on loopback for the
+# integration tests and benchmarks. Needs RAFTNODE (the binary) and BUILD (for raftload).
+#
+#   cluster_init N [raftnode args...]   choose free ports, make a scratch dir, set NODES
+#   node_start I                        start node I (1-based) in the background
+#   node_kill I                         SIGKILL node I
+#   node_wait_exit I                    wait for node I to exit; prints its exit status
+#   cluster_stop                        SIGTERM every node still running, then SIGKILL
+# A trap installed by cluster_init stops every node and removes the scratch dir on exit,
+# also when the test fails. Logs: $CLUSTER_DIR/nI.log (printed on failure by cluster_dump).
+
+RAFTNODE=${RAFTNODE:-$PWD/${BUILD:-build}/raftnode}
+RAFTLOAD=${RAFTLOAD:-$PWD/${BUILD:-build}/tools/raftload}
+CLUSTER_N=0
+CLUSTER_DIR=
+CLUSTER_ARGS=()
+NODES=
+PEERS=
+declare -a NODE_PID NODE_CPORT
+
+cluster_cleanup() {
+	local rc=$?
+	for i in $(seq 1 "$CLUSTER_N"); do
+		local p=${NODE_PID[$i]:-}
+		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null || true
+	if [ $rc -ne 0 ] && [ -n "$CLUSTER_DIR" ]; then cluster_dump; fi
+	[ -n "$CLUSTER_DIR" ] && rm -rf "$CLUSTER_DIR"
+	return $rc
+}
+
+cluster_dump() {
+	for f in "$CLUSTER_DIR"/n*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $(basename "$f") (last 30 lines)"
+		tail -n 30 "$f"
+	done
+}
+
+cluster_init() {
+	CLUSTER_N=$1
+	shift
+	CLUSTER_ARGS=("$@")
+	CLUSTER_DIR=$(mktemp -d /tmp/sb-node-cluster-XXXXXX)
+	trap cluster_cleanup EXIT
+	trap 'exit 130' INT TERM
+	local ports
+	ports=($("$RAFTLOAD" freeport $((2 * CLUSTER_N)))) || return 1
+	PEERS= NODES=
+	for i in $(seq 1 "$CLUSTER_N"); do
+		local pp=${ports[$((2 * i - 2))]} cp=${ports[$((2 * i - 1))]}
+		NODE_CPORT[$i]=$cp
+		PEERS+="${PEERS:+,}n$i=127.0.0.1:$pp"
+		NODES+="${NODES:+,}n$i=127.0.0.1:$cp"
+	done
+}
+
+node_start() {
+	local i=$1
+	"$RAFTNODE" --id "n$i" --peers "$PEERS" --client "127.0.0.1:${NODE_CPORT[$i]}" \
+		--data "$CLUSTER_DIR/d$i" --log "$CLUSTER_DIR/n$i.log" "${CLUSTER_ARGS[@]}" \
+		2>>"$CLUSTER_DIR/n$i.stderr" &
+	NODE_PID[$i]=$!
+}
+
+node_kill() {
+	local p=${NODE_PID[$1]:-}
+	if [ -n "$p" ]; then
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	fi
+	NODE_PID[$1]=
+}
+
+# Wait up to 10 s for node I to exit on its own (a crash point); prints its exit status.
+node_wait_exit() {
+	local p=${NODE_PID[$1]:-} t=0
+	[ -z "$p" ] && { echo gone; return 0; }
+	while kill -0 "$p" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
+	if kill -0 "$p" 2>/dev/null; then echo running; return 1; fi
+	local st=0
+	wait "$p" || st=$?
+	NODE_PID[$1]=
+	echo $st
+}
+
+cluster_start_all() {
+	for i in $(seq 1 "$CLUSTER_N"); do node_start "$i"; done
+}
+
+cluster_stop() {
+	for i in $(seq 1 "$CLUSTER_N"); do
+		local p=${NODE_PID[$i]:-}
+		if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null || true; fi
+	done
+	sleep 0.3
+	for i in $(seq 1 "$CLUSTER_N"); do node_kill "$i"; done
+}
+
+# The leader's number (1-based), waiting up to 10 s.
+cluster_leader() {
+	local out
+	out=$("$RAFTLOAD" leader --nodes "$NODES" --timeout-ms 10000) || return 1
+	echo "${out%% *}" | sed 's/^n//'
+}
+
+node_pids() {
+	local s=
+	for i in $(seq 1 "$CLUSTER_N"); do
+		[ -n "${NODE_PID[$i]:-}" ] && s+="${s:+,}n$i=${NODE_PID[$i]}"
+	done
+	echo "$s"
+}
