@@ -194,13 +194,13 @@ int chk_value_parse(const char *json, struct hval **out, char *err, size_t errle
 
 /* ---- history building ------------------------------------------------------------------------ */
 
-static int pool_add(struct chk_history *h, int32_t v)
+static int pool_add(struct chk_history *h, vref v)
 {
 	if (h->npool == h->cappool) {
 		size_t cap = h->cappool ? h->cappool * 2 : 1024;
 		if (cap > (size_t)INT32_MAX)
 			return -1;
-		int32_t *p = realloc(h->pool, cap * sizeof *p);
+		vref *p = realloc(h->pool, cap * sizeof *p);
 		if (!p)
 			return -1;
 		h->pool = p;
@@ -210,18 +210,18 @@ static int pool_add(struct chk_history *h, int32_t v)
 	return 0;
 }
 
-static int32_t reg_index(struct chk_history *h, int32_t name, int32_t init)
+static int32_t reg_index(struct chk_history *h, vref name, vref init)
 {
 	for (size_t i = 0; i < h->nregs; i++)
 		if (h->regs[i] == name)
 			return (int32_t)i;
 	if (h->nregs == h->capregs) {
 		size_t cap = h->capregs ? h->capregs * 2 : 8;
-		int32_t *r = realloc(h->regs, cap * sizeof *r);
+		vref *r = realloc(h->regs, cap * sizeof *r);
 		if (!r)
 			return -1;
 		h->regs = r;
-		int32_t *ri = realloc(h->reg_init, cap * sizeof *ri);
+		vref *ri = realloc(h->reg_init, cap * sizeof *ri);
 		if (!ri)
 			return -1;
 		h->reg_init = ri;
@@ -246,18 +246,18 @@ int chk_history_new(struct chk_history **out, const struct chk_options *opt, con
 	vtab_init(&h->vals);
 	h->init_seq = -1;
 	struct hval null = {.kind = HVAL_NULL};
-	h->null_id = vtab_intern(&h->vals, &null);
-	h->initial = h->null_id;
 	int rc = SB_ENOMEM;
-	if (!h->name || h->null_id < 0)
+	if (!h->name || vtab_ref(&h->vals, &null, &h->null_ref))
 		goto fail;
+	h->initial = h->null_ref;
 	const struct hval *ini = opt->initial;
 	if (ini && ini->kind != HVAL_NULL) {
 		if (opt->model == CHK_MODEL_MULTI_REGISTER && ini->kind == HVAL_MAP) {
 			for (uint32_t i = 0; i < ini->len; i++) {
-				int32_t k = vtab_intern(&h->vals, &ini->u.items[2 * i]);
-				int32_t v = vtab_intern(&h->vals, &ini->u.items[2 * i + 1]);
-				if (k < 0 || v < 0 || reg_index(h, k, v) < 0)
+				vref k, v;
+				if (vtab_ref(&h->vals, &ini->u.items[2 * i], &k) ||
+				    vtab_ref(&h->vals, &ini->u.items[2 * i + 1], &v) ||
+				    reg_index(h, k, v) < 0)
 					goto fail;
 			}
 		} else if (opt->model == CHK_MODEL_LIST) {
@@ -269,13 +269,12 @@ int chk_history_new(struct chk_history **out, const struct chk_options *opt, con
 			h->init_seq = 0;
 			h->init_seq_len = (int32_t)ini->len;
 			for (uint32_t i = 0; i < ini->len; i++) {
-				int32_t v = vtab_intern(&h->vals, &ini->u.items[i]);
-				if (v < 0 || pool_add(h, v))
+				vref v;
+				if (vtab_ref(&h->vals, &ini->u.items[i], &v) || pool_add(h, v))
 					goto fail;
 			}
 		} else {
-			h->initial = vtab_intern(&h->vals, ini);
-			if (h->initial < 0)
+			if (vtab_ref(&h->vals, ini, &h->initial))
 				goto fail;
 		}
 	}
@@ -343,9 +342,9 @@ static struct pslot *proc_slot(struct chk_history *h, int64_t p)
 }
 
 /* Key index for value id `key` (-1: the single key). Returns -1 when out of memory. */
-static int32_t key_index(struct chk_history *h, int32_t key)
+static int32_t key_index(struct chk_history *h, vref key)
 {
-	uint32_t kk = (uint32_t)(key + 1);
+	uint64_t kk = key;
 	if (h->nkslots) {
 		size_t i = mix64(kk) & (h->nkslots - 1);
 		while (h->kslots[i]) {
@@ -361,7 +360,7 @@ static int32_t key_index(struct chk_history *h, int32_t key)
 		if (!s)
 			return -1;
 		for (size_t j = 0; j < h->nkeys; j++) {
-			size_t i = mix64((uint32_t)(h->keys[j].key + 1)) & (cap - 1);
+			size_t i = mix64(h->keys[j].key) & (cap - 1);
 			while (s[i])
 				i = (i + 1) & (cap - 1);
 			s[i] = (uint32_t)j + 1;
@@ -477,31 +476,31 @@ static int classify(const struct chk_history *h, const char *f, char *err, size_
 }
 
 /* Store a JSON array (or null = empty) of values in the pool: *off, *cnt. */
-static int pool_seq(struct chk_history *h, const struct hval *v, int32_t *off, int32_t *cnt)
+static int pool_seq(struct chk_history *h, const struct hval *v, vref *off, vref *cnt)
 {
-	*off = (int32_t)h->npool;
+	*off = h->npool;
 	*cnt = 0;
 	if (v->kind == HVAL_NULL)
 		return 0;
 	for (uint32_t i = 0; i < v->len; i++) {
-		int32_t id = vtab_intern(&h->vals, &v->u.items[i]);
-		if (id < 0 || pool_add(h, id))
+		vref id;
+		if (vtab_ref(&h->vals, &v->u.items[i], &id) || pool_add(h, id))
 			return SB_ENOMEM;
 	}
-	*cnt = (int32_t)v->len;
+	*cnt = v->len;
 	return 0;
 }
 
 /* Micro-ops of a txn: [[f k v] ...]. Returns 0, SB_EINVAL (message) or SB_ENOMEM. */
-static int pool_txn(struct chk_history *h, const struct hval *v, uint64_t line, int32_t *off,
-		    int32_t *cnt, char *err, size_t errlen)
+static int pool_txn(struct chk_history *h, const struct hval *v, uint64_t line, vref *off,
+		    vref *cnt, char *err, size_t errlen)
 {
 	if (v->kind != HVAL_ARRAY)
 		return err_set(err, errlen, SB_EINVAL,
 			       "line %llu: a txn's value must be a list of [f k v] micro-ops",
 			       (unsigned long long)line);
-	*off = (int32_t)h->npool;
-	*cnt = (int32_t)v->len;
+	*off = h->npool;
+	*cnt = v->len;
 	for (uint32_t i = 0; i < v->len; i++) {
 		const struct hval *m = &v->u.items[i];
 		if (m->kind != HVAL_ARRAY || m->len != 3 ||
@@ -511,18 +510,18 @@ static int pool_txn(struct chk_history *h, const struct hval *v, uint64_t line, 
 				       "[write k v]",
 				       (unsigned long long)line, i + 1);
 		int w = is_str(&m->u.items[0], "write");
-		int32_t name = vtab_intern(&h->vals, &m->u.items[1]);
-		if (name < 0)
+		vref name;
+		if (vtab_ref(&h->vals, &m->u.items[1], &name))
 			return SB_ENOMEM;
 		int32_t r = reg_index(h, name, h->reg_default);
-		int32_t val;
-		if (!w && m->u.items[2].kind == HVAL_NULL && h->edn)
-			val = VAL_UNKNOWN;
-		else
-			val = vtab_intern(&h->vals, &m->u.items[2]);
-		if (r < 0 || (val < 0 && val != VAL_UNKNOWN))
+		vref val = VREF_UNKNOWN;
+		if (r < 0)
 			return SB_ENOMEM;
-		if (pool_add(h, w ? MICRO_WRITE : MICRO_READ) || pool_add(h, r) || pool_add(h, val))
+		if ((w || m->u.items[2].kind != HVAL_NULL || !h->edn) &&
+		    vtab_ref(&h->vals, &m->u.items[2], &val))
+			return SB_ENOMEM;
+		if (pool_add(h, w ? MICRO_WRITE : MICRO_READ) || pool_add(h, (vref)r) ||
+		    pool_add(h, val))
 			return SB_ENOMEM;
 	}
 	return 0;
@@ -552,12 +551,9 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		keyv = &value->u.items[0];
 		value = &value->u.items[1];
 	}
-	int32_t key = -1;
-	if (has_key && h->opt.model != CHK_MODEL_MULTI_REGISTER) {
-		key = vtab_intern(&h->vals, keyv);
-		if (key < 0)
-			goto oom;
-	}
+	vref key = VREF_UNKNOWN;
+	if (has_key && h->opt.model != CHK_MODEL_MULTI_REGISTER && vtab_ref(&h->vals, keyv, &key))
+		goto oom;
 	struct pslot *ps = proc_slot(h, ev->process);
 	if (!ps)
 		goto oom;
@@ -606,8 +602,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     line, ev->f);
 				goto bad;
 			}
-			o->a = vtab_intern(&h->vals, value);
-			if (o->a < 0)
+			if (vtab_ref(&h->vals, value, &o->a))
 				goto oom;
 			break;
 		case K_CAS:
@@ -616,9 +611,8 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     "line %llu: a cas's value must be [expected, new]", line);
 				goto bad;
 			}
-			o->a = vtab_intern(&h->vals, &value->u.items[0]);
-			o->b = vtab_intern(&h->vals, &value->u.items[1]);
-			if (o->a < 0 || o->b < 0)
+			if (vtab_ref(&h->vals, &value->u.items[0], &o->a) ||
+			    vtab_ref(&h->vals, &value->u.items[1], &o->b))
 				goto oom;
 			break;
 		case K_LWRITE:
@@ -687,11 +681,10 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		if (kind == K_READ) {
 			if (!value || (h->edn && value->kind == HVAL_NULL)) {
 				o->kind = K_DEAD; /* an unknown read constrains nothing */
-				o->a = h->null_id;
+				o->a = h->null_ref;
 				break;
 			}
-			o->a = vtab_intern(&h->vals, value);
-			if (o->a < 0)
+			if (vtab_ref(&h->vals, value, &o->a))
 				goto oom;
 		} else if (kind == K_LREAD || kind == K_SREAD) {
 			if (!value || (h->edn && value->kind == HVAL_NULL)) {
@@ -708,7 +701,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 				goto oom;
 		} else if (kind == K_TXN && value) {
 			/* The completion carries the values the reads returned. */
-			int32_t off, cnt;
+			vref off, cnt;
 			rc = pool_txn(h, value, ev->line, &off, &cnt, err, errlen);
 			if (rc == SB_ENOMEM)
 				goto oom;
@@ -753,7 +746,7 @@ void chk_when_phrase(int64_t t, uint64_t line, struct sbuf *b)
 
 void chk_key_phrase(const struct chk_history *h, const struct ckey *k, struct sbuf *b)
 {
-	if (k->key < 0) {
+	if (k->key == VREF_UNKNOWN) {
 		static const char *const what[] = {
 			[CHK_MODEL_REGISTER] = "the register", [CHK_MODEL_CAS_REGISTER] = "the register",
 			[CHK_MODEL_KV] = "the register", [CHK_MODEL_LIST] = "the list",
@@ -764,16 +757,16 @@ void chk_key_phrase(const struct chk_history *h, const struct ckey *k, struct sb
 		return;
 	}
 	sbuf_add(b, "key ", 4);
-	vtab_format(&h->vals, k->key, b);
+	vtab_format_ref(&h->vals, k->key, b);
 }
 
-static void format_seq(const struct chk_history *h, int32_t off, int32_t cnt, struct sbuf *b)
+static void format_seq(const struct chk_history *h, vref off, vref cnt, struct sbuf *b)
 {
 	sbuf_addc(b, '[');
-	for (int32_t i = 0; i < cnt; i++) {
+	for (vref i = 0; i < cnt; i++) {
 		if (i)
 			sbuf_addc(b, ',');
-		vtab_format(&h->vals, h->pool[off + i], b);
+		vtab_format_ref(&h->vals, h->pool[off + i], b);
 	}
 	sbuf_addc(b, ']');
 }
@@ -794,14 +787,14 @@ void chk_op_describe(const struct chk_history *h, const struct cop *o, struct ch
 	case K_WRITE:
 	case K_APPEND:
 	case K_ADD:
-		vtab_format(&h->vals, o->a, &b);
+		vtab_format_ref(&h->vals, o->a, &b);
 		break;
 	case K_CAS:
 	case K_MISMATCH:
 		sbuf_addc(&b, '[');
-		vtab_format(&h->vals, o->a, &b);
+		vtab_format_ref(&h->vals, o->a, &b);
 		sbuf_addc(&b, ',');
-		vtab_format(&h->vals, o->b, &b);
+		vtab_format_ref(&h->vals, o->b, &b);
 		sbuf_addc(&b, ']');
 		break;
 	case K_LREAD:
@@ -811,17 +804,14 @@ void chk_op_describe(const struct chk_history *h, const struct cop *o, struct ch
 		break;
 	case K_TXN:
 		sbuf_addc(&b, '[');
-		for (int32_t i = 0; i < o->b; i++) {
-			const int32_t *m = h->pool + o->a + 3 * i;
+		for (vref i = 0; i < o->b; i++) {
+			const vref *m = h->pool + o->a + 3 * i;
 			sbuf_add(&b, i ? ",[" : "[", i ? 2 : 1);
 			sbuf_add(&b, m[0] == MICRO_READ ? "\"read\"," : "\"write\",",
 				 m[0] == MICRO_READ ? 7 : 8);
-			vtab_format(&h->vals, h->regs[m[1]], &b);
+			vtab_format_ref(&h->vals, h->regs[m[1]], &b);
 			sbuf_addc(&b, ',');
-			if (m[2] == VAL_UNKNOWN)
-				sbuf_add(&b, "null", 4);
-			else
-				vtab_format(&h->vals, m[2], &b);
+			vtab_format_ref(&h->vals, m[2], &b);
 			sbuf_addc(&b, ']');
 		}
 		sbuf_addc(&b, ']');
@@ -911,9 +901,9 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 		goto out;
 	for (size_t i = 0; i < h->nkeys; i++) {
 		j.order[i] = (uint32_t)i;
-		if (h->keys[i].key >= 0) {
+		if (h->keys[i].key != VREF_UNKNOWN) {
 			struct sbuf kb = {0};
-			vtab_format(&h->vals, h->keys[i].key, &kb);
+			vtab_format_ref(&h->vals, h->keys[i].key, &kb);
 			j.res[i].key = sbuf_take(&kb);
 		}
 	}

@@ -39,19 +39,19 @@ enum cop_kind {
 enum cop_status { S_OK = 0, S_INFO, S_FAIL, S_OPEN };
 
 enum { MICRO_READ = 0, MICRO_WRITE = 1 };
-#define VAL_UNKNOWN (-1) /* a micro-op read whose value is unknown (EDN nil) */
+/* a micro-op read whose value is unknown (EDN nil) holds VREF_UNKNOWN */
 
 struct cop {
 	int64_t call, ret; /* positions of the events in the file; ret = CHK_INF if none */
 	int64_t process;
 	int64_t t_call, t_ret; /* the `time` fields, -1 if absent */
 	uint64_t line, ret_line;
-	int32_t a, b;
+	vref a, b; /* value references, or pool offset and count */
 	uint8_t kind, status;
 };
 
 struct ckey {
-	int32_t key; /* value id of the key; -1 for the history's single key */
+	vref key; /* the key; VREF_UNKNOWN for the history's single key */
 	struct cop *ops;
 	size_t n, cap;
 	size_t nmismatch;
@@ -70,13 +70,13 @@ struct chk_history {
 	char *name;
 	int edn;
 	struct vtab vals;
-	int32_t null_id;
-	int32_t initial;        /* value id of the initial value (null if none) */
-	int32_t *reg_init;      /* multi-register: per register, the initial value id */
-	int32_t reg_default;    /* multi-register: initial value of registers not named */
+	vref null_ref;
+	vref initial;           /* the initial value (null if none) */
+	vref *reg_init;         /* multi-register: per register, the initial value */
+	vref reg_default;       /* multi-register: initial value of registers not named */
 	int64_t init_seq;       /* list: pool offset of the initial list's elements, -1 if none */
 	int32_t init_seq_len;
-	int32_t *regs;          /* multi-register: register name value ids */
+	vref *regs;             /* multi-register: register names */
 	size_t nregs, capregs;
 	struct ckey *keys;
 	size_t nkeys, capkeys;
@@ -84,7 +84,7 @@ struct chk_history {
 	size_t nkslots;
 	struct pslot *pslots;
 	size_t npslots, nprocs;
-	int32_t *pool;
+	vref *pool; /* sequences: list/set reads, list writes, txn micro-ops */
 	size_t npool, cappool;
 	int64_t pos; /* events seen */
 	size_t ops;

@@ -38,7 +38,7 @@
 
 struct lop {
 	int64_t call, ret;
-	int32_t a, b;
+	int64_t a, b; /* value references at first, local ids after preparation */
 	uint32_t src;  /* index in the key's cop array */
 	int32_t twin;  /* indeterminate: the previous identical indeterminate op, or -1 */
 	uint8_t kind, ok;
@@ -131,20 +131,23 @@ struct kctx {
 	size_t n;
 	int32_t init;
 	/* register models: local value ids */
-	int32_t *l2g; /* local -> global value id, -1 for the unobserved value */
+	vref *l2g; /* local value id -> reference (0 is the unobserved value) */
 	size_t nloc;
 	int32_t *nwriters, *need;
 	int32_t *pending_mm; /* unlinearized mismatch observations per expected value */
 	/* list: a trie of states; node 0 is the empty list */
-	int32_t *tparent, *telem;
+	int32_t *tparent, *telem; /* telem: local element id */
 	size_t ntrie, captrie;
 	struct hmap trie;
+	struct hmap elem_ids; /* element reference -> local element id */
+	vref *elems;          /* local element id -> reference */
+	size_t nelems, capelems;
 	/* multi-register: interned state vectors */
-	int32_t *svec;
+	vref *svec;
 	size_t nstates, capstates;
 	struct hmap sidx; /* hash of vector -> first state id with that hash (chained below) */
 	int32_t *snext;   /* next state id with the same hash, -1 */
-	int32_t *tmp;
+	vref *tmp;
 	/* memo */
 	struct mslot *memo;
 	size_t mcap, mn;
@@ -208,25 +211,48 @@ static int32_t trie_child(struct kctx *c, int32_t parent, int32_t elem)
 	return id;
 }
 
-static int32_t trie_walk(struct kctx *c, const int32_t *elems, size_t n)
+/* The local id of a list element (interned per key). -1 when out of memory. */
+static int32_t elem_local(struct kctx *c, vref r)
+{
+	int32_t id = hmap_get(&c->elem_ids, r);
+	if (id >= 0)
+		return id;
+	if (c->nelems == c->capelems) {
+		size_t cap = c->capelems ? c->capelems * 2 : 64;
+		vref *e = realloc(c->elems, cap * sizeof *e);
+		if (!e)
+			return -1;
+		c->elems = e;
+		c->capelems = cap;
+	}
+	id = (int32_t)c->nelems;
+	c->elems[c->nelems++] = r;
+	if (hmap_put(&c->elem_ids, r, id))
+		return -1;
+	return id;
+}
+
+static int32_t trie_walk(struct kctx *c, const vref *elems, size_t n)
 {
 	int32_t s = 0;
-	for (size_t i = 0; i < n && s >= 0; i++)
-		s = trie_child(c, s, elems[i]);
+	for (size_t i = 0; i < n && s >= 0; i++) {
+		int32_t e = elem_local(c, elems[i]);
+		s = e < 0 ? -1 : trie_child(c, s, e);
+	}
 	return s;
 }
 
 /* ---- multi-register: interned vectors ----------------------------------------------------- */
 
-static uint64_t vec_hash(const int32_t *v, size_t n)
+static uint64_t vec_hash(const vref *v, size_t n)
 {
 	uint64_t h = 0x12345;
 	for (size_t i = 0; i < n; i++)
-		h = mix64(h ^ (uint32_t)v[i]) + i;
+		h = mix64(h ^ v[i]) + i;
 	return h;
 }
 
-static int32_t state_intern(struct kctx *c, const int32_t *v)
+static int32_t state_intern(struct kctx *c, const vref *v)
 {
 	size_t nr = c->h->nregs;
 	uint64_t hv = vec_hash(v, nr);
@@ -238,7 +264,7 @@ static int32_t state_intern(struct kctx *c, const int32_t *v)
 		size_t cap = c->capstates ? c->capstates * 2 : 64;
 		if (charge(c, (cap - c->capstates) * (nr * 4 + 24)))
 			return -1;
-		int32_t *sv = realloc(c->svec, cap * (nr ? nr : 1) * sizeof *sv);
+		vref *sv = realloc(c->svec, cap * (nr ? nr : 1) * sizeof *sv);
 		if (!sv)
 			return -1;
 		c->svec = sv;
@@ -261,11 +287,11 @@ static int txn_step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
 {
 	size_t nr = c->h->nregs;
 	memcpy(c->tmp, c->svec + (size_t)s * nr, nr * sizeof *c->tmp);
-	const int32_t *m = c->h->pool + o->a;
+	const vref *m = c->h->pool + o->a;
 	int wrote = 0;
-	for (int32_t i = 0; i < o->b; i++, m += 3) {
+	for (int64_t i = 0; i < o->b; i++, m += 3) {
 		if (m[0] == MICRO_READ) {
-			if (m[2] != VAL_UNKNOWN && c->tmp[m[1]] != m[2])
+			if (m[2] != VREF_UNKNOWN && c->tmp[m[1]] != m[2])
 				return 0;
 		} else {
 			c->tmp[m[1]] = m[2];
@@ -312,7 +338,7 @@ static int step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
 		*ns = 0;
 		return s == 1;
 	case K_APPEND:
-		*ns = trie_child(c, s, o->a);
+		*ns = trie_child(c, s, (int32_t)o->a);
 		return *ns < 0 ? -1 : 1;
 	case K_TXN:
 		return txn_step(c, s, o, ns);
@@ -390,9 +416,9 @@ static int is_register(enum chk_model m)
 	return m == CHK_MODEL_REGISTER || m == CHK_MODEL_CAS_REGISTER || m == CHK_MODEL_KV;
 }
 
-static int32_t local_id(struct kctx *c, struct hmap *g2l, int32_t g, int32_t dead)
+static int32_t local_id(struct kctx *c, struct hmap *g2l, vref g, int32_t dead)
 {
-	int32_t l = hmap_get(g2l, (uint64_t)(uint32_t)g);
+	int32_t l = hmap_get(g2l, g);
 	return l >= 0 ? l : dead;
 }
 
@@ -406,7 +432,7 @@ static int prepare_register(struct kctx *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct lop *o = &c->ops[i];
 		if (o->kind == K_READ || o->kind == K_CAS || o->kind == K_MISMATCH) {
-			uint64_t g = (uint32_t)o->a;
+			uint64_t g = (uint64_t)o->a;
 			if (hmap_get(&g2l, g) < 0) {
 				if (hmap_put(&g2l, g, (int32_t)nloc))
 					goto out;
@@ -421,16 +447,16 @@ static int prepare_register(struct kctx *c)
 	c->pending_mm = calloc(nloc, sizeof *c->pending_mm);
 	if (!c->l2g || !c->nwriters || !c->need || !c->pending_mm)
 		goto out;
-	c->l2g[0] = -1;
+	c->l2g[0] = VREF_UNKNOWN;
 	for (size_t j = 0; j < g2l.cap; j++)
 		if (g2l.v[j] >= 0)
-			c->l2g[g2l.v[j]] = (int32_t)g2l.k[j];
+			c->l2g[g2l.v[j]] = g2l.k[j];
 	c->init = local_id(c, &g2l, c->h->initial, 0);
 	for (size_t i = 0; i < c->n; i++) {
 		struct lop *o = &c->ops[i];
-		o->a = local_id(c, &g2l, o->a, 0);
+		o->a = local_id(c, &g2l, (vref)o->a, 0);
 		if (o->kind == K_CAS || o->kind == K_MISMATCH)
-			o->b = local_id(c, &g2l, o->b, 0);
+			o->b = local_id(c, &g2l, (vref)o->b, 0);
 	}
 	/* Writers per value (the unobserved value never needs the uniqueness prune). */
 	c->unique_prune = 1;
@@ -494,6 +520,11 @@ static int prepare_list(struct kctx *c)
 			if (s < 0)
 				return SB_ENOMEM;
 			o->a = s;
+		} else if (o->kind == K_APPEND) {
+			int32_t e = elem_local(c, (vref)o->a);
+			if (e < 0)
+				return SB_ENOMEM;
+			o->a = e;
 		}
 		c->ops[w++] = *o;
 	}
@@ -518,7 +549,7 @@ static int prepare_multi(struct kctx *c)
 		struct lop *o = &c->ops[i];
 		if (!o->ok) {
 			int writes = 0;
-			for (int32_t j = 0; j < o->b; j++)
+			for (int64_t j = 0; j < o->b; j++)
 				writes |= c->h->pool[o->a + 3 * j] == MICRO_WRITE;
 			if (!writes)
 				continue;
@@ -615,8 +646,8 @@ static int link_twins(struct kctx *c)
 		o->lin = 0;
 		if (o->ok || o->kind == K_TXN)
 			continue;
-		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ ((uint64_t)(uint32_t)o->a << 24)) ^
-			       (uint32_t)o->b;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^
+			       (uint64_t)o->b;
 		int32_t prev = hmap_get(&last, key);
 		if (prev >= 0) {
 			const struct lop *p = &c->ops[prev];
@@ -654,7 +685,7 @@ static void format_state(struct kctx *c, int32_t s, struct sbuf *b)
 		for (i = 0; i < n; i++) {
 			if (i)
 				sbuf_addc(b, ',');
-			vtab_format(&c->h->vals, el[i], b);
+			vtab_format_ref(&c->h->vals, c->elems[el[i]], b);
 		}
 		sbuf_addc(b, ']');
 		free(el);
@@ -666,23 +697,23 @@ static void format_state(struct kctx *c, int32_t s, struct sbuf *b)
 			if (r)
 				sbuf_addc(b, ',');
 			struct sbuf k = {0};
-			vtab_format(&c->h->vals, c->h->regs[r], &k);
+			vtab_format_ref(&c->h->vals, c->h->regs[r], &k);
 			if (k.p && k.p[0] == '"')
 				sbuf_add(b, k.p, k.len);
 			else
 				sbuf_add_json_string(b, k.p ? k.p : "", k.len);
 			sbuf_free(&k);
 			sbuf_addc(b, ':');
-			vtab_format(&c->h->vals, c->svec[(size_t)s * c->h->nregs + r], b);
+			vtab_format_ref(&c->h->vals, c->svec[(size_t)s * c->h->nregs + r], b);
 		}
 		sbuf_addc(b, '}');
 		return;
 	}
 	default:
-		if (s == 0 || c->l2g[s] < 0)
+		if (s == 0 || c->l2g[s] == VREF_UNKNOWN)
 			sbuf_add_json_string(b, "(a value no operation observes)", 31);
 		else
-			vtab_format(&c->h->vals, c->l2g[s], b);
+			vtab_format_ref(&c->h->vals, c->l2g[s], b);
 		return;
 	}
 }
@@ -705,14 +736,14 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 	const char *kp = key.p ? key.p : "";
 	const char *wp = when.p ? when.p : "";
 	if (bad->kind == K_READ && is_register(c->model)) {
-		int32_t v = bad->a;
+		vref v = bad->a;
 		/* The last write (or cas) completed before the read began, with another value. */
 		const struct cop *last = NULL;
 		int any_write_of_v = 0, later_write_of_v = 0;
 		for (size_t i = 0; i < k->n; i++) {
 			const struct cop *o = &k->ops[i];
-			int32_t nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : -1;
-			if (nv < 0)
+			vref nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : VREF_UNKNOWN;
+			if (nv == VREF_UNKNOWN)
 				continue;
 			if (nv == v)
 				any_write_of_v = 1;
@@ -723,19 +754,21 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 		if (last)
 			for (size_t i = 0; i < k->n; i++) {
 				const struct cop *o = &k->ops[i];
-				int32_t nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : -1;
+				vref nv = o->kind == K_WRITE ? o->a
+					: o->kind == K_CAS   ? o->b
+							     : VREF_UNKNOWN;
 				if (nv == v && o->ret > last->ret)
 					later_write_of_v = 1;
 			}
 		struct sbuf val = {0};
-		vtab_format(&h->vals, v, &val);
+		vtab_format_ref(&h->vals, v, &val);
 		if (!any_write_of_v && v != h->initial) {
 			sbuf_addf(b, "read of %s returned %s at %s, but no operation ever wrote %s", kp,
 				  val.p ? val.p : "", wp, val.p ? val.p : "");
 		} else if (last && !later_write_of_v) {
 			struct sbuf lw = {0}, lv = {0};
 			chk_when_phrase(last->t_ret, last->ret_line, &lw);
-			vtab_format(&h->vals, last->kind == K_WRITE ? last->a : last->b, &lv);
+			vtab_format_ref(&h->vals, last->kind == K_WRITE ? last->a : last->b, &lv);
 			sbuf_addf(b,
 				  "read of %s returned %s at %s, but %s %s completed at %s and no "
 				  "later write of %s exists",
@@ -779,7 +812,7 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 
 /* states: local states reached; or, when global_state >= 0, that value id alone. */
 static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *states, size_t nst,
-			  int32_t global_state, struct chk_key_result *out)
+			  vref global_state, struct chk_key_result *out)
 {
 	const struct ckey *k = c->k;
 	const struct cop *bad = &k->ops[c->ops[bad_local].src];
@@ -801,8 +834,8 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	}
 	for (size_t i = 0; i < nst; i++) {
 		struct sbuf s = {0};
-		if (global_state >= 0)
-			vtab_format(&c->h->vals, global_state, &s);
+		if (global_state != VREF_UNKNOWN)
+			vtab_format_ref(&c->h->vals, global_state, &s);
 		else
 			format_state(c, states[i], &s);
 		out->states[out->nstates++] = sbuf_take(&s);
@@ -831,7 +864,7 @@ static int read_only(const struct kctx *c, const struct lop *o)
 	if (o->kind == K_READ || o->kind == K_LREAD || o->kind == K_MISMATCH)
 		return 1;
 	if (o->kind == K_TXN) {
-		for (int32_t j = 0; j < o->b; j++)
+		for (int64_t j = 0; j < o->b; j++)
 			if (c->h->pool[o->a + 3 * j] == MICRO_WRITE)
 				return 0;
 		return 1;
@@ -1052,8 +1085,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		struct lop *l = &c.ops[c.n++];
 		l->call = o->call;
 		l->ret = o->status == S_OK || o->status == S_FAIL ? o->ret : CHK_INF;
-		l->a = o->a;
-		l->b = o->b;
+		l->a = (int64_t)o->a;
+		l->b = (int64_t)o->b;
 		l->src = (uint32_t)i;
 		l->kind = o->kind;
 		l->ok = o->status == S_OK || o->status == S_FAIL;
@@ -1081,8 +1114,9 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	int32_t sbad, sref;
 	if (c.unique_prune && find_stale_read(&c, &sbad, &sref)) {
 		const struct cop *w = &k->ops[c.ops[sref].src];
-		int32_t st = w->kind == K_WRITE ? w->a : w->b;
-		if (report_invalid(&c, sbad, &st, 1, st, out))
+		vref st = w->kind == K_WRITE ? w->a : w->b;
+		int32_t dummy = 0;
+		if (report_invalid(&c, sbad, &dummy, 1, st, out))
 			goto out;
 		out->verdict = CHK_INVALID;
 		rc = 0;
@@ -1115,7 +1149,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		}
 	}
 	if (v == CHK_INVALID &&
-	    report_invalid(&c, c.best_op, c.best_states, c.nbest, -1, out))
+	    report_invalid(&c, c.best_op, c.best_states, c.nbest, VREF_UNKNOWN, out))
 		goto out;
 	out->verdict = (enum chk_verdict)v;
 	rc = 0;
@@ -1123,6 +1157,8 @@ out:
 	uncharge_all(&c);
 	free(c.ops);
 	free(c.l2g);
+	free(c.elems);
+	hmap_free(&c.elem_ids);
 	free(c.nwriters);
 	free(c.need);
 	free(c.pending_mm);

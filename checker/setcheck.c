@@ -19,7 +19,7 @@
 #include "lib/err.h"
 
 struct elem {
-	int32_t value;
+	vref value;
 	int64_t acked;     /* earliest completion of an ok add; CHK_INF if none */
 	uint8_t attempted; /* an add that did not fail */
 	uint8_t seen, in_final;
@@ -34,7 +34,7 @@ struct emap {
 	size_t n, capn;
 };
 
-static struct elem *elem_get(struct emap *m, int32_t v)
+static struct elem *elem_get(struct emap *m, vref v)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
@@ -42,7 +42,7 @@ static struct elem *elem_get(struct emap *m, int32_t v)
 		if (!s)
 			return NULL;
 		for (size_t j = 0; j < m->n; j++) {
-			size_t i = mix64((uint32_t)m->e[j].value) & (cap - 1);
+			size_t i = mix64(m->e[j].value) & (cap - 1);
 			while (s[i])
 				i = (i + 1) & (cap - 1);
 			s[i] = (int32_t)j + 1;
@@ -51,7 +51,7 @@ static struct elem *elem_get(struct emap *m, int32_t v)
 		m->slot = s;
 		m->cap = cap;
 	}
-	size_t i = mix64((uint32_t)v) & (m->cap - 1);
+	size_t i = mix64(v) & (m->cap - 1);
 	while (m->slot[i]) {
 		struct elem *e = &m->e[m->slot[i] - 1];
 		if (e->value == v)
@@ -112,7 +112,7 @@ int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_ke
 	const struct cop *final = nreads ? reads[nreads - 1] : NULL;
 	for (size_t r = 0; r < nreads; r++) {
 		const struct cop *o = reads[r];
-		for (int32_t i = 0; i < o->b; i++) {
+		for (vref i = 0; i < o->b; i++) {
 			struct elem *e = elem_get(&m, h->pool[o->a + i]);
 			if (!e)
 				goto out;
@@ -126,7 +126,7 @@ int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_ke
 		}
 	}
 	if (final)
-		for (int32_t i = 0; i < final->b; i++) {
+		for (vref i = 0; i < final->b; i++) {
 			struct elem *e = elem_get(&m, h->pool[final->a + i]);
 			if (!e)
 				goto out;
@@ -162,7 +162,7 @@ int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_ke
 			continue;
 		if (out->set_count[cat]++ < 20) {
 			sbuf_addc(&samples[cat], out->set_count[cat] == 1 ? '[' : ',');
-			vtab_format(&h->vals, e->value, &samples[cat]);
+			vtab_format_ref(&h->vals, e->value, &samples[cat]);
 		}
 	}
 	for (int c = 0; c < CHK_SET_NANOMALY; c++) {

@@ -438,3 +438,39 @@ void vtab_format(const struct vtab *t, int32_t id, struct sbuf *b)
 	const char *p = t->bytes + t->off[id];
 	decode(p, p + t->len[id], b);
 }
+
+int vtab_ref(struct vtab *t, const struct hval *v, vref *out)
+{
+	int64_t i;
+	if (v->kind == HVAL_INT) {
+		i = v->u.i;
+	} else if (v->kind == HVAL_FLOAT && v->u.d == floor(v->u.d) && v->u.d >= -9.2e18 &&
+		   v->u.d <= 9.2e18) {
+		i = (int64_t)v->u.d;
+	} else {
+		int32_t id = vtab_intern(t, v);
+		if (id < 0)
+			return -1;
+		*out = ((uint64_t)id << 1) | 1;
+		return 0;
+	}
+	if (vref_fits_int(i)) {
+		*out = vref_int(i);
+		return 0;
+	}
+	int32_t id = vtab_intern_int(t, i);
+	if (id < 0)
+		return -1;
+	*out = ((uint64_t)id << 1) | 1;
+	return 0;
+}
+
+void vtab_format_ref(const struct vtab *t, vref r, struct sbuf *b)
+{
+	if (r == VREF_UNKNOWN)
+		sbuf_add(b, "null", 4);
+	else if (r & 1)
+		vtab_format(t, (int32_t)(r >> 1), b);
+	else
+		sbuf_addf(b, "%lld", (long long)((int64_t)r >> 1));
+}

@@ -63,6 +63,25 @@ int vtab_is_null(const struct vtab *t, int32_t id);
 /* Bytes the table holds (for memory accounting). */
 size_t vtab_bytes(const struct vtab *t);
 
+/* A value reference: integers in [-2^62, 2^62) are held in the reference itself (the
+ * common case costs no table lookup), any other value is an interned id. Equal values have
+ * equal references. */
+typedef uint64_t vref;
+#define VREF_UNKNOWN UINT64_MAX /* a read whose value is unknown (never a real reference) */
+
+static inline int vref_fits_int(int64_t v)
+{
+	return v >= -((int64_t)1 << 62) && v < ((int64_t)1 << 62);
+}
+static inline vref vref_int(int64_t v)
+{
+	return (uint64_t)v << 1;
+}
+/* The reference of v (interned if needed). Returns 0, or -1 when out of memory. */
+int vtab_ref(struct vtab *t, const struct hval *v, vref *out);
+/* Append the JSON text of r to b. */
+void vtab_format_ref(const struct vtab *t, vref r, struct sbuf *b);
+
 /* A 64-bit mix of x (splitmix64 finaliser). */
 static inline uint64_t mix64(uint64_t x)
 {
