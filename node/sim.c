@@ -1065,6 +1065,34 @@ static void final_checks(struct sim *s)
 					  (unsigned long long)ap->value, k,
 					  (unsigned long long)ap->t_ack);
 		}
+		/* appends take effect in real-time order: one acknowledged before another began
+		 * precedes it in the list */
+		for (size_t i = 0; i < s->n_apps && !s->res->violation; i++) {
+			const struct append_rec *x = &s->apps[i];
+			if (x->key != k || !x->t_ack)
+				continue;
+			size_t pa = 0;
+			while (pa < n && fin[pa] != x->value)
+				pa++;
+			for (size_t j = 0; j < s->n_apps; j++) {
+				const struct append_rec *y = &s->apps[j];
+				if (y->key != k || y->t_inv <= x->t_ack)
+					continue;
+				size_t pb = 0;
+				while (pb < n && fin[pb] != y->value)
+					pb++;
+				if (pb < pa) {
+					violation(s, SIM_STALE_READ,
+						  "k%zu: %llu (acknowledged at %llu ms) comes after %llu "
+						  "(begun at %llu ms) in the list",
+						  k, (unsigned long long)x->value,
+						  (unsigned long long)x->t_ack,
+						  (unsigned long long)y->value,
+						  (unsigned long long)y->t_inv);
+					break;
+				}
+			}
+		}
 		/* reads: a prefix of the final list, holding every append acknowledged before the
 		 * read began; and never shorter than a read that completed before it began */
 		for (size_t i = 0; i < s->n_reads && !s->res->violation; i++) {

@@ -19,7 +19,8 @@
  *                        office
  *   State Machine Safety no two nodes apply different entries at one index
  * and at the end, after healing every fault and letting the cluster settle:
- *   every node holds the same state; every acknowledged append is in every node's list, once;
+ *   every node holds the same state; every acknowledged append is in every node's list, once,
+ *   and before every append that began after it was acknowledged;
  *   every read returned a prefix of the final list containing every append acknowledged before
  *   the read began, and reads that follow each other in real time never shrink (linearizable
  *   reads for an append-only list).
