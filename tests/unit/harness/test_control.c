@@ -4,6 +4,7 @@
  * Hostile values go through exec and upload; the hosts of a lab share this machine's file
  * system, so a canary file in a private temporary directory shows whether anything ran. */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -505,6 +506,66 @@ static void test_ssh_errors(void **state)
 	control_close(u);
 }
 
+/* A host whose sshd accepts TCP but never speaks (stopped with SIGSTOP): connect must give
+ * up at the connect timeout, and an exec on an open session whose peer went silent must
+ * give up at its own limit. Nothing may hang. */
+static void test_ssh_silent_host_never_hangs(void **state)
+{
+	if (!lab_dir)
+		skip();
+	char pidf[600], err[1024];
+	snprintf(pidf, sizeof pidf, "%s/h3/sshd.pid", lab_dir);
+	FILE *f = fopen(pidf, "r");
+	assert_non_null(f);
+	long pid = 0;
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	assert_true(pid > 1);
+
+	struct control_host h = lab_host(2);
+	h.connect_timeout_ms = 800;
+	struct control *open_c, *c;
+	assert_int_equal(control_new(&h, &open_c, err, sizeof err), 0);
+	assert_int_equal(control_connect(open_c, err, sizeof err), 0);
+
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	assert_int_equal(control_new(&h, &c, err, sizeof err), 0);
+	int rc = control_connect(c, err, sizeof err);
+	enum control_failure fc = control_failure(c);
+	/* The open session's own process is separate from the listener: stop it too by
+	 * making the command itself stop its session (the peer goes silent mid-command). */
+	struct control_result r;
+	struct control_exec_opts o = {.timeout_ms = 700};
+	char *stop = shquote_fmt("p=$(awk '{print $4}' /proc/$PPID/stat); echo $p > %q/session.pid; "
+				 "kill -STOP $p",
+				 tmpdir);
+	int rc2 = control_exec(open_c, stop, &o, &r, err, sizeof err);
+	control_result_free(&r);
+	free(stop);
+	kill((pid_t)pid, SIGCONT);
+	char sessf[400];
+	snprintf(sessf, sizeof sessf, "%s/session.pid", tmpdir);
+	long spid = 0;
+	f = fopen(sessf, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &spid) == 1 && spid > 1)
+			kill((pid_t)spid, SIGCONT);
+		fclose(f);
+	}
+	assert_true(spid > 1);
+	assert_int_equal(rc, SB_EIO);
+	assert_int_equal(fc, CONTROL_FAIL_TIMEOUT);
+	assert_int_equal(rc2, SB_ETIMEOUT);
+	control_close(c);
+	control_close(open_c);
+	/* After SIGCONT the host answers again. */
+	h.connect_timeout_ms = 5000;
+	assert_int_equal(control_new(&h, &c, err, sizeof err), 0);
+	assert_int_equal(control_exec(c, "true", NULL, &r, err, sizeof err), 0);
+	control_result_free(&r);
+	control_close(c);
+}
+
 static void test_ssh_pool_names_failing_hosts(void **state)
 {
 	if (!lab_dir)
@@ -549,6 +610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ssh_exec_and_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ssh_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ssh_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ssh_silent_host_never_hangs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ssh_pool_names_failing_hosts, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
