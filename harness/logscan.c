@@ -347,7 +347,7 @@ static pthread_once_t leader_once = PTHREAD_ONCE_INIT;
 
 static void leader_init(void)
 {
-	static const char re[] = "(?=.*(?:^|\\s)event=became-leader(?:\\s|$))"
+	static const char re[] = "^(?=.*(?:^|\\s)event=became-leader(?:\\s|$))"
 				 "(?=.*(?:^|\\s)node=(?<node>[^\\s]+))"
 				 "(?=.*(?:^|\\s)term=(?<term>[0-9]+)(?:\\s|$))";
 	int ec = 0;
