@@ -1,0 +1,220 @@
+/* Cross-check of the checker against a brute-force search on thousands of small random
+ * cas-register histories (valid and invalid alike: reads return random values, outcomes are
+ * random ok / info / fail / mismatch / never completed). The brute force tries every order
+ * that respects real time and every choice of which indeterminate operations happened, with
+ * no reduction at all, so any inexact pruning in the checker shows up as a disagreement.
+ * A failing case prints its seed and the history. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "checker/checker.h"
+#include "lib/err.h"
+
+enum { F_READ, F_WRITE, F_CAS };
+enum { O_OK, O_INFO, O_FAIL, O_MISMATCH, O_OPEN };
+
+struct bop {
+	int f, outcome;
+	int a, b;      /* write a; cas a -> b; read result a */
+	int call, ret; /* event positions; ret = 1 << 30 if none */
+	int required;  /* must be linearized (ok, mismatch) */
+	int present;   /* takes part at all (not a plain fail) */
+};
+
+#define MAXOPS 9
+#define NEVER (1 << 30)
+
+static uint64_t rng;
+static unsigned rnd(unsigned n)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)((rng >> 33) % n);
+}
+
+static int brute(const struct bop *ops, int n, unsigned mask, int state)
+{
+	int all = 1;
+	for (int i = 0; i < n; i++)
+		if (ops[i].required && !(mask & (1u << i)))
+			all = 0;
+	if (all)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		const struct bop *o = &ops[i];
+		if (!o->present || (mask & (1u << i)))
+			continue;
+		/* Every operation that completed before o began must already be linearized. */
+		int ok = 1;
+		for (int j = 0; j < n && ok; j++)
+			if (ops[j].present && ops[j].required && !(mask & (1u << j)) &&
+			    ops[j].ret < o->call)
+				ok = 0;
+		if (!ok)
+			continue;
+		int ns = state;
+		if (o->outcome == O_MISMATCH) {
+			if (state == o->a)
+				continue;
+		} else if (o->f == F_READ) {
+			if (state != o->a)
+				continue;
+		} else if (o->f == F_WRITE) {
+			ns = o->a;
+		} else {
+			if (state != o->a)
+				continue;
+			ns = o->b;
+		}
+		if (brute(ops, n, mask | (1u << i), ns))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *fname(int f)
+{
+	return f == F_READ ? "read" : f == F_WRITE ? "write" : "cas";
+}
+
+static size_t emit_value(char *p, size_t cap, const struct bop *o, int completion)
+{
+	if (o->f == F_READ)
+		return completion ? (size_t)snprintf(p, cap, "%d", o->a)
+				  : (size_t)snprintf(p, cap, "null");
+	if (o->f == F_WRITE)
+		return (size_t)snprintf(p, cap, "%d", o->a);
+	return (size_t)snprintf(p, cap, "[%d,%d]", o->a, o->b);
+}
+
+/* Make a random history of n ops over `procs` processes; text into buf. */
+static void make_history(struct bop *ops, int n, int procs, char *buf, size_t cap)
+{
+	int cur[8];   /* op in flight per process, -1 */
+	int dead[8];  /* process ended info */
+	int pid[8];   /* process number in use */
+	for (int p = 0; p < procs; p++)
+		cur[p] = -1, dead[p] = 0, pid[p] = p;
+	int next = 0, pos = 0, nextpid = procs;
+	size_t len = 0;
+	while (next < n || 1) {
+		int inflight = 0;
+		for (int p = 0; p < procs; p++)
+			inflight += cur[p] >= 0;
+		if (next >= n && !inflight)
+			break;
+		int p = (int)rnd((unsigned)procs);
+		if (cur[p] < 0) {
+			if (next >= n)
+				continue;
+			if (dead[p]) {
+				pid[p] = nextpid++;
+				dead[p] = 0;
+			}
+			struct bop *o = &ops[next];
+			memset(o, 0, sizeof *o);
+			o->f = (int)rnd(3);
+			o->a = (int)rnd(3);
+			o->b = (int)rnd(3);
+			o->call = pos++;
+			o->ret = NEVER;
+			cur[p] = next++;
+			len += (size_t)snprintf(buf + len, cap - len,
+						"{\"process\":%d,\"type\":\"invoke\",\"f\":\"%s\",\"value\":",
+						pid[p], fname(o->f));
+			len += emit_value(buf + len, cap - len, o, 0);
+			len += (size_t)snprintf(buf + len, cap - len, "}\n");
+			continue;
+		}
+		struct bop *o = &ops[cur[p]];
+		unsigned r = rnd(20);
+		/* Some operations never complete: decide when the history ends. */
+		if (next >= n && r == 0) {
+			o->outcome = O_OPEN;
+			o->present = o->f != F_READ;
+			cur[p] = -1;
+			continue;
+		}
+		const char *type = "ok", *error = NULL;
+		if (r < 13) {
+			o->outcome = O_OK;
+		} else if (r < 16) {
+			o->outcome = O_INFO;
+			type = "info";
+		} else if (o->f == F_CAS && r < 18) {
+			o->outcome = O_MISMATCH;
+			type = "fail";
+			error = "mismatch";
+		} else {
+			o->outcome = O_FAIL;
+			type = "fail";
+			error = "unavailable";
+		}
+		o->ret = o->outcome == O_INFO ? NEVER : pos;
+		pos++;
+		o->required = o->outcome == O_OK || o->outcome == O_MISMATCH;
+		o->present = o->outcome != O_FAIL && !(o->outcome == O_INFO && o->f == F_READ);
+		len += (size_t)snprintf(buf + len, cap - len,
+					"{\"process\":%d,\"type\":\"%s\",\"f\":\"%s\",\"value\":", pid[p],
+					type, fname(o->f));
+		len += emit_value(buf + len, cap - len, o, 1);
+		if (error)
+			len += (size_t)snprintf(buf + len, cap - len, ",\"error\":\"%s\"", error);
+		len += (size_t)snprintf(buf + len, cap - len, "}\n");
+		if (o->outcome == O_INFO)
+			dead[p] = 1;
+		cur[p] = -1;
+	}
+	/* Open operations were still invoked: they may have happened. */
+}
+
+static void test_against_brute_force(void **state)
+{
+	char buf[8192], err[512];
+	int counts[2] = {0, 0};
+	struct hval *zero = NULL;
+	assert_int_equal(chk_value_parse("0", &zero, err, sizeof err), 0);
+	for (uint64_t seed = 1; seed <= 20000; seed++) {
+		rng = seed * 0x9e3779b97f4a7c15ULL;
+		struct bop ops[MAXOPS];
+		int n = 3 + (int)rnd(MAXOPS - 2);
+		int procs = 2 + (int)rnd(3);
+		make_history(ops, n, procs, buf, sizeof buf);
+		int want = brute(ops, n, 0, 0) ? CHK_VALID : CHK_INVALID;
+		struct chk_options opt = {.model = CHK_MODEL_CAS_REGISTER, .initial = zero,
+					  .threads = 1};
+		struct hreader *r = NULL;
+		assert_int_equal(
+			hreader_open_mem(&r, buf, strlen(buf), "h", HFMT_JSONL, err, sizeof err), 0);
+		struct chk_result *res = NULL;
+		int rc = chk_check_reader(r, &opt, "h", &res, err, sizeof err);
+		hreader_close(r);
+		if (rc)
+			fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, err, buf);
+		int got = (int)res->verdict;
+		chk_result_free(res);
+		if (got != want)
+			fail_msg("seed %llu: checker says %s, brute force %s\n%s",
+				 (unsigned long long)seed, chk_verdict_name((enum chk_verdict)got),
+				 chk_verdict_name((enum chk_verdict)want), buf);
+		counts[want == CHK_VALID]++;
+	}
+	chk_value_free(zero);
+	print_message("%d valid, %d invalid histories agreed\n", counts[1], counts[0]);
+	/* Both verdicts must be well represented for the comparison to mean something. */
+	assert_true(counts[0] > 500 && counts[1] > 500);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_against_brute_force),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
