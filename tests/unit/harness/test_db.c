@@ -12,8 +12,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -232,6 +234,70 @@ static size_t read_file(const char *path, char *buf, size_t cap)
 	return n;
 }
 
+/* A control backend that records every command it runs, then runs it locally. */
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *recorded[1024];
+static size_t nrecorded;
+static struct control_ops rec_ops;
+
+static int rec_exec(struct control *c, const char *cmd, const struct control_exec_opts *o,
+		    struct control_result *res, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&rec_mu);
+	if (nrecorded < sizeof recorded / sizeof recorded[0])
+		recorded[nrecorded++] = strdup(cmd);
+	pthread_mutex_unlock(&rec_mu);
+	return control_local_ops.exec(c, cmd, o, res, err, errlen);
+}
+
+static void record_commands(struct db *db)
+{
+	rec_ops = control_local_ops;
+	rec_ops.exec = rec_exec;
+	for (size_t i = 0; i < db->n; i++)
+		db_control(db, i)->ops = &rec_ops;
+}
+
+/* Is every occurrence of needle in cmd inside single quotes (where sh expands nothing)? */
+static bool only_single_quoted(const char *cmd, const char *needle)
+{
+	size_t nl = strlen(needle);
+	bool in_single = false, in_double = false;
+	for (size_t i = 0; cmd[i]; i++) {
+		if (!strncmp(cmd + i, needle, nl) && !in_single)
+			return false;
+		char ch = cmd[i];
+		if (in_single) {
+			if (ch == '\'')
+				in_single = false;
+		} else if (ch == '\\' && cmd[i + 1]) {
+			i++;
+		} else if (ch == '"') {
+			in_double = !in_double;
+		} else if (ch == '\'' && !in_double) {
+			in_single = true;
+		}
+	}
+	return true;
+}
+
+static void check_recorded(const char *const *needles)
+{
+	size_t hits = 0;
+	for (size_t r = 0; r < nrecorded; r++) {
+		for (size_t k = 0; needles[k]; k++) {
+			if (strstr(recorded[r], needles[k]))
+				hits++;
+			if (!only_single_quoted(recorded[r], needles[k]))
+				fail_msg("'%s' outside single quotes in:\n%s", needles[k], recorded[r]);
+		}
+		free(recorded[r]);
+	}
+	nrecorded = 0;
+	/* The hostile values did reach the commands (so the check above looked at them). */
+	assert_true(hits > 10);
+}
+
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static void test_open_checks(void **state)
@@ -386,6 +452,7 @@ static void test_lifecycle_local(void **state)
 	int rc = db_open(&db, h, 3, &o, err, sizeof err);
 	if (rc)
 		fail_msg("db_open: %s", err);
+	record_commands(db);
 
 	if ((rc = db_each(db, DB_OP_INSTALL, NULL, NULL, err, sizeof err)))
 		fail_msg("install: %s", err);
@@ -546,6 +613,10 @@ static void test_lifecycle_local(void **state)
 
 	assert_false(pwned_under(tmpdir));
 	assert_false(exists("PWNED1") || exists("PWNED2") || exists("PWNED3") || exists("PWNED4"));
+	/* And in the command text itself, every hostile value sits inside single quotes. */
+	const char *needles[] = {"$(touch PWNED1)", "`touch PWNED2`", "$(touch PWNED3)",
+				 "touch PWNED4", NULL};
+	check_recorded(needles);
 	db_close(db);
 }
 
