@@ -1,4 +1,5 @@
 /* splitbrain lab up|down|status — the local lab cluster (lab.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,15 @@
 #include "lib/err.h"
 
 int cmd_lab(int argc, char **argv);
+
+/* Set by SIGINT/SIGTERM during `lab up`, which then removes what it made (the one piece of
+ * global state here: a signal flag). */
+static volatile sig_atomic_t lab_interrupted;
+
+static void on_signal(int sig)
+{
+	lab_interrupted = 1;
+}
 
 static const char lab_usage[] =
 	"usage: splitbrain lab up [-n N] [--dir DIR] [--subnet CIDR]\n"
@@ -74,7 +84,14 @@ int cmd_lab(int argc, char **argv)
 	char err[1024] = "";
 	int rc;
 	if (!strcmp(verb, "up")) {
+		struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		o.interrupted = &lab_interrupted;
 		rc = lab_up(&o, err, sizeof err);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
 	} else if (!strcmp(verb, "down")) {
 		if (o.n || o.subnet) {
 			fprintf(stderr, "splitbrain lab down: -n and --subnet apply to 'up' only\n");

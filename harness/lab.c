@@ -845,11 +845,18 @@ int lab_up(const struct lab_opts *o, char *err, size_t errlen)
 	    (rc = RUN(err, errlen, "ip", "addr", "add", brcidr, "dev", brn)) ||
 	    (rc = RUN(err, errlen, "ip", "link", "set", brn, "up")))
 		goto out;
-	for (int i = 0; i < s.n; i++)
+	for (int i = 0; i < s.n; i++) {
+		if (o->interrupted && *o->interrupted) {
+			rc = err_set(err, errlen, SB_EIO, "interrupted");
+			goto out;
+		}
 		if ((rc = host_up(&s, i, log, err, errlen))) {
+			if (o->interrupted && *o->interrupted)
+				rc = err_set(err, errlen, SB_EIO, "interrupted");
 			err_prefix(err, errlen, "host n%d", i + 1);
 			goto out;
 		}
+	}
 
 	/* known_hosts and the nodes file. */
 	struct control_host hosts[LAB_MAX_HOSTS];
@@ -880,6 +887,10 @@ int lab_up(const struct lab_opts *o, char *err, size_t errlen)
 	long long deadline = control_now_ms() + 10000;
 	for (int i = 0; i < s.n; i++) {
 		while (!ssh_answers(lab_addr(s.subnet, i + 1), 500)) {
+			if (o->interrupted && *o->interrupted) {
+				rc = err_set(err, errlen, SB_EIO, "interrupted");
+				goto out;
+			}
 			if (control_now_ms() > deadline) {
 				char hl[PATHLEN];
 				snprintf(hl, sizeof hl, "%s/h%d/sshd.log", s.dir, i + 1);

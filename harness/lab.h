@@ -28,6 +28,7 @@
 #ifndef SB_LAB_H
 #define SB_LAB_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,9 @@ struct lab_opts {
 	int n;              /* hosts, 3..9 (0: 5) */
 	const char *subnet; /* CIDR or NULL for the derived default */
 	FILE *log;          /* progress lines (may be NULL) */
+	/* Set asynchronously (a signal handler) to ask `up` to stop: it then removes what it made
+	 * and fails with SB_EIO. May be NULL. Borrowed. */
+	const volatile sig_atomic_t *interrupted;
 };
 
 /* Bring the lab up. Refuses (SB_EIO) if a lab from this directory is running. On failure

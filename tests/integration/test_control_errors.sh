@@ -56,6 +56,11 @@ printf 'host n1 %s %s known_hosts=%s host_key=off\n' "$addr" "$base" "$TMP/kh-ch
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "warning: host n1: host key not verified" \
 	&& ok "off connects and warns" || fail "off: $out"
 
+# The local backend through the binary: this machine as a host.
+printf 'host me - backend=local\n' > "$TMP/nodes"
+out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "^me .*(local).* ok$" \
+	&& ok "local backend host passes the preflight" || fail "local hosts check: $out"
+
 # A bad nodes file is bad input (254) with FILE:LINE:COL.
 printf 'host n1 %s\nhost n2 %s colour=blue\n' "$addr" "$addr" > "$TMP/nodes"
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1); rc=$?

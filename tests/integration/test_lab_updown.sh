@@ -33,6 +33,21 @@ out=$("$SB" lab up -n 2 --dir "$LAB" 2>&1); rc=$?
 
 ipt_before=$(iptables -S | md5sum)
 
+# SIGTERM during `up`: it removes what it made (or, if it had already finished, the lab is
+# complete and `down` removes it). Either way nothing of the lab may be left afterwards.
+"$SB" lab up -n 9 --dir "$LAB" >/dev/null 2>&1 &
+upid=$!
+sleep 0.5
+kill -TERM $upid
+wait $upid; rc=$?
+if [ $rc != 0 ]; then
+	"$SB" lab status --dir "$LAB" 2>&1 | grep -q "not running" && ok "interrupted up cleaned up (exit $rc)" \
+		|| fail "interrupted up left something: $("$SB" lab status --dir "$LAB" 2>&1)"
+else
+	ok "up finished before the signal"
+	"$SB" lab down --dir "$LAB" >/dev/null || fail "down after a complete up"
+fi
+
 "$SB" lab up -n 3 --dir "$LAB" || { fail "lab up"; exit 1; }
 tag=$(awk '$1 == "tag" { print $2 }' "$LAB/state")
 [ -n "$tag" ] || fail "no tag in $LAB/state"
