@@ -404,8 +404,9 @@ int cmd_db(int argc, char **argv)
 				if (sel[i])
 					printf("%s %s: ok\n", c.action, db->nodes[i].name);
 	} else if (!strcmp(c.action, "status")) {
-		if (!(rc = db_status_all(db, st, err, sizeof err)))
-			print_status(db, sel, st);
+		/* The table is printed even when some host failed; the exit code says so. */
+		rc = db_status_all(db, st, err, sizeof err);
+		print_status(db, sel, st);
 	} else if (!strcmp(c.action, "leader")) {
 		struct db_leader l;
 		if ((rc = db_leader(db, c.timeout_ms, &l, err, sizeof err)))

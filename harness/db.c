@@ -340,7 +340,10 @@ struct status_arg {
 static int status_fn(struct control *c, size_t i, void *arg, char *err, size_t errlen)
 {
 	struct status_arg *a = arg;
-	return a->db->ops->status(a->db, i, &a->st[i], err, errlen);
+	int rc = a->db->ops->status(a->db, i, &a->st[i], err, errlen);
+	if (rc)
+		snprintf(a->st[i].error, sizeof a->st[i].error, "%s", err);
+	return rc;
 }
 
 int db_status_all(struct db *db, struct db_status *st, char *err, size_t errlen)

@@ -180,7 +180,8 @@ int db_do(struct db *db, enum db_op op, size_t i, char *err, size_t errlen);
 int db_wait_ready(struct db *db, size_t i, int timeout_ms, char *err, size_t errlen);
 
 /* Status of every node, in parallel; st has n entries. Fails only on a connection-level
- * failure to a host (message names it); st[i] is filled for every reachable node. */
+ * failure to a host (message names it); st[i] is filled for every reachable node, and an
+ * unreachable one has the reason in st[i].error. */
 int db_status_all(struct db *db, struct db_status *st, char *err, size_t errlen);
 
 /* INFO of every node, in parallel, without the control connections (st has n entries;
