@@ -56,6 +56,21 @@ printf 'host n1 %s %s known_hosts=%s host_key=off\n' "$addr" "$base" "$TMP/kh-ch
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "warning: host n1: host key not verified" \
 	&& ok "off connects and warns" || fail "off: $out"
 
+# Authentication through ssh-agent (one we start and stop ourselves).
+if command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
+	eval "$(ssh-agent -s)" >/dev/null
+	agent_pid=$SSH_AGENT_PID
+	trap 'kill $agent_pid 2>/dev/null; cleanup' EXIT
+	ssh-add -q "$LAB/id_ed25519" 2>/dev/null
+	printf 'host n1 %s %s key=agent\n' "$addr" "$base" > "$TMP/nodes"
+	"$SB" hosts check --nodes "$TMP/nodes" >/dev/null 2>&1 && ok "auth by ssh-agent" || fail "auth by ssh-agent"
+	ssh-add -q -D 2>/dev/null
+	expect "agent without the key" "host n1 $addr $base key=agent" "auth failed.*ssh-agent"
+	kill "$agent_pid"
+	SSH_AUTH_SOCK= expect "no agent" "host n1 $addr $base key=agent" "auth failed.*no ssh-agent"
+	unset SSH_AUTH_SOCK SSH_AGENT_PID
+fi
+
 # The local backend through the binary: this machine as a host.
 printf 'host me - backend=local\n' > "$TMP/nodes"
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "^me .*(local).* ok$" \
