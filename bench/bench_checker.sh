@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checker benchmark: `splitbrain check` on histories from the generator (build/tools/histgen),
 # one process per cell, timed end to end (reading and parsing included; generating not).
-# Prints, per cell: verdict, wall time, operations per second, peak resident memory.
+# Prints, per cell: verdict, wall time, CPU time (user + system, all threads), operations per
+# second (of wall time), peak resident memory. GNU time measures to 10 ms.
 #   bench/bench_checker.sh            all cells (needs ~500 MB of scratch space in $BUILD)
 #   CELLS=quick bench/bench_checker.sh  skip the 1M-operation cell
 # Figures depend on the machine's load: the load average is printed before and after.
@@ -19,22 +20,24 @@ data=$(mktemp -d "$BUILD/bench-checker.XXXXXX")
 trap 'rm -rf "$data"' EXIT
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); cores: $(nproc)"
-printf '%-34s %-8s %9s %12s %10s\n' cell verdict seconds ops/s "peak MiB"
+printf '%-34s %-8s %9s %9s %12s %10s\n' cell verdict seconds cpu-s ops/s "peak MiB"
 
 # run NAME OPS ARGS... : time one invocation and print its row.
 run() {
 	local name=$1 ops=$2
 	shift 2
 	local out rc secs kb
-	/usr/bin/time -o "$data/time" -f '%e %M' "$SB" check "$@" >"$data/out" 2>/dev/null
+	/usr/bin/time -o "$data/time" -f '%e %M %U %S' "$SB" check "$@" >"$data/out" 2>/dev/null
 	rc=$?
 	out=$(cat "$data/time")
 	secs=$(echo "$out" | tail -n1 | cut -d' ' -f1)
 	kb=$(echo "$out" | tail -n1 | cut -d' ' -f2)
+	local cpu
+	cpu=$(echo "$out" | tail -n1 | awk '{ printf "%.2f", $3 + $4 }')
 	local verdict
 	case $rc in 0) verdict=valid ;; 1) verdict=invalid ;; 2) verdict=unknown ;; *) verdict="exit$rc" ;; esac
-	awk -v n="$name" -v v="$verdict" -v s="$secs" -v o="$ops" -v k="$kb" \
-		'BEGIN { ops = (s > 0) ? o / s : 0; printf "%-34s %-8s %9.3f %12.0f %10.1f\n", n, v, s, ops, k / 1024 }'
+	awk -v n="$name" -v v="$verdict" -v s="$secs" -v c="$cpu" -v o="$ops" -v k="$kb" \
+		'BEGIN { ops = (s > 0) ? o / s : 0; printf "%-34s %-8s %9.2f %9.2f %12.0f %10.1f\n", n, v, s, c, ops, k / 1024 }'
 }
 
 # 1. 100 histories shaped like Jepsen's etcd register test, one invocation.
