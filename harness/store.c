@@ -157,14 +157,20 @@ int store_node_dir(const struct store *s, const char *node, char *out, size_t ou
 	return 0;
 }
 
-int store_write_file(const struct store *s, const char *name, const void *data, size_t len,
-		     char *err, size_t errlen)
+int store_file_path(const struct store *s, const char *name, char *out, size_t outlen,
+		    char *err, size_t errlen)
 {
 	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return err_set(err, errlen, SB_EINVAL, "store: bad file name '%s'",
 			       name ? name : "(null)");
+	return join(out, outlen, s->dir, name, err, errlen);
+}
+
+int store_write_file(const struct store *s, const char *name, const void *data, size_t len,
+		     char *err, size_t errlen)
+{
 	char path[STORE_PATH_MAX];
-	int rc = join(path, sizeof path, s->dir, name, err, errlen);
+	int rc = store_file_path(s, name, path, sizeof path, err, errlen);
 	if (rc)
 		return rc;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -48,6 +48,11 @@ int store_open_dir(struct store *s, const char *dir, char *err, size_t errlen);
 int store_node_dir(const struct store *s, const char *node, char *out, size_t outlen, char *err,
 		   size_t errlen);
 
+/* The path of <dir>/<name> (a file name: no '/', not "." or ".."), for files written as
+ * they grow (history.jsonl, splitbrain.log). */
+int store_file_path(const struct store *s, const char *name, char *out, size_t outlen,
+		    char *err, size_t errlen);
+
 /* Write `len` bytes to <dir>/<name> (a file name, no '/'), replacing it. */
 int store_write_file(const struct store *s, const char *name, const void *data, size_t len,
 		     char *err, size_t errlen);

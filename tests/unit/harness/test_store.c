@@ -115,6 +115,15 @@ static void test_node_dir_and_files(void **state)
 	fclose(f);
 	assert_string_equal(buf, "{}\n");
 	assert_int_equal(store_write_file(&s, "a/b", "", 0, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "bad file name 'a/b'"));
+	char fp[STORE_PATH_MAX];
+	assert_int_equal(store_file_path(&s, "history.jsonl", fp, sizeof fp, err, sizeof err), 0);
+	snprintf(p, sizeof p, "%s/history.jsonl", s.dir);
+	assert_string_equal(fp, p);
+	assert_int_equal(store_file_path(&s, "..", fp, sizeof fp, err, sizeof err), SB_EINVAL);
+	char small[8];
+	assert_int_equal(store_file_path(&s, "x", small, sizeof small, err, sizeof err),
+			 SB_ELIMIT);
 }
 
 static void test_bad_names(void **state)
