@@ -146,7 +146,9 @@ int control_new(const struct control_host *host, struct control **out, char *err
 int control_connect(struct control *c, char *err, size_t errlen);
 
 /* Run `cmd` with /bin/sh semantics on the host; fills `res` (which the caller frees even on
- * error). opts may be NULL. Returns 0 when the command ran (whatever its exit status),
+ * error). opts may be NULL. The call returns when the command has exited AND its stdout and
+ * stderr are closed: a background process that keeps them open (a daemon started without
+ * redirecting its output) keeps the call waiting until the time limit, as with ssh(1). Returns 0 when the command ran (whatever its exit status),
  * SB_ETIMEOUT when it passed its time limit (res->timed_out), SB_EIO on a connection failure
  * (see control_failure), SB_ENOMEM. */
 int control_exec(struct control *c, const char *cmd, const struct control_exec_opts *opts,
