@@ -118,6 +118,7 @@ struct hreader {
 	/* set by the parsers for the current error */
 	int trunc; /* the error is "input ended inside the event" */
 	size_t probe; /* JSONL: parse a long line early once this much of it is buffered */
+	int started;  /* hreader_next has been called */
 };
 
 /* Error at an explicit line and column. */
@@ -1807,11 +1808,37 @@ enum hformat hreader_format(const struct hreader *r)
 	return r->fmt;
 }
 
+/* Skip a UTF-8 byte order mark at the very start of the input. */
+static int skip_bom(struct hreader *r)
+{
+	while (r->end - r->pos < 3 && !r->eof) {
+		int rc = refill(r);
+		if (rc)
+			return rc;
+	}
+	if (r->end - r->pos >= 3 && !memcmp(r->data + r->pos, "\xef\xbb\xbf", 3)) {
+		r->pos += 3;
+		r->scan = r->pos;
+		r->lstart = r->off0 + r->pos;
+	}
+	return 0;
+}
+
+void hreader_set_line(struct hreader *r, uint64_t line)
+{
+	r->line = line ? line : 1;
+}
+
 int hreader_next(struct hreader *r, struct hevent *ev, char *err, size_t errlen)
 {
 	int rc;
 	if (r->failed)
 		goto fail;
+	if (!r->started) {
+		r->started = 1;
+		if ((rc = skip_bom(r)))
+			goto fail;
+	}
 	if (r->fmt == HFMT_AUTO && (rc = detect(r)))
 		goto fail;
 	rc = r->fmt == HFMT_EDN ? edn_next(r, ev) : jsonl_next(r, ev);

@@ -104,6 +104,11 @@ int hreader_open(struct hreader **out, const char *path, enum hformat fmt, char 
 /* Read from memory (borrowed: buf must outlive the reader). `name` is used in messages. */
 int hreader_open_mem(struct hreader **out, const char *buf, size_t len, const char *name,
 		     enum hformat fmt, char *err, size_t errlen);
+/* Number lines from `line` (1-based) instead of 1; call before the first hreader_next. For
+ * reading one JSON Lines history in parallel: cut the text at line ends, open one memory
+ * reader per piece and give each the number of its first line, so events and messages keep
+ * the line numbers of the whole file. */
+void hreader_set_line(struct hreader *r, uint64_t line);
 /* The format in use (after the first hreader_next for HFMT_AUTO). */
 enum hformat hreader_format(const struct hreader *r);
 /* Next event. Returns 1 and fills *ev, 0 at the end, or a negative SB_E* code with a message

@@ -823,6 +823,28 @@ static void test_writer_tiny_fs(void **state)
 	free(text);
 }
 
+static void test_bom_and_first_line(void **state)
+{
+	const char *h = "\xef\xbb\xbf{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}\n";
+	assert_int_equal(count_str(h), 1);
+	assert_int_equal(count_str("\xef\xbb\xbf[{:process 1 :type :ok :f :r}]"), 1);
+	expect_error("\xef\xbb\xbf{\"process\":x}", 16, "t:1:12:", NULL);
+
+	/* a piece of a larger file keeps the file's line numbers */
+	const char *piece = "{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}\n\n{\"process\":2}\n";
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, piece, strlen(piece), "big.jsonl", HFMT_JSONL,
+					  errbuf, sizeof errbuf),
+			 0);
+	hreader_set_line(r, 1001);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(ev.line, 1001);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "big.jsonl:1003:1:"));
+	hreader_close(r);
+}
+
 static void test_open_errors(void **state)
 {
 	struct hreader *r;
@@ -851,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_writer_threads),
 		cmocka_unit_test(test_writer_enospc),
 		cmocka_unit_test(test_writer_tiny_fs),
+		cmocka_unit_test(test_bom_and_first_line),
 		cmocka_unit_test(test_open_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
