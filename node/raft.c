@@ -464,8 +464,7 @@ static void become_leader(struct raft *r)
 	r->heartbeat_due = true;
 	r->cq_deadline = r->now + r->cfg.election_timeout_max_ms;
 	r->term_start = last_index(r) + 1;
-	rlog(r, 1, "event=became-leader term=%llu last_index=%llu", (unsigned long long)r->term,
-	     (unsigned long long)last_index(r));
+	rlog(r, 1, "event=became-leader last_index=%llu", (unsigned long long)last_index(r));
 	/* A no-op of the new term (Raft §8): it commits the entries of earlier terms (which a
 	 * leader may not commit by counting, Figure 8) and lets ReadIndex know the commit index. */
 	if (!(r->cfg.bugs & RAFT_BUG_NO_NOOP)) {
