@@ -298,7 +298,8 @@ void chk_history_free(struct chk_history *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->nkeys; i++)
-		free(h->keys[i].ops);
+		free(h->keys[i].idx);
+	free(h->cops);
 	free(h->keys);
 	free(h->kslots);
 	free(h->pslots);
@@ -387,19 +388,31 @@ static int32_t key_index(struct chk_history *h, vref key)
 	return (int32_t)h->nkeys++;
 }
 
-static struct cop *key_push(struct ckey *k)
+/* Append a zeroed operation for key k. NULL when out of memory or past 2^32 operations. */
+static struct cop *key_push(struct chk_history *h, struct ckey *k)
 {
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 16;
-		if (cap > UINT32_MAX)
+	if (h->ncops == h->capcops) {
+		size_t cap = h->capcops ? h->capcops * 2 : 1024;
+		if (cap > (size_t)UINT32_MAX + 1)
+			cap = (size_t)UINT32_MAX + 1;
+		if (h->ncops == cap)
 			return NULL;
-		struct cop *o = realloc(k->ops, cap * sizeof *o);
+		struct cop *o = realloc(h->cops, cap * sizeof *o);
 		if (!o)
 			return NULL;
-		k->ops = o;
+		h->cops = o;
+		h->capcops = cap;
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		uint32_t *x = realloc(k->idx, cap * sizeof *x);
+		if (!x)
+			return NULL;
+		k->idx = x;
 		k->cap = cap;
 	}
-	struct cop *o = &k->ops[k->n++];
+	k->idx[k->n++] = (uint32_t)h->ncops;
+	struct cop *o = &h->cops[h->ncops++];
 	memset(o, 0, sizeof *o);
 	return o;
 }
@@ -582,7 +595,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		if (ki < 0)
 			goto oom;
 		struct ckey *k = &h->keys[ki];
-		struct cop *o = key_push(k);
+		struct cop *o = key_push(h, k);
 		if (!o)
 			goto oom;
 		o->call = pos;
@@ -641,7 +654,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		}
 		ps->state = 1;
 		ps->key = ki;
-		ps->op = (uint32_t)(k->n - 1);
+		ps->op = (uint32_t)(h->ncops - 1);
 		ps->line = ev->line;
 		h->ops++;
 		return 0;
@@ -655,7 +668,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		goto bad;
 	}
 	struct ckey *k = &h->keys[ps->key];
-	struct cop *o = &k->ops[ps->op];
+	struct cop *o = &h->cops[ps->op];
 	if (o->kind != kind) {
 		rc = err_set(err, errlen, SB_EINVAL,
 			     "line %llu: process %lld completes %s but invoked %s at line %llu", line,

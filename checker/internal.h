@@ -52,7 +52,7 @@ struct cop {
 
 struct ckey {
 	vref key; /* the key; VREF_UNKNOWN for the history's single key */
-	struct cop *ops;
+	uint32_t *idx; /* the key's operations: indexes into chk_history.cops, in order */
 	size_t n, cap;
 	size_t nmismatch;
 };
@@ -78,6 +78,9 @@ struct chk_history {
 	int32_t init_seq_len;
 	vref *regs;             /* multi-register: register names */
 	size_t nregs, capregs;
+	struct cop *cops; /* every operation, in invocation order (one growing array: large
+			   * reallocations move pages instead of copying) */
+	size_t ncops, capcops;
 	struct ckey *keys;
 	size_t nkeys, capkeys;
 	uint32_t *kslots; /* key value id -> key index + 1 */
@@ -91,6 +94,13 @@ struct chk_history {
 	int failed;
 	int64_t start_ns;
 };
+
+/* The i-th operation of key k. */
+static inline const struct cop *key_op(const struct chk_history *h, const struct ckey *k,
+				       size_t i)
+{
+	return &h->cops[k->idx[i]];
+}
 
 /* Shared limits of one check: a deadline, a memory budget, and a cancel flag. */
 struct budget {

@@ -741,7 +741,7 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 		const struct cop *last = NULL;
 		int any_write_of_v = 0, later_write_of_v = 0;
 		for (size_t i = 0; i < k->n; i++) {
-			const struct cop *o = &k->ops[i];
+			const struct cop *o = key_op(h, k, i);
 			vref nv = o->kind == K_WRITE ? o->a : o->kind == K_CAS ? o->b : VREF_UNKNOWN;
 			if (nv == VREF_UNKNOWN)
 				continue;
@@ -753,7 +753,7 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 		}
 		if (last)
 			for (size_t i = 0; i < k->n; i++) {
-				const struct cop *o = &k->ops[i];
+				const struct cop *o = key_op(h, k, i);
 				vref nv = o->kind == K_WRITE ? o->a
 					: o->kind == K_CAS   ? o->b
 							     : VREF_UNKNOWN;
@@ -815,7 +815,7 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 			  vref global_state, struct chk_key_result *out)
 {
 	const struct ckey *k = c->k;
-	const struct cop *bad = &k->ops[c->ops[bad_local].src];
+	const struct cop *bad = key_op(c->h, k, c->ops[bad_local].src);
 	out->verdict = CHK_INVALID;
 	out->bad = calloc(1, sizeof *out->bad);
 	out->states = calloc(MAX_STATES, sizeof *out->states);
@@ -825,7 +825,7 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	chk_op_describe(c->h, bad, out->bad);
 	size_t nconc = 0;
 	for (size_t i = 0; i < k->n; i++) {
-		const struct cop *o = &k->ops[i];
+		const struct cop *o = key_op(c->h, k, i);
 		if (o == bad || o->kind == K_DEAD || !overlaps(o, bad))
 			continue;
 		if (out->nconcurrent < MAX_CONCURRENT)
@@ -1079,7 +1079,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	if (!c.ops)
 		goto out;
 	for (size_t i = 0; i < k->n; i++) {
-		const struct cop *o = &k->ops[i];
+		const struct cop *o = key_op(h, k, i);
 		if (o->kind == K_DEAD)
 			continue;
 		struct lop *l = &c.ops[c.n++];
@@ -1113,7 +1113,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		goto out;
 	int32_t sbad, sref;
 	if (c.unique_prune && find_stale_read(&c, &sbad, &sref)) {
-		const struct cop *w = &k->ops[c.ops[sref].src];
+		const struct cop *w = key_op(h, k, c.ops[sref].src);
 		vref st = w->kind == K_WRITE ? w->a : w->b;
 		int32_t dummy = 0;
 		if (report_invalid(&c, sbad, &dummy, 1, st, out))

@@ -93,7 +93,7 @@ int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_ke
 	if (!reads)
 		goto out;
 	for (size_t i = 0; i < k->n; i++) {
-		const struct cop *o = &k->ops[i];
+		const struct cop *o = key_op(h, k, i);
 		if (o->kind == K_ADD) {
 			struct elem *e = elem_get(&m, o->a);
 			if (!e)
