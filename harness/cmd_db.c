@@ -40,7 +40,7 @@ static const char db_usage[] =
 	"                      for the lab, nodes-<hash> for a nodes file)\n"
 	"  --base-dir DIR      instead of /var/lib/splitbrain\n"
 	"  --client-port P     default 7001 (peer port: --peer-port, default 7000); hosts that\n"
-	"                      share an address get P + index\n"
+	"                      share an address get P + index (peers from 7101 by default)\n"
 	"  --timeout MS        readiness and leader-discovery limit (default 10000)\n"
 	"  --pattern NAME=RE   `logs`: also report lines matching this PCRE2 pattern (repeatable);\n"
 	"                      the defaults report panics, assertion failures and fatal lines\n"

@@ -176,6 +176,10 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 			if (!strcmp(db->nodes[j].listen_host, d->listen_host))
 				shared = true;
 	}
+	/* Shared address with default ports: peers from 7101 so that the two ranges (7001..,
+	 * 7101..) do not overlap for up to 64 nodes. */
+	if (shared && !o.peer_port && !o.client_port)
+		pport = 7101;
 	for (size_t i = 0; i < n; i++) {
 		int off = shared ? (int)i : 0;
 		db->nodes[i].client_port = cport + off;

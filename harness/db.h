@@ -142,7 +142,7 @@ struct db {
 /* Build a db for hosts[0..n) (copied). Checks the options (kind, paths, ports, names) and
  * computes each node's directory and ports: when several hosts share one address (the local
  * backend, or hosts behind one IP) each node gets client_port + index and peer_port + index
- * so they do not collide. Does not connect. Caller frees with db_close. */
+ * so they do not collide (with neither port given: 7001 + index and 7101 + index). Does not connect. Caller frees with db_close. */
 int db_open(struct db **out, const struct control_host *hosts, size_t n,
 	    const struct db_opts *opts, char *err, size_t errlen);
 void db_close(struct db *db); /* NULL is fine */

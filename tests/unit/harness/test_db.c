@@ -372,6 +372,14 @@ static void test_open_layout(void **state)
 	assert_string_equal(db->nodes[0].dir, "/var/lib/splitbrain/default/n1");
 	db_close(db);
 
+	/* Shared address, no ports given: the two ranges do not overlap. */
+	local_hosts(h, 3);
+	assert_int_equal(db_open(&db, h, 3, NULL, err, sizeof err), 0);
+	assert_int_equal(db->nodes[2].client_port, 7003);
+	assert_int_equal(db->nodes[0].peer_port, 7101);
+	assert_int_equal(db->nodes[2].peer_port, 7103);
+	db_close(db);
+
 	/* Client and peer ranges that overlap on a shared address are refused. */
 	local_hosts(h, 3);
 	struct db_opts o2 = {.base_dir = "/srv/sb", .client_port = 9001, .peer_port = 9002};
