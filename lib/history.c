@@ -145,16 +145,21 @@ static const char *fmt_char(char *b, size_t n, unsigned char c)
 	return b;
 }
 
-static int push(struct hreader *r, const struct hval *v)
+static int grow_stack(struct hreader *r)
 {
-	if (r->sp == r->scap) {
-		size_t nc = r->scap ? r->scap * 2 : 256;
-		struct hval *ns = realloc(r->stack, nc * sizeof *ns);
-		if (!ns)
-			return -1;
-		r->stack = ns;
-		r->scap = nc;
-	}
+	size_t nc = r->scap ? r->scap * 2 : 256;
+	struct hval *ns = realloc(r->stack, nc * sizeof *ns);
+	if (!ns)
+		return -1;
+	r->stack = ns;
+	r->scap = nc;
+	return 0;
+}
+
+static inline int push(struct hreader *r, const struct hval *v)
+{
+	if (r->sp == r->scap && grow_stack(r))
+		return -1;
 	r->stack[r->sp++] = *v;
 	return 0;
 }
@@ -1246,6 +1251,18 @@ static int estring(struct ectx *x, struct hval *out)
 
 static int evalue(struct ectx *x, struct hval *out, int depth);
 
+/* The keywords every op map repeats, returned without copying. */
+static const char *common_word(const char *s, size_t n)
+{
+	static const char *const words[] = {"index", "time", "process", "type", "f", "key",
+					    "value", "error", "node", "invoke", "ok", "fail",
+					    "info", "read", "write", "cas", "nemesis", "txn"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (words[i][0] == s[0] && strlen(words[i]) == n && !memcmp(words[i], s, n))
+			return words[i];
+	return NULL;
+}
+
 /* Elements up to `close`, pushed on the stack, then moved into the arena. */
 static int eseq(struct ectx *x, char close, int kind, struct hval *out, int depth)
 {
@@ -1429,8 +1446,8 @@ static int evalue(struct ectx *x, struct hval *out, int depth)
 			return rc;
 		if (n == 0)
 			return eerr(x, at, "a ':' with no keyword name");
-		char *d = arena_strdup(x->r, s, n);
-		if (!d)
+		const char *d = common_word(s, n);
+		if (!d && !(d = arena_strdup(x->r, s, n)))
 			return enomem(x);
 		out->kind = HVAL_STR;
 		out->keyword = 1;
