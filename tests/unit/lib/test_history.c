@@ -823,6 +823,30 @@ static void test_writer_tiny_fs(void **state)
 	free(text);
 }
 
+/* Binary garbage in either format, and one format read as the other: an error naming the
+ * line, never a crash. */
+static void test_garbage(void **state)
+{
+	static unsigned char junk[1 << 16];
+	uint64_t x = 12345;
+	for (size_t i = 0; i < sizeof junk; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		junk[i] = (unsigned char)(x >> 56);
+	}
+	junk[0] = '{'; /* get past the first byte */
+	for (int fmt = HFMT_JSONL; fmt <= HFMT_EDN; fmt++) {
+		int rc = count_mem((const char *)junk, sizeof junk, (enum hformat)fmt);
+		assert_int_equal(rc, SB_EINVAL);
+		assert_int_equal(strncmp(errbuf, "t:1:", 4), 0);
+	}
+	const char *edn = "[{:process 1 :type :ok :f :read}]";
+	assert_int_equal(count_mem(edn, strlen(edn), HFMT_JSONL), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "t:1:1:"));
+	const char *json = "{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}";
+	assert_int_equal(count_mem(json, strlen(json), HFMT_EDN), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "t:1:"));
+}
+
 static void test_bom_and_first_line(void **state)
 {
 	const char *h = "\xef\xbb\xbf{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}\n";
@@ -873,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_writer_threads),
 		cmocka_unit_test(test_writer_enospc),
 		cmocka_unit_test(test_writer_tiny_fs),
+		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_bom_and_first_line),
 		cmocka_unit_test(test_open_errors),
 	};
