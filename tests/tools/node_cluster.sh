@@ -20,6 +20,7 @@ declare -a NODE_PID NODE_CPORT
 
 cluster_cleanup() {
 	local rc=$?
+	set +e
 	for i in $(seq 1 "$CLUSTER_N"); do
 		local p=${NODE_PID[$i]:-}
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
@@ -73,16 +74,17 @@ node_kill() {
 	NODE_PID[$1]=
 }
 
-# Wait up to 10 s for node I to exit on its own (a crash point); prints its exit status.
+# Wait up to 10 s for node I to exit on its own (a crash point); sets EXIT_STATUS.
+# Returns 1 if it is still running. (Not for $(...): wait needs the parent shell.)
 node_wait_exit() {
 	local p=${NODE_PID[$1]:-} t=0
-	[ -z "$p" ] && { echo gone; return 0; }
+	EXIT_STATUS=gone
+	[ -z "$p" ] && return 0
 	while kill -0 "$p" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
-	if kill -0 "$p" 2>/dev/null; then echo running; return 1; fi
-	local st=0
-	wait "$p" || st=$?
+	if kill -0 "$p" 2>/dev/null; then EXIT_STATUS=running; return 1; fi
+	EXIT_STATUS=0
+	wait "$p" || EXIT_STATUS=$?
 	NODE_PID[$1]=
-	echo $st
 }
 
 cluster_start_all() {
