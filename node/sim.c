@@ -709,9 +709,14 @@ static void crash_node(struct sim *s, struct node *nd, const char *why)
 }
 
 /* Apply a ready's persistence part to the node's simulated disk (raft.h THE LOOP step 1). */
-static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
+/* Steps of a ready's persistence, in the order of raft.h; `steps` of them are carried out (a
+ * crash in the middle of step 1 of THE LOOP loses the rest): 0 snapshot, 1 hard state,
+ * 2 truncation, 3 compaction, 4 + i entry i. */
+static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd, size_t steps)
 {
 	struct store *st = &nd->store;
+	if (steps == 0)
+		return;
 	if (rd->snapshot) {
 		unsigned char *d = dup_bytes(rd->snapshot->data, rd->snapshot->len);
 		if (!d) {
@@ -732,8 +737,12 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 			st->n = 0;
 		}
 	}
+	if (steps <= 1)
+		return;
 	if (rd->hs_changed)
 		st->hs = rd->hs;
+	if (steps <= 2)
+		return;
 	if (rd->truncate_from) {
 		size_t keep = 0;
 		while (keep < st->n && st->log[keep].index < rd->truncate_from)
@@ -742,6 +751,8 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 			free(st->log[i].data);
 		st->n = keep;
 	}
+	if (steps <= 3)
+		return;
 	if (rd->compact_upto) {
 		if (rd->compact_upto > st->snap.index) {
 			violation(s, SIM_CORE_ERROR,
@@ -758,7 +769,7 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd)
 		memmove(st->log, st->log + drop, (st->n - drop) * sizeof(*st->log));
 		st->n -= drop;
 	}
-	for (size_t i = 0; i < rd->n_entries; i++) {
+	for (size_t i = 0; i < rd->n_entries && i + 4 < steps; i++) {
 		const struct raft_entry *e = &rd->entries[i];
 		raft_index want = st->n ? st->log[st->n - 1].index + 1 : st->snap.index + 1;
 		if (e->index != want) {
@@ -853,7 +864,14 @@ static void drive(struct sim *s, struct node *nd)
 		if (rd.snapshot && rd.snapshot->index && rd.snapshot->term)
 			trace(s, "node %u persists snapshot %llu", nd->id,
 			      (unsigned long long)rd.snapshot->index);
-		persist(s, nd, &rd);
+		if (s->faults && chance(&s->rng, s->cfg->crash_mid_persist_pm)) {
+			/* torn persistence: the node dies part way through step 1 */
+			size_t steps = (size_t)rrange(&s->rng, 0, 4 + rd.n_entries);
+			persist(s, nd, &rd, steps);
+			crash_node(s, nd, "mid-persist");
+			return;
+		}
+		persist(s, nd, &rd, SIZE_MAX);
 		rc = raft_persisted(nd->core);
 		after_call(s, nd, rc, "persisted");
 		if (!nd->alive)
@@ -1403,6 +1421,7 @@ void sim_config_init(struct sim_config *cfg, uint64_t seed, size_t n_nodes)
 	cfg->crash_before_send_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 50);
 	cfg->crash_after_commit_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 50);
 	cfg->crash_after_vote_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 200);
+	cfg->crash_mid_persist_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 20);
 	cfg->n_clients = (size_t)rrange(&r, 2, 5);
 	cfg->n_keys = (size_t)rrange(&r, 1, 3);
 	cfg->think_min_ms = 0;

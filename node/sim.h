@@ -61,6 +61,7 @@ struct sim_config {
 	unsigned crash_after_commit_pm; /* a leader applied newly committed entries, dies before
 					   telling anyone (its followers do not learn the commit) */
 	unsigned crash_after_vote_pm;   /* a node sent a granted vote, then dies */
+	unsigned crash_mid_persist_pm;  /* a node dies part way through persisting a ready */
 
 	/* clients */
 	size_t n_clients;
