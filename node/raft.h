@@ -188,7 +188,9 @@ struct raft_config {
 	bool pre_vote;                         /* default true (thesis §9.6) */
 	bool check_quorum;                     /* default true (thesis §6.2) */
 	uint64_t snapshot_every;               /* take a snapshot every N applied entries; 0 = never;
-					          default 1024 */
+					          default 1024. The core owns the state machine, so it
+					          serialises it itself and hands the shell the bytes in
+					          rd.snapshot (no "snapshot taken" event is needed) */
 	uint64_t snapshot_trailing;            /* entries kept in the log behind a snapshot; default 64 */
 	size_t snapshot_chunk;                 /* InstallSnapshot chunk size; default 64 KiB,
 					          at most RAFT_MAX_CHUNK_BYTES */
