@@ -459,8 +459,11 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 		struct op *op = &s->op;
 		switch (e.phase) {
 		case PH_INVOKE: {
-			if (g->started >= g->o.ops)
-				continue; /* this slot is done */
+			if (g->started >= g->o.ops) {
+				if (g->o.leave_open)
+					g->hn = 0; /* cut: nothing in flight completes */
+				continue;  /* this slot is done */
+			}
 			uint64_t n = g->started++;
 			if (!s->used) {
 				s->used = 1;

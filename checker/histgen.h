@@ -51,6 +51,9 @@ struct histgen_opts {
 	int64_t initial;
 	uint32_t nemesis_every; /* a nemesis event (kill/start, process "nemesis") every N ops; 0 = none */
 	enum histgen_inject inject;
+	int leave_open; /* end the history when the last operation is invoked: the operations
+			   still in flight never complete (as when a run is cut short; a checker
+			   counts them as info) */
 };
 
 /* Defaults: seed 1, 1 key, concurrency 5, 1000 ops, crash 0.05, fail 0.05, values 5, mix
