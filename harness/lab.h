@@ -20,7 +20,10 @@
  * Each host's iptables has a chain SPLITBRAIN jumped to from INPUT and OUTPUT for partition
  * rules; in front of the jumps, rules accept SSH between the host and the bridge address so
  * that no partition can cut the controller off. Nothing outside the namespaces is changed
- * except the bridge and veths (and /run/sshd, created if missing).
+ * except the bridge and veths (and /run/sshd, created if missing). A partition is made on a
+ * host, over SSH, with e.g. `iptables -w -A SPLITBRAIN -s <peer address> -j DROP` (and
+ * `-d <peer address>`), and healed with `iptables -w -F SPLITBRAIN`; `lab status` counts the
+ * rules in force.
  *
  * All functions need root (CAP_NET_ADMIN, CAP_SYS_ADMIN) except lab_dir_resolve, lab_names
  * and lab_subnet_pick; they fail with SB_EIO and a message saying so otherwise.
