@@ -1232,7 +1232,7 @@ static void step(struct sim *s)
 		struct node *nd = node_by_id(s, f.m.to);
 		if (nd && nd->alive && connected(s, f.m.from, f.m.to)) {
 			s->res->msgs_delivered++;
-			if (getenv("SIM_TRACE_MSGS"))
+			if (s->cfg->trace_msgs)
 				trace(s, "msg %u->%u type %u term %llu prev %llu n %zu commit %llu ok %d match %llu off %llu len %zu si %llu",
 				      f.m.from, f.m.to, f.m.type, (unsigned long long)f.m.term,
 				      (unsigned long long)f.m.prev_index, f.m.n_entries,

@@ -76,7 +76,8 @@ struct sim_config {
 	uint64_t snapshot_every, snapshot_trailing;
 	size_t snapshot_chunk, max_append_entries, max_inflight;
 
-	FILE *trace; /* NULL: silent; else one line per event */
+	FILE *trace;     /* NULL: silent; else one line per event */
+	bool trace_msgs; /* with trace: also one line per delivered message */
 };
 
 /* Defaults for a seed: fault mix, rates and core settings vary with the seed so that many
