@@ -73,6 +73,17 @@ done
 SPLITBRAIN_LAB_DIR=/nonexistent/sb-lab "$SB" hosts run --nodes lab -- true >/dev/null 2>&1 && fail "--nodes lab resolved to a lab that does not exist"
 SPLITBRAIN_LAB_DIR="$LAB" "$SB" hosts run --nodes lab -- true >/dev/null || fail "--nodes lab with SPLITBRAIN_LAB_DIR"
 
+# A partition that drops everything on n1 must not cut the controller's SSH to n1, while
+# n2 can no longer reach n1; `status` counts the rule; flushing the chain heals.
+a1=$(awk '$1 == "host" && $2 == "n1" { print $3 }' "$LAB/nodes")
+printf 'host n1 %s key=%s/id_ed25519 known_hosts=%s/known_hosts\n' "$a1" "$LAB" "$LAB" > "$LAB/n1.nodes"
+"$SB" hosts run --nodes "$LAB/n1.nodes" -- 'iptables -w -A SPLITBRAIN -j DROP' >/dev/null || fail "add partition rule"
+"$SB" hosts run --nodes "$LAB/n1.nodes" -- true >/dev/null && ok "SSH to a fully partitioned host still works" || fail "partition cut the controller's SSH"
+ip netns exec "sb${tag}n2" timeout 3 bash -c "echo > /dev/tcp/$a1/22" 2>/dev/null && fail "n2 reached n1 through the partition" || ok "n2 cannot reach n1"
+"$SB" lab status --dir "$LAB" | grep -q "^n1 .* 1$" && ok "status counts the rule" || fail "status does not show n1's rule"
+"$SB" hosts run --nodes "$LAB/n1.nodes" -- 'iptables -w -F SPLITBRAIN' >/dev/null || fail "heal"
+ip netns exec "sb${tag}n2" timeout 3 bash -c "echo > /dev/tcp/$a1/22" 2>/dev/null && ok "healed" || fail "n2 cannot reach n1 after healing"
+
 # Processes started inside the hosts (as the node lifecycle does: detached, pid file) must
 # be gone after down; so must a process started in a namespace by other means.
 "$SB" hosts run --nodes "$LAB/nodes" -- "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo \$! > $LAB/stray-\$(hostname -I | tr -d ' ').pid" >/dev/null || fail "start strays"
