@@ -58,7 +58,9 @@ struct chk_options {
 	 * gives each register its own initial value (others start absent); any other value is
 	 * the initial value of every register. Ignored by `set` and `mutex` (a free lock). */
 	const struct hval *initial;
-	double timeout_s;    /* wall-clock limit of chk_history_check(); <= 0: none */
+	double timeout_s;    /* wall-clock limit of the whole check, reading included; <= 0: none */
+	double key_timeout_s; /* wall-clock limit of one key's search (that key becomes
+			       * unknown, the others go on); <= 0: none */
 	int threads;         /* worker threads; <= 0: the number of online CPUs */
 	size_t memory_limit; /* bytes all searches together may use for memos; 0: none */
 };

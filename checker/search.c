@@ -161,6 +161,7 @@ struct kctx {
 	int unique_prune;    /* refuse to leave a once-written value a read still needs */
 	int greedy_reads;    /* read-only operations are linearized as soon as they can be */
 	uint64_t iter_limit; /* 0: none */
+	int64_t key_deadline; /* monotonic ns; 0: none */
 };
 
 /* Charge `bytes` more to the shared budget. Returns -1 when the cap is exceeded. */
@@ -948,12 +949,20 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				rc = CHK_UNKNOWN;
 				goto out;
 			}
+			int64_t now = c->b->deadline_ns || c->key_deadline ? chk_now_ns() : 0;
 			if (atomic_load(&c->b->stop) ||
-			    (c->b->deadline_ns && chk_now_ns() > c->b->deadline_ns)) {
+			    (c->b->deadline_ns && now > c->b->deadline_ns)) {
 				atomic_store(&c->b->stop, 1);
 				if (!c->rerun)
 					out->why = strdup("the time limit was reached before this key "
 							  "was decided");
+				rc = CHK_UNKNOWN;
+				goto out;
+			}
+			if (c->key_deadline && now > c->key_deadline) {
+				if (!c->rerun)
+					out->why = strdup("the per-key time limit was reached before "
+							  "this key was decided");
 				rc = CHK_UNKNOWN;
 				goto out;
 			}
@@ -1074,6 +1083,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		   struct chk_key_result *out)
 {
 	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model, .greedy_reads = 1};
+	if (h->opt.key_timeout_s > 0)
+		c.key_deadline = chk_now_ns() + (int64_t)(h->opt.key_timeout_s * 1e9);
 	int rc = SB_ENOMEM;
 	c.ops = malloc((k->n + 1) * sizeof *c.ops);
 	if (!c.ops)

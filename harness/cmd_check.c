@@ -11,8 +11,8 @@
 int cmd_check(int argc, char **argv);
 
 static const char usage_text[] =
-	"usage: splitbrain check [--model M] [--initial V] [--timeout S] [--threads N]\n"
-	"                        [--memory MB] [--json FILE] HISTORY...\n"
+	"usage: splitbrain check [--model M] [--initial V] [--timeout S] [--key-timeout S]\n"
+	"                        [--threads N] [--memory MB] [--json FILE] HISTORY...\n"
 	"\n"
 	"Decides whether each history (JSON Lines or Jepsen/Knossos EDN, '-' = stdin) is\n"
 	"linearizable per key, or for --model set whether acknowledged adds were lost.\n"
@@ -21,6 +21,7 @@ static const char usage_text[] =
 	"  --initial V    initial value as JSON (default null = absent); multi-register takes\n"
 	"                 an object {\"x\":0,\"y\":0} or one value for every register\n"
 	"  --timeout S    time limit per history in seconds (keys not decided: unknown)\n"
+	"  --key-timeout S  time limit of one key's search (that key: unknown, others go on)\n"
 	"  --threads N    worker threads (default: all cores)\n"
 	"  --memory MB    cap on the search's memory (keys over it: unknown)\n"
 	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout)\n"
@@ -103,6 +104,13 @@ int cmd_check(int argc, char **argv)
 				       bad_usage("--timeout wants a positive number of seconds, not '%s'",
 						 v);
 			opt.timeout_s = d;
+		} else if (!strcmp(a, "--key-timeout")) {
+			if (parse_double(v, &d) || d <= 0)
+				return chk_value_free(initial),
+				       bad_usage("--key-timeout wants a positive number of seconds, "
+						 "not '%s'",
+						 v);
+			opt.key_timeout_s = d;
 		} else if (!strcmp(a, "--threads")) {
 			if (parse_double(v, &d) || d < 1 || d > 1024 || d != (int)d)
 				return chk_value_free(initial),

@@ -413,6 +413,36 @@ static void test_timeout_unknown(void **state)
 	free(h);
 }
 
+/* A per-key limit leaves that key unknown and lets the others be decided. */
+static void test_key_timeout_unknown(void **state)
+{
+	char *hard = hard_history();
+	size_t n = strlen(hard) + 4096;
+	char *h = malloc(n);
+	/* The hard history on key "k" (via the key field added below), plus an easy key. */
+	size_t len = 0;
+	for (const char *p = hard; *p;) {
+		const char *nl = strchr(p, '\n');
+		len += (size_t)snprintf(h + len, n - len, "{\"key\":\"k\",%.*s\n",
+					(int)(nl - p - 1), p + 1);
+		p = nl + 1;
+	}
+	len += (size_t)snprintf(h + len, n - len, "%s%s", IK(90, 1, "read", "null"),
+				OKK(90, 1, "read", "0"));
+	struct chk_options o = {.key_timeout_s = 0.05, .threads = 1};
+	int rc;
+	struct chk_result *r = run_opts("kv", "0", h, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	assert_int_equal(r->nunknown, 1);
+	assert_int_equal(r->nvalid, 1);
+	assert_string_equal(r->keys[0].key, "\"k\"");
+	assert_non_null(strstr(r->keys[0].why, "per-key time limit"));
+	chk_result_free(r);
+	free(h);
+	free(hard);
+}
+
 static void test_memory_cap_unknown(void **state)
 {
 	char *h = hard_history();
@@ -468,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_mutex_model),
 		cmocka_unit_test(test_multi_register_model),
 		cmocka_unit_test(test_timeout_unknown),
+		cmocka_unit_test(test_key_timeout_unknown),
 		cmocka_unit_test(test_memory_cap_unknown),
 		cmocka_unit_test(test_hard_small_decided),
 		cmocka_unit_test(test_value_parse),
