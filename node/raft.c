@@ -300,8 +300,10 @@ static void log_compact(struct raft *r, raft_index upto)
 	size_t drop = (size_t)(upto - r->log_start);
 	for (size_t i = 0; i < drop; i++)
 		free(r->log[i].data);
-	memmove(r->log, r->log + drop, (r->log_n - drop) * sizeof(*r->log));
-	r->log_n -= drop;
+	if (drop) {
+		memmove(r->log, r->log + drop, (r->log_n - drop) * sizeof(*r->log));
+		r->log_n -= drop;
+	}
 	r->log_start = upto;
 	r->log_start_term = t;
 }

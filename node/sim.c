@@ -766,8 +766,10 @@ static void persist(struct sim *s, struct node *nd, const struct raft_ready *rd,
 			drop++;
 		for (size_t i = 0; i < drop; i++)
 			free(st->log[i].data);
-		memmove(st->log, st->log + drop, (st->n - drop) * sizeof(*st->log));
-		st->n -= drop;
+		if (drop) {
+			memmove(st->log, st->log + drop, (st->n - drop) * sizeof(*st->log));
+			st->n -= drop;
+		}
 	}
 	for (size_t i = 0; i < rd->n_entries && i + 4 < steps; i++) {
 		const struct raft_entry *e = &rd->entries[i];
