@@ -174,8 +174,6 @@ int chk_value_parse(const char *json, struct hval **out, char *err, size_t errle
 		if (rc == 1 && ev.has_value) {
 			*out = hval_dup(&ev.value, 0);
 			rc = *out ? 0 : err_set(err, errlen, SB_ENOMEM, "out of memory");
-		} else if (rc >= 0 || !e2[0]) {
-			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
 		} else {
 			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
 		}
@@ -738,7 +736,6 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 			o->kind = K_DEAD;
 		break;
 	}
-	(void)status_name;
 	return 0;
 oom:
 	rc = err_set(err, errlen, SB_ENOMEM, "line %llu: out of memory", line);
@@ -905,9 +902,6 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 	if (h->opt.timeout_s > 0)
 		b.deadline_ns = h->start_ns + (int64_t)(h->opt.timeout_s * 1e9);
 	b.limit = h->opt.memory_limit;
-	if (getenv("SB_CHECK_DEBUG"))
-		fprintf(stderr, "check: ingest %.3f s, %zu keys, %zu values\n",
-			(double)(chk_now_ns() - h->start_ns) / 1e9, h->nkeys, h->vals.n);
 	j.res = calloc(h->nkeys ? h->nkeys : 1, sizeof *j.res);
 	j.order = malloc((h->nkeys ? h->nkeys : 1) * sizeof *j.order);
 	if (!j.res || !j.order)

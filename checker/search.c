@@ -29,7 +29,6 @@
  *    acknowledged read or cas still needs v. With unique written values (a read names its
  *    write) this keeps the search close to linear.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1063,9 +1062,6 @@ oom:
 		rc = SB_ENOMEM;
 	}
 out:
-	if (getenv("SB_CHECK_DEBUG"))
-		fprintf(stderr, "search: n=%zu rc=%d iter=%llu memo=%zu best_depth=%zu best_op=%d\n",
-			n, rc, (unsigned long long)iter, c->mn, best_depth, best_op);
 	c->best_op = best_op;
 	c->nbest = nbest;
 	free(rets);
