@@ -1,5 +1,5 @@
 /* Cross-check of the checker against a brute-force search on thousands of small random
- * cas-register histories (valid and invalid alike: reads return random values, outcomes are
+ * cas-register, mutex and list histories (valid and invalid alike: reads return random values, outcomes are
  * random ok / info / fail / mismatch / never completed). The brute force tries every order
  * that respects real time and every choice of which indeterminate operations happened, with
  * no reduction at all, so any inexact pruning in the checker shows up as a disagreement.
@@ -17,12 +17,14 @@
 #include "checker/checker.h"
 #include "lib/err.h"
 
-enum { F_READ, F_WRITE, F_CAS };
+enum { F_READ, F_WRITE, F_CAS, F_ACQUIRE, F_RELEASE, F_APPEND, F_LREAD };
+enum { M_CAS, M_MUTEX, M_LIST };
+static int model;
 enum { O_OK, O_INFO, O_FAIL, O_MISMATCH, O_OPEN };
 
 struct bop {
 	int f, outcome;
-	int a, b;      /* write a; cas a -> b; read result a */
+	int a, b;      /* write a; cas a -> b; read result a; append a; list read: code a */
 	int call, ret; /* event positions; ret = 1 << 30 if none */
 	int required;  /* must be linearized (ok, mismatch) */
 	int present;   /* takes part at all (not a plain fail) */
@@ -36,6 +38,12 @@ static unsigned rnd(unsigned n)
 {
 	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
 	return (unsigned)((rng >> 33) % n);
+}
+
+static int list_append(int st, int v)
+{
+	int len = st >> 20;
+	return ((len + 1) << 20) | (st & 0xfffff) | (v << (2 * len));
 }
 
 static int brute(const struct bop *ops, int n, unsigned mask, int state)
@@ -62,15 +70,27 @@ static int brute(const struct bop *ops, int n, unsigned mask, int state)
 		if (o->outcome == O_MISMATCH) {
 			if (state == o->a)
 				continue;
-		} else if (o->f == F_READ) {
+		} else if (o->f == F_READ || o->f == F_LREAD) {
 			if (state != o->a)
 				continue;
 		} else if (o->f == F_WRITE) {
 			ns = o->a;
-		} else {
+		} else if (o->f == F_CAS) {
 			if (state != o->a)
 				continue;
 			ns = o->b;
+		} else if (o->f == F_ACQUIRE) {
+			if (state != 0)
+				continue;
+			ns = 1;
+		} else if (o->f == F_RELEASE) {
+			if (state != 1)
+				continue;
+			ns = 0;
+		} else {
+			if ((state >> 20) >= 9)
+				continue;
+			ns = list_append(state, o->a);
 		}
 		if (brute(ops, n, mask | (1u << i), ns))
 			return 1;
@@ -80,7 +100,18 @@ static int brute(const struct bop *ops, int n, unsigned mask, int state)
 
 static const char *fname(int f)
 {
-	return f == F_READ ? "read" : f == F_WRITE ? "write" : "cas";
+	static const char *const n[] = {"read", "write", "cas", "acquire", "release", "append",
+					"read"};
+	return n[f];
+}
+
+static size_t emit_list(char *p, size_t cap, int code)
+{
+	size_t len = (size_t)snprintf(p, cap, "[");
+	for (int i = 0; i < (code >> 20); i++)
+		len += (size_t)snprintf(p + len, cap - len, "%s%d", i ? "," : "",
+					(code >> (2 * i)) & 3);
+	return len + (size_t)snprintf(p + len, cap - len, "]");
 }
 
 static size_t emit_value(char *p, size_t cap, const struct bop *o, int completion)
@@ -88,7 +119,11 @@ static size_t emit_value(char *p, size_t cap, const struct bop *o, int completio
 	if (o->f == F_READ)
 		return completion ? (size_t)snprintf(p, cap, "%d", o->a)
 				  : (size_t)snprintf(p, cap, "null");
-	if (o->f == F_WRITE)
+	if (o->f == F_LREAD)
+		return completion ? emit_list(p, cap, o->a) : (size_t)snprintf(p, cap, "null");
+	if (o->f == F_ACQUIRE || o->f == F_RELEASE)
+		return (size_t)snprintf(p, cap, "null");
+	if (o->f == F_WRITE || o->f == F_APPEND)
 		return (size_t)snprintf(p, cap, "%d", o->a);
 	return (size_t)snprintf(p, cap, "[%d,%d]", o->a, o->b);
 }
@@ -119,9 +154,21 @@ static void make_history(struct bop *ops, int n, int procs, char *buf, size_t ca
 			}
 			struct bop *o = &ops[next];
 			memset(o, 0, sizeof *o);
-			o->f = (int)rnd(3);
+			if (model == M_CAS) {
+				o->f = (int)rnd(3);
+			} else if (model == M_MUTEX) {
+				o->f = F_ACQUIRE + (int)rnd(2);
+			} else {
+				o->f = rnd(2) ? F_APPEND : F_LREAD;
+			}
 			o->a = (int)rnd(3);
 			o->b = (int)rnd(3);
+			if (o->f == F_LREAD) { /* a short list of the values appended so far */
+				int nel = (int)rnd(4), code = 0;
+				for (int i = 0; i < nel; i++)
+					code = list_append(code, (int)rnd(3));
+				o->a = code;
+			}
 			o->call = pos++;
 			o->ret = NEVER;
 			cur[p] = next++;
@@ -137,7 +184,7 @@ static void make_history(struct bop *ops, int n, int procs, char *buf, size_t ca
 		/* Some operations never complete: decide when the history ends. */
 		if (next >= n && r == 0) {
 			o->outcome = O_OPEN;
-			o->present = o->f != F_READ;
+			o->present = o->f != F_READ && o->f != F_LREAD;
 			cur[p] = -1;
 			continue;
 		}
@@ -159,7 +206,8 @@ static void make_history(struct bop *ops, int n, int procs, char *buf, size_t ca
 		o->ret = o->outcome == O_INFO ? NEVER : pos;
 		pos++;
 		o->required = o->outcome == O_OK || o->outcome == O_MISMATCH;
-		o->present = o->outcome != O_FAIL && !(o->outcome == O_INFO && o->f == F_READ);
+		o->present = o->outcome != O_FAIL &&
+			     !(o->outcome == O_INFO && (o->f == F_READ || o->f == F_LREAD));
 		len += (size_t)snprintf(buf + len, cap - len,
 					"{\"process\":%d,\"type\":\"%s\",\"f\":\"%s\",\"value\":", pid[p],
 					type, fname(o->f));
@@ -174,20 +222,21 @@ static void make_history(struct bop *ops, int n, int procs, char *buf, size_t ca
 	/* Open operations were still invoked: they may have happened. */
 }
 
-static void test_against_brute_force(void **state)
+static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int min_each)
 {
 	char buf[8192], err[512];
 	int counts[2] = {0, 0};
 	struct hval *zero = NULL;
+	model = m;
 	assert_int_equal(chk_value_parse("0", &zero, err, sizeof err), 0);
-	for (uint64_t seed = 1; seed <= 20000; seed++) {
+	for (uint64_t seed = 1; seed <= nseeds; seed++) {
 		rng = seed * 0x9e3779b97f4a7c15ULL;
 		struct bop ops[MAXOPS];
 		int n = 3 + (int)rnd(MAXOPS - 2);
 		int procs = 2 + (int)rnd(3);
 		make_history(ops, n, procs, buf, sizeof buf);
 		int want = brute(ops, n, 0, 0) ? CHK_VALID : CHK_INVALID;
-		struct chk_options opt = {.model = CHK_MODEL_CAS_REGISTER, .initial = zero,
+		struct chk_options opt = {.model = cm, .initial = m == M_CAS ? zero : NULL,
 					  .threads = 1};
 		struct hreader *r = NULL;
 		assert_int_equal(
@@ -208,13 +257,30 @@ static void test_against_brute_force(void **state)
 	chk_value_free(zero);
 	print_message("%d valid, %d invalid histories agreed\n", counts[1], counts[0]);
 	/* Both verdicts must be well represented for the comparison to mean something. */
-	assert_true(counts[0] > 500 && counts[1] > 500);
+	assert_true(counts[0] > min_each && counts[1] > min_each);
+}
+
+static void test_cas_register(void **state)
+{
+	against_brute_force(M_CAS, CHK_MODEL_CAS_REGISTER, 20000, 500);
+}
+
+static void test_mutex(void **state)
+{
+	against_brute_force(M_MUTEX, CHK_MODEL_MUTEX, 10000, 500);
+}
+
+static void test_list(void **state)
+{
+	against_brute_force(M_LIST, CHK_MODEL_LIST, 10000, 200);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_against_brute_force),
+		cmocka_unit_test(test_cas_register),
+		cmocka_unit_test(test_mutex),
+		cmocka_unit_test(test_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
