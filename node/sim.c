@@ -189,6 +189,7 @@ struct node {
 	struct raft *core;
 	bool alive;
 	uint64_t restart_at;
+	uint64_t paused_until; /* a paused process: no ticks, messages and requests wait */
 	struct store store;
 	int group; /* partition side */
 	const char *armed;
@@ -262,7 +263,7 @@ struct sim {
 	size_t cap_terms;
 	struct lm_slot *lm;
 	size_t lm_cap, lm_used;
-	uint64_t next_crash, next_partition, heal_at, next_crashpoint, next_transfer;
+	uint64_t next_crash, next_partition, heal_at, next_crashpoint, next_transfer, next_pause;
 	int oom;
 	char errbuf[256];
 };
@@ -495,6 +496,11 @@ static void client_start(struct sim *s, size_t ci)
 
 static void crash_node(struct sim *s, struct node *nd, const char *why);
 
+static bool running(const struct sim *s, const struct node *nd)
+{
+	return nd->alive && nd->paused_until <= s->now;
+}
+
 static int encode_op(struct client *c, unsigned char **buf, size_t *len)
 {
 	char k[32], v[32];
@@ -541,6 +547,11 @@ static void client_send(struct sim *s, size_t ci)
 		/* connection refused: try another node soon */
 		c->target = random_node(s);
 		c->next_at = s->now + 5;
+		return;
+	}
+	if (!running(s, nd)) {
+		/* the request waits in the paused process's socket */
+		c->next_at = nd->paused_until;
 		return;
 	}
 	unsigned char *buf;
@@ -702,6 +713,7 @@ static void crash_node(struct sim *s, struct node *nd, const char *why)
 	raft_destroy(nd->core);
 	nd->core = NULL;
 	nd->alive = false;
+	nd->paused_until = 0;
 	nd->crash_now = false;
 	nd->armed = NULL;
 	nd->restart_at = s->now + rrange(&s->rng, s->cfg->restart_min_ms, s->cfg->restart_max_ms);
@@ -827,7 +839,7 @@ static void net_send(struct sim *s, const struct raft_msg *m)
 /* THE LOOP of raft.h, steps 1-5, until the node has nothing more to do. */
 static void drive(struct sim *s, struct node *nd)
 {
-	for (int guard = 0; nd->alive && raft_has_ready(nd->core) && guard < 64; guard++) {
+	for (int guard = 0; running(s, nd) && raft_has_ready(nd->core) && guard < 64; guard++) {
 		struct raft_ready rd;
 		int rc = raft_ready(nd->core, &rd);
 		if (rc) {
@@ -990,6 +1002,15 @@ static void faults_due(struct sim *s)
 			v->armed = raft_crash_points[rnd(&s->rng) % RAFT_CRASH_POINT_COUNT];
 			v->armed_hits = (int)rrange(&s->rng, 1, 3);
 			trace(s, "node %u arm %s hit %d", v->id, v->armed, v->armed_hits);
+		}
+	}
+	if (s->now >= s->next_pause) {
+		s->next_pause = next_interval(s, c->pause_every_ms);
+		struct node *v = pick_victim(s);
+		if (running(s, v)) {
+			v->paused_until = s->now + rrange(&s->rng, c->pause_min_ms, c->pause_max_ms);
+			s->res->pauses++;
+			trace(s, "node %u pause until %llu", v->id, (unsigned long long)v->paused_until);
 		}
 	}
 	if (s->now >= s->next_transfer) {
@@ -1197,7 +1218,9 @@ static uint64_t next_event(struct sim *s, uint64_t end)
 		t = s->net.v[0].at;
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
-		uint64_t d = nd->alive ? raft_next_deadline(nd->core) : nd->restart_at;
+		uint64_t d = !nd->alive		   ? nd->restart_at
+			     : nd->paused_until > s->now ? nd->paused_until
+							 : raft_next_deadline(nd->core);
 		if (d < t)
 			t = d;
 	}
@@ -1212,8 +1235,8 @@ static uint64_t next_event(struct sim *s, uint64_t end)
 			t = d;
 	}
 	if (s->faults) {
-		uint64_t f[] = {s->next_crash, s->next_partition, s->heal_at, s->next_crashpoint,
-				s->next_transfer};
+		uint64_t f[] = {s->next_crash,	    s->next_partition, s->heal_at,
+				s->next_crashpoint, s->next_transfer,  s->next_pause};
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 			if (f[i] < t)
 				t = f[i];
@@ -1225,13 +1248,23 @@ static void step(struct sim *s)
 {
 	/* the time of this iteration, as a shell's loop does before handling events */
 	for (size_t i = 0; i < s->n; i++)
-		if (s->nodes[i].alive)
+		if (running(s, &s->nodes[i]))
 			after_call(s, &s->nodes[i], raft_tick(s->nodes[i].core, s->now), "tick");
 	/* deliver due messages */
 	while (s->net.n && s->net.v[0].at <= s->now && !s->res->violation && !s->oom) {
 		struct flight f;
 		heap_pop(&s->net, &f);
 		struct node *nd = node_by_id(s, f.m.to);
+		if (nd && nd->alive && !running(s, nd) && connected(s, f.m.from, f.m.to)) {
+			/* paused: the message waits in its socket */
+			f.at = nd->paused_until;
+			f.order = s->order++;
+			if (heap_push(&s->net, &f)) {
+				msg_free(&f.m);
+				s->oom = 1;
+			}
+			continue;
+		}
 		if (nd && nd->alive && connected(s, f.m.from, f.m.to)) {
 			s->res->msgs_delivered++;
 			if (s->cfg->trace_msgs)
@@ -1275,7 +1308,7 @@ static void step(struct sim *s)
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
-		if (nd->alive) {
+		if (running(s, nd)) {
 			int rc = raft_tick(nd->core, s->now);
 			after_call(s, nd, rc, "tick");
 		}
@@ -1285,7 +1318,7 @@ static void step(struct sim *s)
 	/* date this iteration's timer resets (raft_tick), then hand out what that caused */
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
-		if (!nd->alive)
+		if (!running(s, nd))
 			continue;
 		after_call(s, nd, raft_tick(nd->core, s->now), "tick");
 		drive(s, nd);
@@ -1354,6 +1387,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res, char *err, siz
 	s.heal_at = UINT64_MAX;
 	s.next_crashpoint = next_interval(&s, cfg->crashpoint_every_ms);
 	s.next_transfer = next_interval(&s, cfg->transfer_every_ms);
+	s.next_pause = next_interval(&s, cfg->pause_every_ms);
 
 	/* fault phase */
 	while (s.now < cfg->duration_ms && !res->violation && !s.oom) {
@@ -1365,6 +1399,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res, char *err, siz
 	for (size_t i = 0; i < s.n; i++) {
 		s.nodes[i].group = 0;
 		s.nodes[i].armed = NULL;
+		s.nodes[i].paused_until = 0;
 		if (!s.nodes[i].alive)
 			s.nodes[i].restart_at = s.now;
 	}
@@ -1419,6 +1454,9 @@ void sim_config_init(struct sim_config *cfg, uint64_t seed, size_t n_nodes)
 	cfg->partition_max_ms = (unsigned)rrange(&r, 200, 1200);
 	cfg->crashpoint_every_ms = (unsigned)rrange(&r, 200, 1000);
 	cfg->transfer_every_ms = (unsigned)rrange(&r, 0, 3) ? 0 : 700;
+	cfg->pause_every_ms = (unsigned)rrange(&r, 0, 1) ? 0 : (unsigned)rrange(&r, 300, 1500);
+	cfg->pause_min_ms = 20;
+	cfg->pause_max_ms = (unsigned)rrange(&r, 100, 800);
 	cfg->crash_leader_bias = rrange(&r, 0, 1);
 	cfg->crash_before_send_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 50);
 	cfg->crash_after_commit_pm = rrange(&r, 0, 2) ? 0 : (unsigned)rrange(&r, 1, 50);

@@ -2,7 +2,7 @@
  *
  * N cores (3 or 5) run in one process against a simulated network and simulated disks, on a
  * simulated millisecond clock. One seed decides everything: message delay (hence reordering),
- * loss and duplication, partitions, crashes and restarts (a restarted node gets exactly what its
+ * loss and duplication, partitions, pauses, crashes and restarts (a restarted node gets exactly what its
  * core asked to persist and was told was durable: the unsynced rest is lost), armed crash
  * points inside the core, leadership transfers, and the clients' requests. The same seed
  * replays the same run, bit for bit.
@@ -55,6 +55,9 @@ struct sim_config {
 	unsigned partition_min_ms, partition_max_ms;
 	unsigned crashpoint_every_ms; /* arm a random core crash point on a random node */
 	unsigned transfer_every_ms;   /* ask the leader to transfer leadership */
+	unsigned pause_every_ms;      /* pause a node (SIGSTOP-like: no ticks; its messages and
+					 requests wait until it resumes) */
+	unsigned pause_min_ms, pause_max_ms;
 	bool crash_leader_bias;       /* crashes and crash points prefer the current leader */
 	/* crashes at chosen moments of a node's loop (per ready, per mille) */
 	unsigned crash_before_send_pm;  /* a leader persisted new entries, sends nothing, dies */
@@ -105,7 +108,7 @@ struct sim_result {
 	char detail[512];         /* what, where, when (simulated ms) */
 	uint64_t at_ms;
 	uint64_t appends_acked, appends_sent, reads_ok;
-	uint64_t crashes, crashpoints_hit, partitions, transfers, snapshots_installed;
+	uint64_t crashes, crashpoints_hit, partitions, transfers, snapshots_installed, pauses;
 	uint64_t max_term, msgs_delivered, end_ms;
 };
 

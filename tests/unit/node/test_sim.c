@@ -142,18 +142,20 @@ static void test_safety_seeds(void **state)
 		tot.crashpoints_hit += r.crashpoints_hit;
 		tot.partitions += r.partitions;
 		tot.transfers += r.transfers;
+		tot.pauses += r.pauses;
 		tot.snapshots_installed += r.snapshots_installed;
 		tot.msgs_delivered += r.msgs_delivered;
 		if (r.max_term > tot.max_term)
 			tot.max_term = r.max_term;
 	}
 	printf("%lu seeds: %lu failing; %llu appends acknowledged of %llu, %llu reads, %llu "
-	       "crashes, %llu crash points hit, %llu partitions, %llu transfers, %llu nodes "
-	       "ending with a snapshot, %llu messages, highest term %llu\n",
+	       "crashes, %llu crash points hit, %llu partitions, %llu pauses, %llu transfers, "
+	       "%llu nodes ending with a snapshot, %llu messages, highest term %llu\n",
 	       n, failures, (unsigned long long)tot.appends_acked,
 	       (unsigned long long)tot.appends_sent, (unsigned long long)tot.reads_ok,
 	       (unsigned long long)tot.crashes, (unsigned long long)tot.crashpoints_hit,
-	       (unsigned long long)tot.partitions, (unsigned long long)tot.transfers,
+	       (unsigned long long)tot.partitions, (unsigned long long)tot.pauses,
+	       (unsigned long long)tot.transfers,
 	       (unsigned long long)tot.snapshots_installed, (unsigned long long)tot.msgs_delivered,
 	       (unsigned long long)tot.max_term);
 	assert_int_equal(failures, 0);
@@ -166,6 +168,7 @@ static void test_safety_seeds(void **state)
 		assert_true(tot.crashpoints_hit > n / 4);
 		assert_true(tot.partitions > n);
 		assert_true(tot.transfers > 0);
+		assert_true(tot.pauses > n / 2);
 		assert_true(tot.snapshots_installed > n / 4);
 	}
 }
