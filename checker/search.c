@@ -39,7 +39,6 @@ struct lop {
 	int64_t call, ret;
 	int64_t a, b; /* value references at first, local ids after preparation */
 	uint32_t src;  /* index in the key's cop array */
-	int32_t twin;  /* indeterminate: the previous identical indeterminate op, or -1 */
 	uint8_t kind, ok;
 	uint8_t lin;   /* linearized now */
 };
@@ -633,36 +632,6 @@ out:
 	return rc;
 }
 
-/* Identical indeterminate operations (same kind and arguments) are interchangeable: the
- * earlier-invoked one can stand wherever the later one was linearized, since neither has a
- * completion bounding it. So the search only linearizes the later one once the earlier one
- * is linearized, which turns 2^k subsets of k such operations into k + 1 choices. */
-static int link_twins(struct kctx *c)
-{
-	struct hmap last = {0};
-	for (size_t i = 0; i < c->n; i++) {
-		struct lop *o = &c->ops[i];
-		o->twin = -1;
-		o->lin = 0;
-		if (o->ok || o->kind == K_TXN)
-			continue;
-		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^
-			       (uint64_t)o->b;
-		int32_t prev = hmap_get(&last, key);
-		if (prev >= 0) {
-			const struct lop *p = &c->ops[prev];
-			if (p->kind == o->kind && p->a == o->a && p->b == o->b)
-				o->twin = prev;
-		}
-		if (hmap_put(&last, key, (int32_t)i)) {
-			hmap_free(&last);
-			return SB_ENOMEM;
-		}
-	}
-	hmap_free(&last);
-	return 0;
-}
-
 /* ---- reporting ------------------------------------------------------------------------------ */
 
 static void format_state(struct kctx *c, int32_t s, struct sbuf *b)
@@ -851,7 +820,10 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 struct frame {
 	int32_t op;
 	int32_t state;
-	int32_t ro; /* the op was read-only: the configuration below it is dominated */
+	int32_t ro;      /* the op was read-only: the configuration below it is dominated */
+	int32_t chain;   /* the op came from this chain of indeterminate ops; -1: entry list */
+	int32_t blocker; /* for a chain op: the completion that bounded the scan */
+	int64_t limit;
 };
 
 /* An operation that never changes the state where it succeeds. Linearizing such an
@@ -885,14 +857,17 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	size_t n = c->n;
 	int rc = SB_ENOMEM;
 	int32_t *rets = NULL, *ent_op = NULL, *prev = NULL, *next = NULL, *ce = NULL, *re = NULL;
+	int32_t *chain_of = NULL, *cops = NULL, *cstart = NULL, *clen = NULL, *ccur = NULL;
+	int32_t *cprev = NULL, *cnext = NULL;
 	uint8_t *is_call = NULL;
 	struct frame *stack = NULL;
+	struct hmap last = {0};
 	int32_t *best_states = c->best_states;
 	size_t nbest = 0, best_depth = 0;
 	int32_t best_op = -1;
 	uint64_t iter = 0;
 
-	if (charge(c, n * 64)) {
+	if (charge(c, n * 80)) {
 		rc = CHK_UNKNOWN;
 		goto out;
 	}
@@ -904,23 +879,96 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	ce = malloc((n + 1) * sizeof *ce);
 	re = malloc((n + 1) * sizeof *re);
 	stack = malloc((n + 1) * sizeof *stack);
-	if (!rets || !ent_op || !prev || !next || !is_call || !ce || !re || !stack)
+	chain_of = malloc((n + 1) * sizeof *chain_of);
+	cops = malloc((n + 1) * sizeof *cops);
+	cstart = malloc((n + 1) * sizeof *cstart);
+	clen = calloc(n + 1, sizeof *clen);
+	ccur = calloc(n + 1, sizeof *ccur);
+	cprev = malloc((n + 2) * sizeof *cprev);
+	cnext = malloc((n + 2) * sizeof *cnext);
+	if (!rets || !ent_op || !prev || !next || !is_call || !ce || !re || !stack || !chain_of ||
+	    !cops || !cstart || !clen || !ccur || !cprev || !cnext)
 		goto out;
-	size_t nr = 0;
+
+	/* Indeterminate operations are grouped into chains of identical ones (same kind and
+	 * arguments), in invocation order: they are interchangeable, so the search only ever
+	 * takes the first untaken one of a chain. The chains are kept out of the entry list (they
+	 * have no completion entry) in a list of their own, ordered by first invocation. */
+	size_t nch = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct lop *o = &c->ops[i];
+		if (o->ok)
+			continue;
+		int32_t ch = -1;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^ (uint64_t)o->b;
+		if (o->kind != K_TXN) {
+			ch = hmap_get(&last, key);
+			if (ch >= 0) {
+				const struct lop *p = &c->ops[chain_of[ch]]; /* its first op */
+				if (p->kind != o->kind || p->a != o->a || p->b != o->b)
+					ch = -1;
+			}
+		}
+		if (ch < 0) {
+			ch = (int32_t)nch++;
+			chain_of[ch] = (int32_t)i; /* reuse: chain -> first op, fixed below */
+			if (o->kind != K_TXN && hmap_put(&last, key, ch))
+				goto out;
+		}
+		clen[ch]++;
+		cstart[i] = ch; /* scratch: op -> chain */
+	}
+	/* Lay the chains' ops out contiguously. */
+	{
+		size_t off = 0;
+		for (size_t ch = 0; ch < nch; ch++) {
+			size_t l = (size_t)clen[ch];
+			clen[ch] = (int32_t)off; /* scratch: write cursor */
+			off += l;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!c->ops[i].ok)
+				cops[clen[cstart[i]]++] = (int32_t)i;
+		/* clen[ch] is now the end offset; the start is the previous chain's end. */
+		for (size_t ch = nch; ch-- > 0;) {
+			int32_t end = clen[ch];
+			int32_t start = ch ? clen[ch - 1] : 0;
+			cstart[ch] = start;
+			clen[ch] = end - start;
+			ccur[ch] = 0;
+		}
+	}
+	int32_t CS = (int32_t)nch; /* chain list sentinel */
+	for (size_t ch = 0; ch <= nch; ch++) {
+		cprev[ch] = ch ? (int32_t)ch - 1 : CS;
+		cnext[ch] = ch < nch ? (int32_t)ch + 1 : 0;
+	}
+	cnext[CS] = nch ? 0 : CS;
+	if (nch)
+		cprev[0] = CS, cnext[nch - 1] = CS, cprev[CS] = (int32_t)nch - 1;
+	else
+		cprev[CS] = CS;
+
+	/* The entry list: invocations and completions of the operations that must happen. */
+	size_t nr = 0, nreq = 0;
+	int32_t *req = chain_of; /* reuse: the required ops in invocation order */
 	for (size_t i = 0; i < n; i++) {
 		re[i] = -1;
-		if (c->ops[i].ret != CHK_INF)
+		ce[i] = -1;
+		if (c->ops[i].ok) {
+			req[nreq++] = (int32_t)i;
 			rets[nr++] = (int32_t)i;
+		}
 	}
 	qsort_r(rets, nr, sizeof *rets, cmp_ret, c->ops);
-	/* Merge invocations (already in order) and completions into the entry list. */
 	size_t ne = 0, ic = 0, ir = 0;
-	while (ic < n || ir < nr) {
-		int take_call = ir == nr || (ic < n && c->ops[ic].call < c->ops[rets[ir]].ret);
+	while (ic < nreq || ir < nr) {
+		int take_call =
+			ir == nr || (ic < nreq && c->ops[req[ic]].call < c->ops[rets[ir]].ret);
 		if (take_call) {
-			ent_op[ne] = (int32_t)ic;
+			ent_op[ne] = req[ic];
 			is_call[ne] = 1;
-			ce[ic++] = (int32_t)ne;
+			ce[req[ic++]] = (int32_t)ne;
 		} else {
 			ent_op[ne] = rets[ir];
 			is_call[ne] = 0;
@@ -942,6 +990,10 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	uint64_t h1 = 0, h2 = 0;
 	size_t sp = 0;
 	int32_t e = next[S];
+	int phase = 1;      /* 1: the entry list; 2: the chains of indeterminate ops */
+	int64_t limit = 0;  /* phase 2: invocation position bound (the first completion) */
+	int32_t ch = CS;    /* phase 2: the chain being tried */
+	int32_t blocker = -1; /* the op whose completion bounds phase 2 */
 	for (;;) {
 		if ((++iter & 0x3ff) == 0) {
 			if (c->iter_limit && iter > c->iter_limit) {
@@ -966,61 +1018,93 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				goto out;
 			}
 		}
-		if (e == S) {
-			rc = CHK_VALID;
-			goto out;
-		}
-		if (is_call[e]) {
-			int32_t o = ent_op[e];
-			struct lop *op = &c->ops[o];
-			int32_t ns;
-			if (op->twin >= 0 && !c->ops[op->twin].lin) {
-				e = next[e]; /* symmetric to its earlier twin: try that one first */
+		int32_t o = -1;
+		if (phase == 1) {
+			if (e == S) {
+				rc = CHK_VALID; /* every required op is linearized */
+				goto out;
+			}
+			if (!is_call[e]) {
+				/* A completion of an op not linearized: only indeterminate ops
+				 * invoked before it remain to try here. */
+				blocker = ent_op[e];
+				limit = c->ops[blocker].ret;
+				phase = 2;
+				ch = cnext[CS];
 				continue;
 			}
-			int ok = step(c, state, op, &ns);
-			if (ok < 0)
+			o = ent_op[e];
+		} else {
+			while (ch != CS) {
+				int32_t first = cops[cstart[ch]];
+				if (c->ops[first].call >= limit) {
+					ch = CS; /* chains are ordered by first invocation */
+					break;
+				}
+				int32_t cand = cops[cstart[ch] + ccur[ch]];
+				if (c->ops[cand].call < limit)
+					break;
+				ch = cnext[ch];
+			}
+			if (ch == CS)
+				goto fail;
+			o = cops[cstart[ch] + ccur[ch]];
+		}
+		struct lop *op = &c->ops[o];
+		int32_t ns;
+		int ok = step(c, state, op, &ns);
+		if (ok < 0)
+			goto oom;
+		if (ok) {
+			uint64_t n1 = h1 ^ mix64((uint64_t)o * 2 + 1);
+			uint64_t n2 = h2 ^ mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			int fresh = memo_add(c, n1, n2, ns);
+			if (fresh < 0)
 				goto oom;
-			if (ok) {
-				uint64_t n1 = h1 ^ mix64((uint64_t)o * 2 + 1);
-				uint64_t n2 = h2 ^ mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
-				int fresh = memo_add(c, n1, n2, ns);
-				if (fresh < 0)
-					goto oom;
-				int ro = c->greedy_reads && read_only(c, op);
-				if (!fresh && ro)
-					goto backtrack; /* the dominating configuration failed */
-				if (fresh) {
-					stack[sp].op = o;
-					stack[sp].state = state;
-					stack[sp].ro = ro;
-					sp++;
-					h1 = n1;
-					h2 = n2;
-					state = ns;
-					on_linearize(c, op, 1);
+			int ro = c->greedy_reads && phase == 1 && read_only(c, op);
+			if (!fresh && ro)
+				goto backtrack; /* the dominating configuration failed */
+			if (fresh) {
+				stack[sp].op = o;
+				stack[sp].state = state;
+				stack[sp].ro = ro;
+				stack[sp].chain = phase == 1 ? -1 : ch;
+				stack[sp].limit = limit;
+				stack[sp].blocker = blocker;
+				sp++;
+				h1 = n1;
+				h2 = n2;
+				state = ns;
+				on_linearize(c, op, 1);
+				if (phase == 1) {
 					int32_t x = ce[o];
 					next[prev[x]] = next[x];
 					prev[next[x]] = prev[x];
-					if (re[o] >= 0) {
-						x = re[o];
-						next[prev[x]] = next[x];
-						prev[next[x]] = prev[x];
-					}
-					e = next[S];
-					continue;
+					x = re[o];
+					next[prev[x]] = next[x];
+					prev[next[x]] = prev[x];
+				} else if (++ccur[ch] == clen[ch]) {
+					cnext[cprev[ch]] = cnext[ch]; /* chain used up */
+					cprev[cnext[ch]] = cprev[ch];
 				}
+				phase = 1;
+				e = next[S];
+				continue;
 			}
-			e = next[e];
-			continue;
 		}
-		/* The completion of an operation that is not linearized: backtrack. */
+		if (phase == 1)
+			e = next[e];
+		else
+			ch = cnext[ch];
+		continue;
+	fail:
+		/* Nothing before the completion of `blocker` can be taken: backtrack. */
 		if (sp > best_depth || best_op < 0) {
 			best_depth = sp;
-			best_op = ent_op[e];
+			best_op = blocker;
 			nbest = 0;
 		}
-		if (sp == best_depth && best_op == ent_op[e] && nbest < MAX_STATES) {
+		if (sp == best_depth && best_op == blocker && nbest < MAX_STATES) {
 			size_t i = 0;
 			while (i < nbest && best_states[i] != state)
 				i++;
@@ -1035,21 +1119,33 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				goto out;
 			}
 			sp--;
-			int32_t o = stack[sp].op;
+			o = stack[sp].op;
 			ro = stack[sp].ro;
 			state = stack[sp].state;
 			on_linearize(c, &c->ops[o], -1);
 			h1 ^= mix64((uint64_t)o * 2 + 1);
 			h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
-			if (re[o] >= 0) {
+			int32_t sch = stack[sp].chain;
+			if (sch < 0) {
 				int32_t x = re[o];
 				next[prev[x]] = x;
 				prev[next[x]] = x;
+				x = ce[o];
+				next[prev[x]] = x;
+				prev[next[x]] = x;
+				phase = 1;
+				e = next[x];
+			} else {
+				if (ccur[sch] == clen[sch]) {
+					cnext[cprev[sch]] = sch;
+					cprev[cnext[sch]] = sch;
+				}
+				ccur[sch]--;
+				phase = 2;
+				limit = stack[sp].limit;
+				blocker = stack[sp].blocker;
+				ch = cnext[sch];
 			}
-			int32_t x = ce[o];
-			next[prev[x]] = x;
-			prev[next[x]] = x;
-			e = next[x];
 		} while (ro);
 	}
 oom:
@@ -1064,6 +1160,7 @@ oom:
 out:
 	c->best_op = best_op;
 	c->nbest = nbest;
+	hmap_free(&last);
 	free(rets);
 	free(ent_op);
 	free(prev);
@@ -1072,6 +1169,13 @@ out:
 	free(ce);
 	free(re);
 	free(stack);
+	free(chain_of);
+	free(cops);
+	free(cstart);
+	free(clen);
+	free(ccur);
+	free(cprev);
+	free(cnext);
 	return rc;
 }
 
@@ -1114,8 +1218,6 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		rc = 0;
 		goto out;
 	}
-	if (!prc)
-		prc = link_twins(&c);
 	if (prc)
 		goto out;
 	int32_t sbad, sref;
