@@ -7,8 +7,11 @@
  * which lifts both of its entries out of the list and restarts from the head; at a completion
  * of an operation not linearized yet, nothing before it can be chosen any more, so it
  * backtracks (pops the last choice and tries the entry after it). Indeterminate operations
- * (info, never completed) have no completion entry: they may be linearized anywhere after
- * their invocation, or never. The history is linearizable when only such operations remain.
+ * (info, never completed) have no completion: they may be linearized anywhere after their
+ * invocation, or never. They are kept out of the entry list, in chains of identical
+ * operations (same kind and arguments; interchangeable, so only the first untaken one of a
+ * chain is ever tried), and are tried when the walk reaches a completion, if invoked before
+ * it. The history is linearizable when every operation that must happen is linearized.
  *
  * The linearized set is kept as a 128-bit Zobrist hash (XOR of two per-operation 64-bit
  * keys), so a memo entry is 24 bytes whatever the history's length. Two different sets of the
@@ -28,6 +31,11 @@
  *    and never written), leaving v is final: so a transition away from v is refused while any
  *    acknowledged read or cas still needs v. With unique written values (a read names its
  *    write) this keeps the search close to linear.
+ * and during it (see step() and read_only()): an indeterminate operation that changes nothing,
+ * or only moves to the unobserved value while no mismatch expects the current one, is never
+ * taken (not taking it is as good); a read-only operation that can be taken is taken, and a
+ * failure after it counts as a failure before it. tests/unit/checker/test_bruteforce.c
+ * checks all of this against an unreduced search.
  */
 #include <stdlib.h>
 #include <string.h>
