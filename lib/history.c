@@ -232,7 +232,8 @@ static int hex4(const char *p, uint32_t *out)
 }
 
 /* Parse a decimal integer or float in [s, s+n) (already checked to look like a number).
- * Integers that fit int64_t become HVAL_INT, everything else HVAL_FLOAT. */
+ * Integers that fit int64_t become HVAL_INT, everything else HVAL_FLOAT. Returns 0, -1 when
+ * out of memory, 1 when the number is too large for a double. */
 static int number_value(struct hreader *r, const char *s, size_t n, int isfloat,
 			struct hval *out)
 {
@@ -268,7 +269,8 @@ static int number_value(struct hreader *r, const char *s, size_t n, int isfloat,
 	t[n] = '\0';
 	out->kind = HVAL_FLOAT;
 	out->u.d = strtod(t, NULL);
-	return 0;
+	/* Overflow to infinity is refused: JSON cannot write it back, and no history needs it. */
+	return isfinite(out->u.d) ? 0 : 1;
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
@@ -468,8 +470,11 @@ static int jnumber(struct jctx *j, const char **pp, struct hval *out)
 			p++;
 	}
 	memset(out, 0, sizeof *out);
-	if (number_value(j->r, s, (size_t)(p - s), isfloat, out))
+	int rc = number_value(j->r, s, (size_t)(p - s), isfloat, out);
+	if (rc < 0)
 		return jnomem(j, s);
+	if (rc > 0)
+		return jerr(j, s, "number out of range");
 	*pp = p;
 	return 0;
 }
@@ -1163,19 +1168,27 @@ static int enumber(struct ectx *x, const char *s, size_t n, struct hval *out)
 		if (p == d || p != e)
 			return eerr(x, s, "invalid number '%.*s'", (int)(n > 40 ? 40 : n), s);
 		struct hval a = {0}, b = {0};
-		if (number_value(x->r, s, len, 0, &a) ||
-		    number_value(x->r, d, (size_t)(e - d), 0, &b))
+		int ra = number_value(x->r, s, len, 0, &a);
+		int rb = number_value(x->r, d, (size_t)(e - d), 0, &b);
+		if (ra < 0 || rb < 0)
 			return enomem(x);
+		if (ra > 0 || rb > 0)
+			return eerr(x, s, "number out of range");
 		double na = a.kind == HVAL_INT ? (double)a.u.i : a.u.d;
 		double nb = b.kind == HVAL_INT ? (double)b.u.i : b.u.d;
+		if (nb == 0 || !isfinite(na / nb))
+			return eerr(x, s, "number out of range");
 		out->kind = HVAL_FLOAT;
 		out->u.d = na / nb;
 		return 0;
 	} else if (p != e) {
 		return eerr(x, s, "invalid number '%.*s'", (int)(n > 40 ? 40 : n), s);
 	}
-	if (number_value(x->r, s, len, isfloat, out))
+	int rc = number_value(x->r, s, len, isfloat, out);
+	if (rc < 0)
 		return enomem(x);
+	if (rc > 0)
+		return eerr(x, s, "number out of range");
 	return 0;
 }
 

@@ -166,6 +166,14 @@ static void test_json_numbers(void **state)
 	v = one_value("[0,-1,[],{}]", k, sizeof k);
 	assert_int_equal(v.kind, HVAL_ARRAY);
 	assert_string_equal(k, "[0,-1,[],{}]");
+	/* too large for a double: refused (a fuzz finding: it read back as null) */
+	const char *big = "{\"process\":0,\"type\":\"ok\",\"f\":\"cas\",\"value\":[1,244e4444444444444444]}";
+	assert_int_equal(count_mem(big, strlen(big), HFMT_JSONL), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "t:1:47: number out of range"));
+	assert_int_equal(count_str("[{:process 0 :type :ok :f :r :value 1e400}]"), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "out of range"));
+	assert_int_equal(count_str("[{:process 0 :type :ok :f :r :value 1/0}]"), SB_EINVAL);
+	assert_int_equal(count_str("[{:process 0 :type :ok :f :r :value ##Inf}]"), 1);
 	const char *bad[] = {"-", "01", "1.", ".5", "1e", "+1", "0x10", "1e+", "--1", "NaN"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char line[128];
