@@ -439,8 +439,18 @@ int hwriter_open(struct hwriter **out, const char *path, char *err, size_t errle
 int hwriter_append(struct hwriter *w, struct hevent *ev, char *err, size_t errlen)
 {
 	int rc = 0;
+	/* Refuse what the reader would refuse, so the journal always reads back. */
 	if (!ev->f)
 		return err_set(err, errlen, SB_EINVAL, "history %s: event without f", w->path);
+	if (ev->process < 0 && ev->process != HPROC_NEMESIS)
+		return err_set(err, errlen, SB_EINVAL, "history %s: event with process %lld",
+			       w->path, (long long)ev->process);
+	if ((unsigned)ev->type > HTYPE_INFO)
+		return err_set(err, errlen, SB_EINVAL, "history %s: event with unknown type %d",
+			       w->path, (int)ev->type);
+	if (ev->has_key && ev->key.kind != HVAL_INT && ev->key.kind != HVAL_STR)
+		return err_set(err, errlen, SB_EINVAL,
+			       "history %s: a key must be an integer or a string", w->path);
 	pthread_mutex_lock(&w->mu);
 	ev->index = w->next;
 	w->line.len = 0;

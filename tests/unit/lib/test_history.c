@@ -670,6 +670,27 @@ static void test_writer_roundtrip(void **state)
 	hreader_close(r);
 	unlink(path);
 
+	/* events the reader would refuse are refused */
+	assert_int_equal(hwriter_open(&w, path, errbuf, sizeof errbuf), 0);
+	struct hevent bad = {.process = -2, .type = HTYPE_OK, .f = "read"};
+	assert_int_equal(hwriter_append(w, &bad, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "process -2"));
+	bad.process = 1;
+	bad.f = NULL;
+	assert_int_equal(hwriter_append(w, &bad, errbuf, sizeof errbuf), SB_EINVAL);
+	bad.f = "read";
+	bad.type = (enum htype)7;
+	assert_int_equal(hwriter_append(w, &bad, errbuf, sizeof errbuf), SB_EINVAL);
+	bad.type = HTYPE_OK;
+	bad.has_key = 1;
+	bad.key.kind = HVAL_ARRAY;
+	assert_int_equal(hwriter_append(w, &bad, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_int_equal(hwriter_close(w, errbuf, sizeof errbuf), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(path);
+
 	/* a path that cannot be created */
 	assert_int_equal(hwriter_open(&w, "/nonexistent-dir/h.jsonl", errbuf, sizeof errbuf),
 			 SB_EIO);
