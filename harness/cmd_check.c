@@ -24,7 +24,8 @@ static const char usage_text[] =
 	"  --key-timeout S  time limit of one key's search (that key: unknown, others go on)\n"
 	"  --threads N    worker threads (default: all cores)\n"
 	"  --memory MB    cap on the search's memory (keys over it: unknown)\n"
-	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout)\n"
+	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout);\n"
+	"                 a history that could not be checked has \"verdict\":\"error\"\n"
 	"\n"
 	"One verdict line per history; exit code: 0 valid, 1 invalid, 2 unknown (the worst over\n"
 	"all histories), 254 bad arguments or input (names the line), 255 internal error.\n";
@@ -151,9 +152,11 @@ int cmd_check(int argc, char **argv)
 		const char *path = argv[i];
 		int code;
 		struct chk_result *r = NULL;
+		err[0] = '\0';
 		if (strcmp(path, "-") && access(path, R_OK)) {
+			snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
 			fprintf(stdout, "%s: error: %s\n", path, strerror(errno));
-			fprintf(stderr, "splitbrain check: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "splitbrain check: %s\n", err);
 			code = SB_EXIT_BADINPUT;
 		} else {
 			err[0] = '\0';
@@ -165,6 +168,7 @@ int cmd_check(int argc, char **argv)
 				fprintf(stdout, "%s: error: %s\n", path, err);
 				fprintf(stderr, "splitbrain check: %s\n", err);
 			} else {
+				err[0] = '\0';
 				chk_result_print(r, stdout);
 				verdict = chk_verdict_worst(verdict, r->verdict);
 				code = (int)r->verdict;
@@ -175,6 +179,15 @@ int cmd_check(int argc, char **argv)
 				}
 				chk_result_free(r);
 			}
+		}
+		if (jf && err[0]) { /* the history could not be checked: say why */
+			if (njson++)
+				fputc(',', jf);
+			fputs("{\"file\":", jf);
+			json_write_string(jf, path, strlen(path));
+			fprintf(jf, ",\"verdict\":\"error\",\"exit\":%d,\"error\":", code);
+			json_write_string(jf, err, strlen(err));
+			fputc('}', jf);
 		}
 		if (exit_rank(code) > exit_rank(worst))
 			worst = code;

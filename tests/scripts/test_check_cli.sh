@@ -63,8 +63,10 @@ expect 0 "--help" "$SB" check --help
 # Several files: the worst verdict; bad input wins over all; a verdict line each.
 expect 1 "valid + invalid = invalid" "$SB" check --model kv "$tmp/valid.jsonl" "$tmp/invalid.jsonl"
 [ "$(grep -cE '^[^ ].*: (valid|invalid|unknown|error)' "$tmp/out")" -eq 2 ] || { echo "FAIL one line per file"; fail=1; }
-expect 254 "invalid + bad input = 254" "$SB" check --model kv "$tmp/invalid.jsonl" "$tmp/rule.jsonl" "$tmp/valid.jsonl"
+expect 254 "invalid + bad input = 254" "$SB" check --model kv --json "$tmp/e.json" "$tmp/invalid.jsonl" "$tmp/rule.jsonl" "$tmp/valid.jsonl"
 has "$tmp/out" "valid.jsonl: valid" "files after a bad one are still checked"
+has "$tmp/e.json" '"verdict":"error","exit":254,"error":"' "--json names the bad file"
+has "$tmp/e.json" '"exit":254}' "--json exit code"
 # --json
 expect 1 "--json" "$SB" check --model kv --json "$tmp/r.json" "$tmp/valid.jsonl" "$tmp/invalid.jsonl"
 if command -v python3 >/dev/null; then
