@@ -2,10 +2,13 @@
  *
  * N cores (3 or 5) run in one process against a simulated network and simulated disks, on a
  * simulated millisecond clock. One seed decides everything: message delay (hence reordering),
- * loss and duplication, partitions, pauses, crashes and restarts (a restarted node gets exactly what its
- * core asked to persist and was told was durable: the unsynced rest is lost), armed crash
- * points inside the core, leadership transfers, and the clients' requests. The same seed
- * replays the same run, bit for bit.
+ * loss and duplication, partitions, pauses, crashes and restarts (a restarted node gets exactly
+ * what its core asked to persist and was told was durable: the unsynced rest is lost; a crash
+ * can also tear a ready's persistence part way), crashes at chosen moments (right after a vote,
+ * after persisting but before sending, after committing), armed crash points inside the core,
+ * leadership transfers, and the clients' requests. The same seed replays the same run, bit for
+ * bit. The simulated disk behaves like node/storage (a saved snapshot the log does not reach
+ * supersedes the log; every append must continue the log).
  *
  * Workload: clients append unique values to a few list keys (RPUSH, each with a client id and
  * sequence number, retried with the same sequence number after a timeout or a redirect) and
