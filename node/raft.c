@@ -1892,7 +1892,7 @@ static bool need_send(const struct raft *r, const struct progress *pr)
 	if (pr->state == PR_SNAPSHOT)
 		return !pr->snap_chunk_out;
 	if (pr->next <= r->log_start)
-		return true;
+		return r->snap.data != NULL; /* a snapshot to send (always, after compaction) */
 	if (pr->next > last_index(r))
 		return false;
 	if (pr->state == PR_PROBE)

@@ -839,7 +839,13 @@ static void net_send(struct sim *s, const struct raft_msg *m)
 /* THE LOOP of raft.h, steps 1-5, until the node has nothing more to do. */
 static void drive(struct sim *s, struct node *nd)
 {
-	for (int guard = 0; running(s, nd) && raft_has_ready(nd->core) && guard < 64; guard++) {
+	for (int guard = 0; running(s, nd) && raft_has_ready(nd->core); guard++) {
+		if (guard == 64) {
+			/* a shell loops while raft_has_ready(): it must become false */
+			violation(s, SIM_CORE_ERROR, "node %u: still has a ready after 64 rounds",
+				  nd->id);
+			return;
+		}
 		struct raft_ready rd;
 		int rc = raft_ready(nd->core, &rd);
 		if (rc) {
