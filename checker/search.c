@@ -712,8 +712,8 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 			bad->ret != CHK_INF ? bad->ret_line : bad->line, &when);
 	const char *kp = key.p ? key.p : "";
 	const char *wp = when.p ? when.p : "";
-	if (bad->kind == K_READ && is_register(c->model)) {
-		vref v = bad->a;
+	if ((bad->kind == K_READ || bad->kind == K_CAS) && is_register(c->model)) {
+		vref v = bad->a; /* the value it saw (a cas: the value it expected) */
 		/* The last write (or cas) completed before the read began, with another value. */
 		const struct cop *last = NULL;
 		int any_write_of_v = 0, later_write_of_v = 0;
@@ -737,35 +737,40 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 				if (nv == v && o->ret > last->ret)
 					later_write_of_v = 1;
 			}
-		struct sbuf val = {0};
+		struct sbuf val = {0}, what = {0};
 		vtab_format_ref(&h->vals, v, &val);
+		if (bad->kind == K_READ) {
+			sbuf_addf(&what, "read of %s returned %s", kp, val.p ? val.p : "");
+		} else {
+			sbuf_addf(&what, "cas of %s from %s to ", kp, val.p ? val.p : "");
+			vtab_format_ref(&h->vals, bad->b, &what);
+		}
+		const char *wh = what.p ? what.p : "";
 		if (!any_write_of_v && v != h->initial) {
-			sbuf_addf(b, "read of %s returned %s at %s, but no operation ever wrote %s", kp,
-				  val.p ? val.p : "", wp, val.p ? val.p : "");
+			sbuf_addf(b, "%s at %s, but no operation ever wrote %s", wh, wp,
+				  val.p ? val.p : "");
 		} else if (last && !later_write_of_v) {
 			struct sbuf lw = {0}, lv = {0};
 			chk_when_phrase(last->t_ret, last->ret_line, &lw);
 			vtab_format_ref(&h->vals, last->kind == K_WRITE ? last->a : last->b, &lv);
-			sbuf_addf(b,
-				  "read of %s returned %s at %s, but %s %s completed at %s and no "
-				  "later write of %s exists",
-				  kp, val.p ? val.p : "", wp, chk_kind_name(last->kind),
-				  lv.p ? lv.p : "", lw.p ? lw.p : "", val.p ? val.p : "");
+			sbuf_addf(b, "%s at %s, but %s %s completed at %s and no later write of %s exists",
+				  wh, wp, chk_kind_name(last->kind), lv.p ? lv.p : "",
+				  lw.p ? lw.p : "", val.p ? val.p : "");
 			sbuf_free(&lw);
 			sbuf_free(&lv);
 		} else if (nconc == 0) {
-			sbuf_addf(b, "read of %s returned %s at %s, but the value then was ", kp,
-				  val.p ? val.p : "", wp);
+			sbuf_addf(b, "%s at %s, but the value then was ", wh, wp);
 			for (size_t i = 0; i < nstates; i++)
 				sbuf_addf(b, "%s%s", i ? (i + 1 == nstates ? " or " : ", ") : "",
 					  states[i]);
 		} else {
 			sbuf_addf(b,
-				  "read of %s returned %s at %s, but no order of the %zu operations "
-				  "concurrent with it leaves %s there",
-				  kp, val.p ? val.p : "", wp, nconc, val.p ? val.p : "");
+				  "%s at %s, but no order of the %zu operations concurrent with it "
+				  "leaves %s there",
+				  wh, wp, nconc, val.p ? val.p : "");
 		}
 		sbuf_free(&val);
+		sbuf_free(&what);
 	} else {
 		struct chk_op_info oi;
 		chk_op_describe(h, bad, &oi);
