@@ -88,8 +88,8 @@ else
 fi
 # A limit turns into unknown, listing the key.
 {
-	for i in $(seq 1 22); do echo "{\"process\":$i,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"k\",\"value\":$i}"; done
-	for i in $(seq 1 22); do echo "{\"process\":$i,\"type\":\"ok\",\"f\":\"write\",\"key\":\"k\",\"value\":$i}"; done
+	for i in $(seq 1 26); do echo "{\"process\":$i,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"k\",\"value\":$i}"; done
+	for i in $(seq 1 26); do echo "{\"process\":$i,\"type\":\"ok\",\"f\":\"write\",\"key\":\"k\",\"value\":$i}"; done
 	for v in 1 2; do
 		echo '{"process":0,"type":"invoke","f":"read","key":"k","value":null}'
 		echo "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"key\":\"k\",\"value\":$v}"

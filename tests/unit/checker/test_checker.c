@@ -383,13 +383,13 @@ static void test_multi_register_model(void **state)
 	assert_int_equal(verdict_of("multi-register", "0", h), CHK_INVALID);
 }
 
-/* A history whose search space is huge: 22 concurrent writes of distinct values, then two
- * reads in sequence of two different ones (invalid: needs ~2^21 configurations to prove). */
+/* A history whose search space is huge: 26 concurrent writes of distinct values, then two
+ * reads in sequence of two different ones (invalid: needs ~2^24 configurations to prove). */
 static char *hard_history(void)
 {
 	size_t cap = 64 * 1024, len = 0;
 	char *h = malloc(cap);
-	const int n = 22;
+	const int n = 26;
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(h + len, cap - len, I(%d, "write", "%d"), i, i + 1);
 	for (int i = 0; i < n; i++)
