@@ -828,9 +828,9 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 			ev->index = v.u.i;
 			break;
 		case F_TIME:
-			if (v.kind != HVAL_INT)
-				return jerr(&j, vat, "\"time\" must be an integer, not %s",
-					    kind_name(&v));
+			if (v.kind != HVAL_INT || v.u.i < 0)
+				return jerr(&j, vat, "\"time\" must be an integer >= 0, not %s",
+					    v.kind == HVAL_INT ? "negative" : kind_name(&v));
 			ev->time = v.u.i;
 			break;
 		case F_PROCESS:
@@ -1539,9 +1539,10 @@ static int edn_event(struct hreader *r, const struct hval *m, uint64_t line, uin
 			ev->index = v->u.i;
 			break;
 		case F_TIME:
-			if (v->kind != HVAL_INT)
+			if (v->kind != HVAL_INT || v->u.i < 0)
 				return rerr_at(r, line, col, SB_EINVAL,
-					       ":time must be an integer, not %s", kind_name(v));
+					       ":time must be an integer >= 0, not %s",
+					       v->kind == HVAL_INT ? "negative" : kind_name(v));
 			ev->time = v->u.i;
 			break;
 		case F_PROCESS:

@@ -297,6 +297,7 @@ static void test_malformed(void **state)
 		     "t:2:", "key");
 	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"time\":\"5\"}",
 		     "t:2:", "time");
+	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"time\":-2}", "t:2:", "time");
 	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"index\":-2}",
 		     "t:2:", "index");
 	expect2("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"node\":5}",
@@ -354,6 +355,7 @@ static void test_malformed(void **state)
 	expect_error("[{:type :ok :f :read}]", 22, "t:1:2:", ":process");
 	expect_error("[{:process 1 :type :ok}]", 24, "t:1:2:", ":f");
 	expect_error("[{:process 1 :type :ok :f :read :time \"x\"}]", 43, "t:1:2:", ":time");
+	expect_error("[{:process 1 :type :ok :f :read :time -5}]", 42, "t:1:2:", ":time");
 	expect_error("[{:process 1 :type :ok :f}]", 27, "t:1:2:", "key without a value");
 	expect_error("[{:process 1 :type :ok :f :read}] [", 35, "t:1:35:", "after");
 	expect_error("[{:process 1 :type :ok :f :read} 5]", 35, "t:1:34:", "operation map");
