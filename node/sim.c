@@ -216,6 +216,7 @@ struct client {
 	uint64_t seq;
 	bool busy;
 	bool is_read;
+	int reg; /* 0: a list operation; RAFT_KV_SET/CAS/GET: a register operation on r<key> */
 	size_t key;
 	uint64_t value;
 	size_t rec; /* index into appends or reads */
@@ -473,8 +474,18 @@ static void client_start(struct sim *s, size_t ci)
 	c->key = rnd(&s->rng) % s->cfg->n_keys;
 	c->next_at = s->now;
 	c->sent = false;
+	c->reg = 0;
 	if (!c->target)
 		c->target = random_node(s);
+	if (chance(&s->rng, s->cfg->register_pm)) {
+		/* registers exercise SET/CAS/GET and deduplicated retries; the final states are
+		 * compared between nodes, single operations are not checked */
+		static const int ops[] = {RAFT_KV_SET, RAFT_KV_CAS, RAFT_KV_GET};
+		c->reg = ops[rnd(&s->rng) % 3];
+		c->is_read = c->reg == RAFT_KV_GET;
+		c->value = value_of(ci, c->seq);
+		return;
+	}
 	if (c->is_read) {
 		if (grow((void **)&s->reads, &s->cap_reads, s->n_reads + 1, sizeof(*s->reads))) {
 			s->oom = 1;
@@ -503,8 +514,22 @@ static bool running(const struct sim *s, const struct node *nd)
 
 static int encode_op(struct client *c, unsigned char **buf, size_t *len)
 {
-	char k[32], v[32];
-	int kl = snprintf(k, sizeof(k), "k%zu", c->key);
+	char k[32], v[32], v2[32];
+	int kl = snprintf(k, sizeof(k), "%s%zu", c->reg ? "r" : "k", c->key);
+	if (c->reg) {
+		int vl = snprintf(v, sizeof(v), "%llu", (unsigned long long)c->value);
+		int vl2 = snprintf(v2, sizeof(v2), "%llu", (unsigned long long)(c->value - 1));
+		struct raft_kv_str a[3] = {{(const unsigned char *)k, (size_t)kl},
+					   {(const unsigned char *)v2, (size_t)vl2},
+					   {(const unsigned char *)v, (size_t)vl}};
+		if (c->reg == RAFT_KV_GET)
+			return raft_kv_encode_args(RAFT_KV_GET, a, 1, buf, len, NULL, 0);
+		if (c->reg == RAFT_KV_SET) {
+			a[1] = a[2];
+			return raft_kv_encode_args(RAFT_KV_SET, a, 2, buf, len, NULL, 0);
+		}
+		return raft_kv_encode_args(RAFT_KV_CAS, a, 3, buf, len, NULL, 0);
+	}
 	if (c->is_read) {
 		struct raft_kv_str a[3] = {{(const unsigned char *)k, (size_t)kl},
 					   {(const unsigned char *)"0", 1},
@@ -602,7 +627,19 @@ static void client_reply(struct sim *s, struct node *nd, const struct raft_reply
 		return;
 	}
 	c->target = nd->id; /* it answered as leader: stay with it */
-	if (c->is_read) {
+	if (c->reg) {
+		int k = rp->result.kind;
+		bool ok = c->reg == RAFT_KV_SET   ? k == RAFT_KV_RES_OK
+			  : c->reg == RAFT_KV_CAS ? k == RAFT_KV_RES_INT && rp->result.integer >= 0 &&
+							rp->result.integer <= 1
+						  : k == RAFT_KV_RES_BULK || k == RAFT_KV_RES_NIL;
+		if (!ok) {
+			violation(s, SIM_CORE_ERROR, "node %u: register op %d answered with kind %d",
+				  nd->id, c->reg, k);
+			return;
+		}
+		s->res->register_ops_ok++;
+	} else if (c->is_read) {
 		struct read_rec *r = &s->reads[c->rec];
 		if (rp->result.kind != RAFT_KV_RES_ARRAY) {
 			violation(s, SIM_CORE_ERROR, "node %u: LRANGE answered with result kind %d",
@@ -1473,6 +1510,7 @@ void sim_config_init(struct sim_config *cfg, uint64_t seed, size_t n_nodes)
 	cfg->think_min_ms = 0;
 	cfg->think_max_ms = (unsigned)rrange(&r, 5, 40);
 	cfg->read_pm = (unsigned)rrange(&r, 200, 500);
+	cfg->register_pm = (unsigned)rrange(&r, 0, 300);
 	cfg->client_timeout_ms = 400;
 	cfg->election_min_ms = 150;
 	cfg->election_max_ms = 300;

@@ -12,7 +12,8 @@
  *
  * Workload: clients append unique values to a few list keys (RPUSH, each with a client id and
  * sequence number, retried with the same sequence number after a timeout or a redirect) and
- * read whole lists (LRANGE through ReadIndex).
+ * read whole lists (LRANGE through ReadIndex); some also SET, CAS and GET register keys (only
+ * the replicas' final states are compared for those).
  *
  * Checked after every step (Raft Figure 3):
  *   Election Safety      at most one leader per term
@@ -74,6 +75,7 @@ struct sim_config {
 	size_t n_keys;
 	unsigned think_min_ms, think_max_ms;
 	unsigned read_pm;             /* share of reads among operations */
+	unsigned register_pm;         /* share of SET/CAS/GET on register keys */
 	unsigned client_timeout_ms;
 
 	/* core settings for every node */
@@ -110,7 +112,7 @@ struct sim_result {
 	int violation;            /* enum sim_violation; the first one found */
 	char detail[512];         /* what, where, when (simulated ms) */
 	uint64_t at_ms;
-	uint64_t appends_acked, appends_sent, reads_ok;
+	uint64_t appends_acked, appends_sent, reads_ok, register_ops_ok;
 	uint64_t crashes, crashpoints_hit, partitions, transfers, snapshots_installed, pauses;
 	uint64_t max_term, msgs_delivered, end_ms;
 };

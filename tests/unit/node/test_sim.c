@@ -138,6 +138,7 @@ static void test_safety_seeds(void **state)
 		tot.appends_acked += r.appends_acked;
 		tot.appends_sent += r.appends_sent;
 		tot.reads_ok += r.reads_ok;
+		tot.register_ops_ok += r.register_ops_ok;
 		tot.crashes += r.crashes;
 		tot.crashpoints_hit += r.crashpoints_hit;
 		tot.partitions += r.partitions;
@@ -149,11 +150,11 @@ static void test_safety_seeds(void **state)
 			tot.max_term = r.max_term;
 	}
 	printf("%lu seeds: %lu failing; %llu appends acknowledged of %llu, %llu reads, %llu "
-	       "crashes, %llu crash points hit, %llu partitions, %llu pauses, %llu transfers, "
+	       "register operations, %llu crashes, %llu crash points hit, %llu partitions, %llu pauses, %llu transfers, "
 	       "%llu nodes ending with a snapshot, %llu messages, highest term %llu\n",
 	       n, failures, (unsigned long long)tot.appends_acked,
 	       (unsigned long long)tot.appends_sent, (unsigned long long)tot.reads_ok,
-	       (unsigned long long)tot.crashes, (unsigned long long)tot.crashpoints_hit,
+	       (unsigned long long)tot.register_ops_ok, (unsigned long long)tot.crashes, (unsigned long long)tot.crashpoints_hit,
 	       (unsigned long long)tot.partitions, (unsigned long long)tot.pauses,
 	       (unsigned long long)tot.transfers,
 	       (unsigned long long)tot.snapshots_installed, (unsigned long long)tot.msgs_delivered,
@@ -164,6 +165,7 @@ static void test_safety_seeds(void **state)
 	if (n >= 100) {
 		assert_true(tot.appends_acked > n * 10);
 		assert_true(tot.reads_ok > n * 5);
+		assert_true(tot.register_ops_ok > n);
 		assert_true(tot.crashes > n);
 		assert_true(tot.crashpoints_hit > n / 4);
 		assert_true(tot.partitions > n);
