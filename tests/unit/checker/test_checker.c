@@ -315,6 +315,13 @@ static void test_set_model(void **state)
 	assert_int_equal(r->keys[0].set_count[CHK_SET_RECOVERED], 1);
 	assert_int_equal(r->keys[0].set_acked, 1);
 	chk_result_free(r);
+	/* An add acknowledged after the last read began was never read: reported, valid. */
+	r = set_result(I(0, "add", "1") OK(0, "add", "1") I(1, "read", "null") I(0, "add", "2")
+			       OK(0, "add", "2") OK(1, "read", "[1]"));
+	assert_int_equal(r->verdict, CHK_VALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_NEVER_READ], 1);
+	assert_string_equal(r->keys[0].set_sample[CHK_SET_NEVER_READ], "[2]");
+	chk_result_free(r);
 	/* Adds acknowledged but never read: nothing verified, unknown. */
 	r = set_result(I(0, "add", "1") OK(0, "add", "1"));
 	assert_int_equal(r->verdict, CHK_UNKNOWN);
