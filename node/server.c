@@ -34,6 +34,7 @@ enum kind { K_CLIENT_LISTEN = 1, K_PEER_LISTEN, K_CLIENT, K_PEER_IN, K_PEER_OUT 
 
 #define PEER_OUT_MAX (64u << 20) /* bytes queued to one peer before messages are dropped */
 #define CLIENT_OUT_MAX (64u << 20)
+#define CLIENT_IN_MAX (2 * RESP_MAX_REQUEST + 65536)
 #define BACKOFF_MIN_MS 20
 #define BACKOFF_MAX_MS 500
 #define MAX_PEER_IN 64
@@ -49,6 +50,7 @@ struct client {
 	uint64_t deadline;         /* when waiting: -TIMEOUT after this (ms) */
 	uint64_t client_id, seq;   /* dedup identity (raft_kv.h) */
 	int closing;               /* close once the output is flushed */
+	int kick;                  /* got its reply: parse further requests after the ready */
 	uint32_t events;           /* registered epoll events */
 };
 
@@ -87,6 +89,8 @@ struct server {
 	struct client **clients;
 	size_t max_clients, n_clients;
 	struct peer_in *pins[MAX_PEER_IN];
+	size_t *kicks; /* slots of clients with kick set */
+	size_t n_kicks;
 	uint64_t req_counter;
 	uint64_t conn_counter;
 	uint64_t boot_nonce;
@@ -427,8 +431,11 @@ static int client_flush(struct server *s, struct client *c)
 		client_close(s, c);
 		return -1;
 	}
-	uint32_t want = EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0) |
-			(c->waiting || c->closing ? 0 : EPOLLIN);
+	/* Input stays registered while a request is in the core (a pipelining client's next
+	 * requests are buffered, not parsed), so the usual request/reply cycle costs no
+	 * epoll_ctl; only a full input buffer pauses reading. */
+	int full = c->in_len == c->in_cap && c->in_cap * 2 > CLIENT_IN_MAX;
+	uint32_t want = EPOLLRDHUP | (c->out.len ? EPOLLOUT : 0) | (c->closing || full ? 0 : EPOLLIN);
 	ep_set(s, c->fd, c, &c->events, want);
 	return 0;
 }
@@ -667,7 +674,7 @@ static void client_read(struct server *s, struct client *c)
 	for (;;) {
 		if (c->in_cap - c->in_len < 16384) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
-			if (cap > 2 * RESP_MAX_REQUEST + 65536) {
+			if (cap > CLIENT_IN_MAX) {
 				if (c->in_cap - c->in_len == 0)
 					break; /* the parser will refuse the oversized request */
 				cap = c->in_cap;
@@ -745,6 +752,8 @@ static struct client *client_by_req(struct server *s, uint64_t req)
 	return s->clients[slot];
 }
 
+/* Called between raft_ready() and raft_advance(): the reply is written out, but the client's
+ * next request waits for kick_clients() (the core takes no requests inside a ready). */
 static void deliver_reply(struct server *s, const struct raft_reply *r)
 {
 	struct client *c = client_by_req(s, r->req_id);
@@ -757,7 +766,23 @@ static void deliver_reply(struct server *s, const struct raft_reply *r)
 	else
 		resp_put_error(&c->out, "TIMEOUT leadership changed while the request was in flight");
 	c->waiting = 0;
-	client_process(s, c);
+	if (!c->kick) {
+		c->kick = 1;
+		s->kicks[s->n_kicks++] = c->slot;
+	}
+	client_flush(s, c);
+}
+
+static void kick_clients(struct server *s)
+{
+	for (size_t i = 0; i < s->n_kicks; i++) {
+		struct client *c = s->clients[s->kicks[i]];
+		if (c && c->kick) {
+			c->kick = 0;
+			client_process(s, c);
+		}
+	}
+	s->n_kicks = 0;
 }
 
 static void expire_requests(struct server *s, uint64_t now)
@@ -827,6 +852,23 @@ out:
 	return rc;
 }
 
+static void flush_peers(struct server *s)
+{
+	for (size_t i = 0; i < s->cfg->n_nodes; i++)
+		if (s->peers[i].connected && s->peers[i].out.len)
+			peer_flush(s, &s->peers[i]);
+}
+
+/* One ready per raft.h's loop: persist, raft_persisted, messages, replies, advance.
+ *
+ * One deviation, for latency: a leader whose ready changes neither term, vote, snapshot nor
+ * log prefix sends its AppendEntries and its replies BEFORE its own fsync, so that followers
+ * write in parallel with it (Raft thesis §10.2.1). This is safe because the core counts the
+ * leader itself towards commit only after raft_persisted(), AppendEntries from a leader do
+ * not depend on its own durability, and every reply in a ready is for a request the core has
+ * already settled (committed, read, refused or dropped). Votes and acknowledgements (any
+ * *_RESP message) still wait for the fsync. Not done while "leader-after-append" is armed,
+ * whose meaning is "durable on the leader, not yet sent". */
 static int process_ready(struct server *s)
 {
 	while (!s->fatal && raft_has_ready(s->raft)) {
@@ -837,6 +879,18 @@ static int process_ready(struct server *s)
 		}
 		struct raft_status st;
 		raft_status(s->raft, &st);
+		const char *armed = crash_armed();
+		int early = st.role == RAFT_LEADER && !rd.hs_changed && !rd.snapshot &&
+			    !rd.truncate_from && rd.n_entries &&
+			    !(armed && !strcmp(armed, RAFT_CRASH_LEADER_AFTER_APPEND));
+		if (early) {
+			for (size_t i = 0; i < rd.n_msgs; i++)
+				if (rd.msgs[i].type == RAFT_MSG_APPEND)
+					peer_send(s, &rd.msgs[i]);
+			flush_peers(s);
+			for (size_t i = 0; i < rd.n_replies; i++)
+				deliver_reply(s, &rd.replies[i]);
+		}
 		if (persist(s, &rd, st.role == RAFT_FOLLOWER))
 			return -1;
 		if (raft_persisted(s->raft)) {
@@ -844,14 +898,16 @@ static int process_ready(struct server *s)
 			return -1;
 		}
 		for (size_t i = 0; i < rd.n_msgs; i++)
-			peer_send(s, &rd.msgs[i]);
-		for (size_t i = 0; i < rd.n_replies; i++)
-			deliver_reply(s, &rd.replies[i]);
+			if (!early || rd.msgs[i].type != RAFT_MSG_APPEND)
+				peer_send(s, &rd.msgs[i]);
+		if (!early)
+			for (size_t i = 0; i < rd.n_replies; i++)
+				deliver_reply(s, &rd.replies[i]);
 		raft_advance(s->raft);
+		flush_peers(s);
+		kick_clients(s);
 	}
-	for (size_t i = 0; i < s->cfg->n_nodes; i++)
-		if (s->peers[i].connected && s->peers[i].out.len)
-			peer_flush(s, &s->peers[i]);
+	flush_peers(s);
 	return s->fatal ? -1 : 0;
 }
 
@@ -909,8 +965,9 @@ static int start_core(struct server *s, char *err, size_t errlen)
 	rc_.election_timeout_max_ms = cfg->election_max_ms;
 	rc_.heartbeat_ms = cfg->heartbeat_ms;
 	rc_.bugs = cfg->bugs;
-	if (cfg->snapshot_every)
-		rc_.snapshot_every = cfg->snapshot_every;
+	/* A snapshot serialises the whole state and costs three fsyncs: far apart by default,
+	 * so that it does not dominate the write path (the simulator uses the core's default). */
+	rc_.snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : SERVER_SNAPSHOT_EVERY;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->boot_nonce = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
@@ -941,10 +998,11 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 	if (s->max_clients > 65535)
 		s->max_clients = 65535;
 	s->clients = calloc(s->max_clients, sizeof *s->clients);
+	s->kicks = calloc(s->max_clients, sizeof *s->kicks);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->client_l.fd = s->peer_l.fd = -1;
 	int rc = 0;
-	if (!s->clients || s->ep < 0) {
+	if (!s->clients || !s->kicks || s->ep < 0) {
 		rc = err_set(err, errlen, SB_EIO, "set up the event loop: %s", strerror(errno));
 		goto out;
 	}
@@ -1068,6 +1126,7 @@ out:
 	if (s->ep >= 0)
 		close(s->ep);
 	free(s->clients);
+	free(s->kicks);
 	free(s->sbuf);
 	free(s);
 	return rc;

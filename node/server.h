@@ -25,6 +25,7 @@
 
 #define SERVER_MAX_CLIENTS 1024
 #define SERVER_REQUEST_TIMEOUT_MS 5000
+#define SERVER_SNAPSHOT_EVERY 8192 /* applied entries between snapshots, unless configured */
 
 struct server_node {
 	char name[64];  /* "n1" */
@@ -42,7 +43,7 @@ struct server_config {
 	int fault_injection;
 	unsigned bugs;
 	size_t max_clients; /* 0: SERVER_MAX_CLIENTS */
-	uint64_t snapshot_every; /* 0: the core's default */
+	uint64_t snapshot_every; /* 0: SERVER_SNAPSHOT_EVERY */
 };
 
 /* Run the node until SIGTERM or SIGINT (returns 0 after a clean shutdown) or a fatal error
