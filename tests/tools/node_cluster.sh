@@ -4,7 +4,7 @@
 #   cluster_init N [raftnode args...]   choose free ports, make a scratch dir, set NODES
 #   node_start I                        start node I (1-based) in the background
 #   node_kill I                         SIGKILL node I
-#   node_wait_exit I                    wait for node I to exit; prints its exit status
+#   node_wait_exit I                    wait for node I to exit; sets EXIT_STATUS
 #   cluster_stop                        SIGTERM every node still running, then SIGKILL
 # A trap installed by cluster_init stops every node and removes the scratch dir on exit,
 # also when the test fails. Logs: $CLUSTER_DIR/nI.log (printed on failure by cluster_dump).
@@ -25,7 +25,7 @@ cluster_cleanup() {
 		local p=${NODE_PID[$i]:-}
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	done
-	wait 2>/dev/null || true
+	{ wait; } 2>/dev/null || true
 	if [ $rc -ne 0 ] && [ -n "$CLUSTER_DIR" ]; then cluster_dump; fi
 	[ -n "$CLUSTER_DIR" ] && rm -rf "$CLUSTER_DIR"
 	return $rc
@@ -69,7 +69,7 @@ node_kill() {
 	local p=${NODE_PID[$1]:-}
 	if [ -n "$p" ]; then
 		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
+		{ wait "$p"; } 2>/dev/null || true
 	fi
 	NODE_PID[$1]=
 }
@@ -83,7 +83,7 @@ node_wait_exit() {
 	while kill -0 "$p" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
 	if kill -0 "$p" 2>/dev/null; then EXIT_STATUS=running; return 1; fi
 	EXIT_STATUS=0
-	wait "$p" || EXIT_STATUS=$?
+	{ wait "$p"; } 2>/dev/null || EXIT_STATUS=$?
 	NODE_PID[$1]=
 }
 
