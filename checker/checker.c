@@ -304,6 +304,10 @@ void chk_history_free(struct chk_history *h)
 	free(h->kslots);
 	free(h->pslots);
 	free(h->pool);
+	free(h->seqs.parent);
+	free(h->seqs.elem);
+	free(h->seqs.depth);
+	free(h->seqs.slots);
 	free(h->regs);
 	free(h->reg_init);
 	vtab_free(&h->vals);
@@ -507,6 +511,96 @@ static int classify(const struct chk_history *h, const char *f, char *err, size_
 	return -1;
 }
 
+/* ---- interned sequences (list reads and writes) ---- */
+
+static int32_t seq_child(struct seqtab *t, int32_t parent, vref elem)
+{
+	uint64_t hv = mix64(elem ^ mix64((uint64_t)(uint32_t)parent + 0x9e37));
+	if (t->nslots) {
+		size_t i = hv & (t->nslots - 1);
+		while (t->slots[i]) {
+			uint32_t id = t->slots[i] - 1;
+			if (t->parent[id] == parent && t->elem[id] == elem)
+				return (int32_t)id;
+			i = (i + 1) & (t->nslots - 1);
+		}
+	}
+	if (t->n >= INT32_MAX - 1)
+		return -1;
+	if ((t->n + 1) * 2 > t->nslots) {
+		size_t cap = t->nslots ? t->nslots * 2 : 1024;
+		uint32_t *sl = calloc(cap, sizeof *sl);
+		if (!sl)
+			return -1;
+		for (size_t id = 1; id < t->n; id++) {
+			uint64_t h2 = mix64(t->elem[id] ^ mix64((uint64_t)(uint32_t)t->parent[id] + 0x9e37));
+			size_t i = h2 & (cap - 1);
+			while (sl[i])
+				i = (i + 1) & (cap - 1);
+			sl[i] = (uint32_t)id + 1;
+		}
+		free(t->slots);
+		t->slots = sl;
+		t->nslots = cap;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		int32_t *p = realloc(t->parent, cap * sizeof *p);
+		if (!p)
+			return -1;
+		t->parent = p;
+		vref *e = realloc(t->elem, cap * sizeof *e);
+		if (!e)
+			return -1;
+		t->elem = e;
+		uint32_t *d = realloc(t->depth, cap * sizeof *d);
+		if (!d)
+			return -1;
+		t->depth = d;
+		t->cap = cap;
+	}
+	int32_t id = (int32_t)t->n++;
+	t->parent[id] = parent;
+	t->elem[id] = elem;
+	t->depth[id] = parent < 0 ? 0 : t->depth[parent] + 1;
+	if (parent >= 0) { /* the root (node 0) is found by index, not hashed */
+		size_t i = hv & (t->nslots - 1);
+		while (t->slots[i])
+			i = (i + 1) & (t->nslots - 1);
+		t->slots[i] = (uint32_t)id + 1;
+	}
+	return id;
+}
+
+size_t chk_seq_get(const struct chk_history *h, int32_t node, vref *out)
+{
+	const struct seqtab *t = &h->seqs;
+	size_t d = t->depth[node];
+	for (size_t i = d; i-- > 0; node = t->parent[node])
+		out[i] = t->elem[node];
+	return d;
+}
+
+/* Intern a JSON array (or null = empty) as a sequence node: *node, *len. */
+static int seq_intern(struct chk_history *h, const struct hval *v, vref *node, vref *len)
+{
+	if (h->seqs.n == 0 && seq_child(&h->seqs, -1, 0) != 0) /* the root */
+		return SB_ENOMEM;
+	int32_t s = 0;
+	uint32_t n = v->kind == HVAL_NULL ? 0 : v->len;
+	for (uint32_t i = 0; i < n; i++) {
+		vref r;
+		if (vtab_ref(&h->vals, &v->u.items[i], &r))
+			return SB_ENOMEM;
+		s = seq_child(&h->seqs, s, r);
+		if (s < 0)
+			return SB_ENOMEM;
+	}
+	*node = (vref)s;
+	*len = n;
+	return 0;
+}
+
 /* Store a JSON array (or null = empty) of values in the pool: *off, *cnt. */
 static int pool_seq(struct chk_history *h, const struct hval *v, vref *off, vref *cnt)
 {
@@ -653,7 +747,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     "line %llu: a list write's value must be an array", line);
 				goto bad;
 			}
-			if (pool_seq(h, value, &o->a, &o->b))
+			if (seq_intern(h, value, &o->a, &o->b))
 				goto oom;
 			break;
 		case K_TXN:
@@ -729,7 +823,8 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     chk_model_name(h->opt.model));
 				goto bad;
 			}
-			if (pool_seq(h, value, &o->a, &o->b))
+			if (kind == K_LREAD ? seq_intern(h, value, &o->a, &o->b)
+					    : pool_seq(h, value, &o->a, &o->b))
 				goto oom;
 		} else if (kind == K_TXN && value) {
 			/* The completion carries the values the reads returned. */
@@ -829,7 +924,21 @@ void chk_op_describe(const struct chk_history *h, const struct cop *o, struct ch
 		sbuf_addc(&b, ']');
 		break;
 	case K_LREAD:
-	case K_LWRITE:
+	case K_LWRITE: {
+		vref *el = malloc((o->b + 1) * sizeof *el);
+		if (el) {
+			size_t d = chk_seq_get(h, (int32_t)o->a, el);
+			sbuf_addc(&b, '[');
+			for (size_t i = 0; i < d; i++) {
+				if (i)
+					sbuf_addc(&b, ',');
+				vtab_format_ref(&h->vals, el[i], &b);
+			}
+			sbuf_addc(&b, ']');
+			free(el);
+		}
+		break;
+	}
 	case K_SREAD:
 		format_seq(h, o->a, o->b, &b);
 		break;

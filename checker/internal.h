@@ -29,8 +29,8 @@ enum cop_kind {
 	K_ACQUIRE,
 	K_RELEASE,
 	K_APPEND,
-	K_LREAD,
-	K_LWRITE,
+	K_LREAD,  /* a = interned sequence node, b = its length */
+	K_LWRITE, /* likewise */
 	K_ADD,
 	K_SREAD,
 	K_TXN,
@@ -55,6 +55,20 @@ struct ckey {
 	uint32_t *idx; /* the key's operations: indexes into chk_history.cops, in order */
 	size_t n, cap;
 	size_t nmismatch;
+};
+
+/* Sequences (the lists that list reads return and list writes write), interned as nodes of
+ * a trie: node 0 is the empty sequence, every other node is (parent, last element). A list
+ * history's reads mostly share prefixes, so this keeps memory proportional to the distinct
+ * prefixes rather than to the sum of the reads' lengths. Built while reading (one thread);
+ * read-only afterwards. */
+struct seqtab {
+	int32_t *parent;
+	vref *elem;
+	uint32_t *depth;
+	size_t n, cap;
+	uint32_t *slots; /* node + 1, 0 = empty */
+	size_t nslots;
 };
 
 struct pslot {
@@ -87,7 +101,8 @@ struct chk_history {
 	size_t nkslots;
 	struct pslot *pslots;
 	size_t npslots, nprocs;
-	vref *pool; /* sequences: list/set reads, list writes, txn micro-ops */
+	vref *pool; /* sequences: set reads, txn micro-ops, the list model's initial value */
+	struct seqtab seqs; /* list reads and writes */
 	size_t npool, cappool;
 	int64_t pos; /* events seen */
 	size_t ops;
@@ -118,6 +133,10 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		   struct chk_key_result *out);
 /* Analyse one key of the set model. */
 int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_key_result *out);
+
+/* The elements of interned sequence `node`, in order, into out (room for its depth).
+ * Returns the depth. */
+size_t chk_seq_get(const struct chk_history *h, int32_t node, vref *out);
 
 /* Free the keys of a result (and r->keys itself). */
 void chk_result_free_keys(struct chk_result *r);

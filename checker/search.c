@@ -298,7 +298,8 @@ static int txn_step(struct kctx *c, int32_t s, const struct lop *o, int32_t *ns)
 	int wrote = 0;
 	for (int64_t i = 0; i < o->b; i++, m += 3) {
 		if (m[0] == MICRO_READ) {
-			if (m[2] != VREF_UNKNOWN && c->tmp[m[1]] != m[2])
+			/* An indeterminate txn's reads returned nothing we know. */
+			if (o->ok && m[2] != VREF_UNKNOWN && c->tmp[m[1]] != m[2])
 				return 0;
 		} else {
 			c->tmp[m[1]] = m[2];
@@ -519,23 +520,36 @@ static int prepare_list(struct kctx *c)
 		c->init = trie_walk(c, c->h->pool + c->h->init_seq, (size_t)c->h->init_seq_len);
 	if (c->init < 0)
 		return SB_ENOMEM;
-	size_t w = 0;
+	size_t w = 0, maxlen = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if ((c->ops[i].kind == K_LREAD || c->ops[i].kind == K_LWRITE) &&
+		    (size_t)c->ops[i].b > maxlen)
+			maxlen = (size_t)c->ops[i].b;
+	vref *buf = malloc((maxlen + 1) * sizeof *buf);
+	if (!buf)
+		return SB_ENOMEM;
 	for (size_t i = 0; i < c->n; i++) {
 		struct lop *o = &c->ops[i];
 		if (o->kind == K_LREAD || o->kind == K_LWRITE) {
-			int32_t s = trie_walk(c, c->h->pool + o->a, (size_t)o->b);
-			if (s < 0)
+			size_t d = chk_seq_get(c->h, (int32_t)o->a, buf);
+			int32_t s = trie_walk(c, buf, d);
+			if (s < 0) {
+				free(buf);
 				return SB_ENOMEM;
+			}
 			o->a = s;
 		} else if (o->kind == K_APPEND) {
 			int32_t e = elem_local(c, (vref)o->a);
-			if (e < 0)
+			if (e < 0) {
+				free(buf);
 				return SB_ENOMEM;
+			}
 			o->a = e;
 		}
 		c->ops[w++] = *o;
 	}
 	c->n = w;
+	free(buf);
 	return 0;
 }
 
@@ -1206,6 +1220,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		const struct cop *o = key_op(h, k, i);
 		if (o->kind == K_DEAD)
 			continue;
+		if (o->status == S_OPEN && (o->kind == K_READ || o->kind == K_LREAD))
+			continue; /* a read that never completed returned nothing we know */
 		struct lop *l = &c.ops[c.n++];
 		l->call = o->call;
 		l->ret = o->status == S_OK || o->status == S_FAIL ? o->ret : CHK_INF;

@@ -347,6 +347,10 @@ static void test_list_model(void **state)
 			 CHK_VALID);
 	assert_int_equal(verdict_of("list", "[7]", I(0, "read", "null") OK(0, "read", "[7]")),
 			 CHK_VALID);
+	/* A read that never completed constrains nothing. */
+	assert_int_equal(verdict_of("list", NULL,
+				    I(0, "append", "1") OK(0, "append", "1") I(1, "read", "null")),
+			 CHK_VALID);
 }
 
 static void test_mutex_model(void **state)
@@ -388,6 +392,14 @@ static void test_multi_register_model(void **state)
 		 OK(1, "txn", "[[\"read\",\"y\",5]]"));
 	assert_int_equal(verdict_of("multi-register", "5", h), CHK_VALID);
 	assert_int_equal(verdict_of("multi-register", "0", h), CHK_INVALID);
+	/* An indeterminate txn's reads are unknown (its invocation says null): its write may
+	 * still have happened. */
+	assert_int_equal(verdict_of("multi-register", "{\"x\":0,\"y\":0}",
+				    I(0, "txn", "[[\"read\",\"x\",null],[\"write\",\"y\",1]]")
+					    INFO(0, "txn", "[[\"read\",\"x\",null],[\"write\",\"y\",1]]")
+						    I(1, "txn", "[[\"read\",\"y\",null]]")
+							    OK(1, "txn", "[[\"read\",\"y\",1]]")),
+			 CHK_VALID);
 }
 
 /* A history whose search space is huge: 26 concurrent writes of distinct values, then two
