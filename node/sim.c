@@ -921,6 +921,23 @@ static void drive(struct sim *s, struct node *nd)
 		if (rd.snapshot && rd.snapshot->index && rd.snapshot->term)
 			trace(s, "node %u persists snapshot %llu", nd->id,
 			      (unsigned long long)rd.snapshot->index);
+		/* raftnode's one deviation from THE LOOP (node/server.c): a leader whose ready
+		 * changes neither term, vote, snapshot nor log prefix sends its AppendEntries and
+		 * its replies before its own fsync (thesis §10.2.1) */
+		bool early = false;
+		if (s->cfg->early_leader_send) {
+			struct raft_status st;
+			raft_status(nd->core, &st);
+			early = st.role == RAFT_LEADER && !rd.hs_changed && !rd.snapshot &&
+				!rd.truncate_from && rd.n_entries;
+		}
+		if (early) {
+			for (size_t i = 0; i < rd.n_msgs; i++)
+				if (rd.msgs[i].type == RAFT_MSG_APPEND)
+					net_send(s, &rd.msgs[i]);
+			for (size_t i = 0; i < rd.n_replies; i++)
+				client_reply(s, nd, &rd.replies[i]);
+		}
 		if (s->faults && chance(&s->rng, s->cfg->crash_mid_persist_pm)) {
 			/* torn persistence: the node dies part way through step 1 */
 			size_t steps = (size_t)rrange(&s->rng, 0, 4 + rd.n_entries);
@@ -945,10 +962,11 @@ static void drive(struct sim *s, struct node *nd)
 		}
 		bool voted = false;
 		for (size_t i = 0; i < rd.n_msgs; i++) {
-			net_send(s, &rd.msgs[i]);
+			if (!early || rd.msgs[i].type != RAFT_MSG_APPEND)
+				net_send(s, &rd.msgs[i]);
 			voted |= rd.msgs[i].type == RAFT_MSG_VOTE_RESP && rd.msgs[i].success;
 		}
-		for (size_t i = 0; i < rd.n_replies; i++)
+		for (size_t i = 0; i < rd.n_replies && !early; i++)
 			client_reply(s, nd, &rd.replies[i]);
 		raft_advance(nd->core);
 		if (voted && s->faults && chance(&s->rng, s->cfg->crash_after_vote_pm)) {
@@ -1511,6 +1529,7 @@ void sim_config_init(struct sim_config *cfg, uint64_t seed, size_t n_nodes)
 	cfg->think_max_ms = (unsigned)rrange(&r, 5, 40);
 	cfg->read_pm = (unsigned)rrange(&r, 200, 500);
 	cfg->register_pm = (unsigned)rrange(&r, 0, 300);
+	cfg->early_leader_send = rrange(&r, 0, 1);
 	cfg->client_timeout_ms = 400;
 	cfg->election_min_ms = 150;
 	cfg->election_max_ms = 300;

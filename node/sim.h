@@ -84,6 +84,10 @@ struct sim_config {
 	uint64_t snapshot_every, snapshot_trailing;
 	size_t snapshot_chunk, max_append_entries, max_inflight;
 
+	/* drive leaders as raftnode does: a ready that changes neither term, vote, snapshot nor
+	 * log prefix has its AppendEntries and replies sent before the leader's own fsync */
+	bool early_leader_send;
+
 	FILE *trace;     /* NULL: silent; else one line per event */
 	bool trace_msgs; /* with trace: also one line per delivered message */
 };
