@@ -1006,7 +1006,8 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 		rc = err_set(err, errlen, SB_EIO, "set up the event loop: %s", strerror(errno));
 		goto out;
 	}
-	snprintf(s->client_addr, sizeof s->client_addr, "%s:%s", cfg->client_host, cfg->client_port);
+	snprintf(s->client_addr, sizeof s->client_addr,
+		 strchr(cfg->client_host, ':') ? "[%s]:%s" : "%s:%s", cfg->client_host, cfg->client_port);
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

@@ -12,6 +12,23 @@ W=$CLUSTER_DIR/writes
 
 l1=$(cluster_leader)
 echo "leader: n$l1"
+
+# Hostile bytes on the peer port (bad magic; then a frame claiming 2 GiB) and a malformed
+# RESP request are refused without harm: the node keeps answering.
+for junk in 'GET / HTTP/1.0\r\n\r\n' '\x53\x42\x01\x02\xff\xff\xff\x7f\x00\x00\x00\x00'; do
+	exec 3<>"/dev/tcp/127.0.0.1/${NODE_PPORT[$l1]}"
+	printf "$junk" >&3
+	exec 3>&-
+done
+exec 3<>"/dev/tcp/127.0.0.1/${NODE_CPORT[$l1]}"
+printf '*1\r\n$-5\r\n' >&3
+reply=$(timeout 2 head -c 200 <&3 || true)
+exec 3>&-
+echo "malformed request answered: $reply"
+[[ "$reply" == -ERR* ]]
+sleep 0.2
+[ "$(redis-cli -p "${NODE_CPORT[$l1]}" PING)" = PONG ]
+grep -q "event=peer-connection-dropped" "$CLUSTER_DIR/n$l1.log"
 "$RAFTLOAD" write --nodes "$NODES" --prefix a --count 200 --out "$W"
 
 node_kill "$l1"

@@ -16,7 +16,7 @@ CLUSTER_DIR=
 CLUSTER_ARGS=()
 NODES=
 PEERS=
-declare -a NODE_PID NODE_CPORT
+declare -a NODE_PID NODE_CPORT NODE_PPORT
 
 cluster_cleanup() {
 	local rc=$?
@@ -52,6 +52,7 @@ cluster_init() {
 	for i in $(seq 1 "$CLUSTER_N"); do
 		local pp=${ports[$((2 * i - 2))]} cp=${ports[$((2 * i - 1))]}
 		NODE_CPORT[$i]=$cp
+		NODE_PPORT[$i]=$pp
 		PEERS+="${PEERS:+,}n$i=127.0.0.1:$pp"
 		NODES+="${NODES:+,}n$i=127.0.0.1:$cp"
 	done

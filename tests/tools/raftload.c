@@ -17,12 +17,14 @@
  * 255 cluster unreachable or no progress within the time limit.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,45 +398,29 @@ static int cmd_converge(struct opts *o)
 	return 1;
 }
 
-/* ---- bench -------------------------------------------------------------------------------- */
+/* ---- bench -------------------------------------------------------------------------------
+ * One thread, one epoll set, one connection per simulated client: each connection has one
+ * SET in flight at a time (closed loop). Cheaper on a small shared machine than a thread per
+ * client, so more of the CPU goes to the cluster being measured. */
 
-struct worker {
-	pthread_t th;
-	struct opts *o;
-	int id;
-	long long stop_us;
-	long long *lat; /* us */
-	size_t n, cap;
-	long errors;
+struct bconn {
+	int fd;
+	long long t0; /* send time of the request in flight (us) */
+	long n;       /* requests sent */
+	char in[512];
+	size_t in_len;
 };
 
-static void *worker_main(void *arg)
+static int bconn_send(struct bconn *b, int id)
 {
-	struct worker *w = arg;
-	struct conn k = {.c = &w->o->c, .timeout_ms = 5000};
-	char key[64], val[32];
-	long i = 0;
-	while (now_us() < w->stop_us) {
-		snprintf(key, sizeof key, "b%d:%ld", w->id, i % 1000);
-		snprintf(val, sizeof val, "%ld", i++);
-		const char *av[] = {"SET", key, val};
-		struct resp_value *v;
-		long long t0 = now_us();
-		enum outcome out = run(&k, 3, av, 0, now_ms() + 5000, &v);
-		long long t1 = now_us();
-		resp_value_free(v);
-		if (out != O_OK) {
-			w->errors++;
-			continue;
-		}
-		if (w->n == w->cap) {
-			w->cap = w->cap ? w->cap * 2 : 4096;
-			w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
-		}
-		w->lat[w->n++] = t1 - t0;
-	}
-	conn_drop(&k);
-	return NULL;
+	char key[64], val[32], req[192];
+	snprintf(key, sizeof key, "b%d:%ld", id, b->n % 1000);
+	snprintf(val, sizeof val, "%ld", b->n);
+	int n = snprintf(req, sizeof req, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+			 strlen(key), key, strlen(val), val);
+	b->n++;
+	b->t0 = now_us();
+	return send(b->fd, req, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -450,35 +436,85 @@ static int cmd_bench(struct opts *o)
 		fprintf(stderr, "raftload: no leader\n");
 		return 255;
 	}
+	char host[128], port[16];
+	const char *colon = strrchr(o->c.addr[li], ':');
+	if (!colon)
+		return 254;
+	snprintf(host, sizeof host, "%.*s", (int)(colon - o->c.addr[li]), o->c.addr[li]);
+	snprintf(port, sizeof port, "%s", colon + 1);
 	long nc = o->clients;
-	struct worker *ws = calloc((size_t)nc, sizeof *ws);
-	long long start = now_us(), stop = start + o->seconds * 1000000LL;
-	for (long i = 0; i < nc; i++) {
-		ws[i] = (struct worker){.o = o, .id = (int)i, .stop_us = stop};
-		pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+	struct bconn *bs = calloc((size_t)nc, sizeof *bs);
+	int ep = epoll_create1(0);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (!bs || ep < 0 || getaddrinfo(host, port, &hints, &ai)) {
+		fprintf(stderr, "raftload: cannot set up %ld connections to %s\n", nc, o->c.addr[li]);
+		return 255;
 	}
-	size_t total = 0;
-	long errors = 0;
 	for (long i = 0; i < nc; i++) {
-		pthread_join(ws[i].th, NULL);
-		total += ws[i].n;
-		errors += ws[i].errors;
+		int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			fprintf(stderr, "raftload: connect %s: %s\n", o->c.addr[li], strerror(errno));
+			return 255;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		bs[i].fd = fd;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+	freeaddrinfo(ai);
+	size_t cap = 1 << 20, total = 0;
+	long long *lat = malloc(cap * sizeof *lat);
+	long errors = 0;
+	long long start = now_us(), stop = start + o->seconds * 1000000LL;
+	for (long i = 0; i < nc; i++)
+		if (bconn_send(&bs[i], (int)i) < 0)
+			errors++;
+	struct epoll_event evs[256];
+	while (now_us() < stop) {
+		int n = epoll_wait(ep, evs, 256, 100);
+		for (int e = 0; e < n; e++) {
+			long i = (long)evs[e].data.u64;
+			struct bconn *b = &bs[i];
+			ssize_t r = recv(b->fd, b->in + b->in_len, sizeof b->in - b->in_len, 0);
+			if (r <= 0) {
+				fprintf(stderr, "raftload: connection %ld closed by the server\n", i);
+				epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
+				errors++;
+				continue;
+			}
+			b->in_len += (size_t)r;
+			char *crlf = memchr(b->in, '\n', b->in_len);
+			if (!crlf)
+				continue; /* every reply here is one line: +OK or -ERR ... */
+			long long t1 = now_us();
+			if (b->in[0] == '+') {
+				if (total == cap) {
+					cap *= 2;
+					lat = realloc(lat, cap * sizeof *lat);
+				}
+				lat[total++] = t1 - b->t0;
+			} else {
+				errors++;
+			}
+			size_t used = (size_t)(crlf - b->in) + 1;
+			memmove(b->in, b->in + used, b->in_len - used);
+			b->in_len -= used;
+			if (t1 < stop && bconn_send(b, (int)i) < 0)
+				errors++;
+		}
 	}
 	double secs = (double)(now_us() - start) / 1e6;
-	long long *all = malloc((total ? total : 1) * sizeof *all);
-	size_t at = 0;
-	for (long i = 0; i < nc; i++) {
-		memcpy(all + at, ws[i].lat, ws[i].n * sizeof *all);
-		at += ws[i].n;
-		free(ws[i].lat);
-	}
-	qsort(all, total, sizeof *all, cmp_ll);
-	double p50 = total ? (double)all[total / 2] / 1000.0 : 0;
-	double p99 = total ? (double)all[(size_t)((double)total * 0.99)] / 1000.0 : 0;
+	for (long i = 0; i < nc; i++)
+		close(bs[i].fd);
+	close(ep);
+	qsort(lat, total, sizeof *lat, cmp_ll);
+	double p50 = total ? (double)lat[total / 2] / 1000.0 : 0;
+	double p99 = total ? (double)lat[(size_t)((double)total * 0.99)] / 1000.0 : 0;
 	printf("clients=%ld writes=%zu seconds=%.1f throughput=%.0f/s p50=%.2fms p99=%.2fms errors=%ld\n",
 	       nc, total, secs, (double)total / secs, p50, p99, errors);
-	free(all);
-	free(ws);
+	free(lat);
+	free(bs);
 	return 0;
 }
 
