@@ -156,6 +156,18 @@ static int grow_stack(struct hreader *r)
 	return 0;
 }
 
+/* Forget the previous event's values. Memory a very large event needed is given back. */
+static void event_reset(struct hreader *r)
+{
+	arena_reset(&r->arena);
+	r->sp = 0;
+	if (r->scap > (1u << 16)) {
+		free(r->stack);
+		r->stack = NULL;
+		r->scap = 0;
+	}
+}
+
 static inline int push(struct hreader *r, const struct hval *v)
 {
 	if (r->sp == r->scap && grow_stack(r))
@@ -926,6 +938,15 @@ static int refill(struct hreader *r)
 		r->end = n;
 		r->pos = 0;
 	}
+	if (r->cap > 4 * READ_CHUNK && r->end < READ_CHUNK) {
+		/* a large event has passed: give its room back */
+		char *nb = realloc(r->buf, 2 * READ_CHUNK);
+		if (nb) {
+			r->buf = nb;
+			r->data = nb;
+			r->cap = 2 * READ_CHUNK;
+		}
+	}
 	if (r->cap - r->end < READ_CHUNK / 2) {
 		size_t nc = r->cap * 2;
 		if (nc > MAX_BUF)
@@ -982,8 +1003,7 @@ static int jsonl_next(struct hreader *r, struct hevent *ev)
 				if (r->end - r->pos >= r->probe) {
 					/* A long line: reject garbage now rather than after reading
 					 * up to the size limit. */
-					arena_reset(&r->arena);
-					r->sp = 0;
+					event_reset(r);
 					int rc = jsonl_event(r, r->data + r->pos, r->data + r->end,
 							     r->line, ev);
 					if (rc < 0 && !r->trunc)
@@ -1017,8 +1037,7 @@ static int jsonl_next(struct hreader *r, struct hevent *ev)
 			e--;
 		if (jws(p, e) == e)
 			continue; /* blank line */
-		arena_reset(&r->arena);
-		r->sp = 0;
+		event_reset(r);
 		return jsonl_event(r, p, e, line, ev);
 	}
 }
@@ -1684,8 +1703,7 @@ static int edn_next(struct hreader *r, struct hevent *ev)
 					 r->lstart};
 			uint64_t line = r->line, col = r->off0 + r->pos - r->lstart + 1;
 			struct hval m;
-			arena_reset(&r->arena);
-			r->sp = 0;
+			event_reset(r);
 			rc = evalue(&x, &m, 0);
 			if (rc == E_MORE) {
 				if (r->end - r->pos > HREADER_MAX_EVENT)

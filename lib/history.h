@@ -93,8 +93,8 @@ struct hreader;
  * A valid event of 10 MB (say a set read of a million elements) is accepted. A long line
  * that is not a valid event is rejected as soon as the part read shows it, not after reading
  * up to the limit; a line over the limit is rejected after the limit is read. The reader's
- * memory follows the largest event (up to ~16 times its size when a value is made of many
- * small elements), not the file size. */
+ * memory follows the largest event (up to ~20 times its size when a value is made of many
+ * small elements), not the file size, and is given back once a large event has passed. */
 #define HREADER_MAX_EVENT (64u << 20)
 
 /* Open `path` ("-" = standard input). On error returns SB_EIO/SB_EINVAL with a message that
