@@ -878,6 +878,74 @@ static void test_garbage(void **state)
 	assert_non_null(strstr(errbuf, "t:1:"));
 }
 
+struct trickle {
+	int fd;
+	const char *text;
+};
+
+/* Write the text a few bytes at a time, so the reader sees many short reads. */
+static void *trickle_thread(void *arg)
+{
+	struct trickle *t = arg;
+	size_t len = strlen(t->text), off = 0, step = 1;
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step;
+		ssize_t w = write(t->fd, t->text + off, n);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+		step = step % 13 + 1;
+		if (off % 97 == 0)
+			usleep(100);
+	}
+	close(t->fd);
+	return NULL;
+}
+
+/* "-" reads standard input; a pipe delivers the history in small pieces. */
+static void test_stdin_pipe(void **state)
+{
+	const char *texts[2] = {
+		"{\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
+		"{\"process\":1,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n\n"
+		"{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"kill\",\"value\":"
+		"[\"n1\",\"n2\"]}\n",
+		"; from Knossos\n[{:process 1, :type :invoke, :f :write, :value 1}\n"
+		" {:process 1, :type :ok, :f :write,\n  :value 1} ; done\n"
+		" {:process :nemesis, :type :info, :f :kill, :value [\"n1\" \"n2\"]}]\n"};
+	int saved = dup(0);
+	assert_true(saved >= 0);
+	for (int i = 0; i < 2; i++) {
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		assert_int_equal(dup2(p[0], 0), 0);
+		close(p[0]);
+		struct trickle t = {p[1], texts[i]};
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, trickle_thread, &t), 0);
+		struct hreader *r;
+		struct hevent ev;
+		assert_int_equal(hreader_open(&r, "-", HFMT_AUTO, errbuf, sizeof errbuf), 0);
+		int n = 0, rc;
+		while ((rc = hreader_next(r, &ev, errbuf, sizeof errbuf)) == 1) {
+			n++;
+			if (n == 3) {
+				assert_int_equal(ev.process, HPROC_NEMESIS);
+				assert_int_equal(ev.value.len, 2);
+				assert_string_equal(ev.value.u.items[1].u.s, "n2");
+			}
+		}
+		if (rc < 0)
+			fail_msg("%s", errbuf);
+		assert_int_equal(n, 3);
+		assert_int_equal(hreader_format(r), i ? HFMT_EDN : HFMT_JSONL);
+		hreader_close(r);
+		pthread_join(th, NULL);
+	}
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+}
+
 static void test_bom_and_first_line(void **state)
 {
 	const char *h = "\xef\xbb\xbf{\"process\":1,\"type\":\"ok\",\"f\":\"r\"}\n";
@@ -929,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_writer_enospc),
 		cmocka_unit_test(test_writer_tiny_fs),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_stdin_pipe),
 		cmocka_unit_test(test_bom_and_first_line),
 		cmocka_unit_test(test_open_errors),
 	};
