@@ -283,6 +283,67 @@ static void test_corruption_in_an_older_segment(void **state)
 	remove_dir(dir);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+	assert_non_null(a);
+	assert_non_null(b);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, a)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, b), n);
+	fclose(a);
+	fclose(b);
+}
+
+/* An installed snapshot that the log does not continue supersedes the whole log (Raft §7),
+ * when it is saved and, after a crash between saving it and dropping the log, on restart. */
+static void test_snapshot_supersedes_log(void **state)
+{
+	char dir[64], other[64], err[256], p1[128], p2[128];
+	make_dir(dir, sizeof dir);
+	make_dir(other, sizeof other);
+	struct storage *s;
+	struct storage_state st;
+	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	append_range(s, 1, 10, 1);
+	/* a snapshot beyond the log: the log goes, appends continue after the snapshot */
+	assert_int_equal(storage_save_snapshot(s, 20, 3, "s20", 3, err, sizeof err), 0);
+	assert_int_equal(storage_last_index(s), 0);
+	append_range(s, 21, 22, 3);
+	storage_close(s);
+	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	assert_int_equal(st.snap_index, 20);
+	assert_int_equal(st.n_entries, 2);
+	check_entry(&st.entries[0], 21, 3);
+	storage_state_free(&st);
+	/* a snapshot that matches the log's entry keeps the log */
+	assert_int_equal(storage_save_snapshot(s, 21, 3, "s21", 3, err, sizeof err), 0);
+	assert_int_equal(storage_last_index(s), 22);
+	storage_close(s);
+
+	/* crash after the snapshot was renamed into place, before the log was dropped */
+	assert_int_equal(storage_open(other, NULL, &s, &st, err, sizeof err), 0);
+	append_range(s, 1, 10, 1);
+	storage_close(s);
+	snprintf(p1, sizeof p1, "%s/snapshot", dir);
+	snprintf(p2, sizeof p2, "%s/snapshot", other);
+	copy_file(p1, p2); /* index 21, term 3: the log here ends at 10 */
+	assert_int_equal(storage_open(other, NULL, &s, &st, err, sizeof err), 0);
+	assert_int_equal(st.snap_index, 21);
+	assert_int_equal(st.n_entries, 0);
+	storage_state_free(&st);
+	append_range(s, 22, 23, 4);
+	storage_close(s);
+	assert_int_equal(storage_open(other, NULL, &s, &st, err, sizeof err), 0);
+	assert_int_equal(st.n_entries, 2);
+	check_entry(&st.entries[1], 23, 4);
+	storage_state_free(&st);
+	storage_close(s);
+	remove_dir(dir);
+	remove_dir(other);
+}
+
 /* ---- a fault-injecting I/O backend -------------------------------------------------------- */
 
 struct fault {
@@ -577,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_crc_mismatch_in_the_middle),
 		cmocka_unit_test(test_corruption_in_an_older_segment),
+		cmocka_unit_test(test_snapshot_supersedes_log),
 		cmocka_unit_test(test_crash_between_temp_and_rename),
 		cmocka_unit_test(test_fail_nth_write_or_fsync),
 	};
