@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/tools/node_cluster.sh
+# bash reports each SIGKILLed node ("... Killed ..."); that is expected here, not news.
+exec 2> >(grep -v --line-buffered ' Killed ' >&2)
 SECONDS_EACH=${BENCH_SECONDS:-5}
 KILLS=${KILLS:-20}
 

@@ -43,7 +43,7 @@ static void usage(FILE *f)
 		"  --data DIR              durable state: term/vote record, log segments, snapshot\n"
 		"  --election-timeout A-B  randomized election timeout in ms (default 150-300)\n"
 		"  --heartbeat MS          leader heartbeat interval in ms (default 50)\n"
-		"  --snapshot-every N      snapshot the state machine every N applied entries (8192)\n"
+		"  --snapshot-every N      snapshot the state machine every N applied entries (65536)\n"
 		"  --fault-injection       accept DEBUG CRASHPOINT <name> [hit] | DEBUG CRASHPOINT CLEAR\n"
 		"  --bug NAME              re-introduce a known consensus bug (repeatable)\n"
 		"  --log FILE              append log lines to FILE instead of stderr\n"

@@ -25,7 +25,7 @@
 
 #define SERVER_MAX_CLIENTS 1024
 #define SERVER_REQUEST_TIMEOUT_MS 5000
-#define SERVER_SNAPSHOT_EVERY 8192 /* applied entries between snapshots, unless configured */
+#define SERVER_SNAPSHOT_EVERY 65536 /* applied entries between snapshots, unless configured */
 
 struct server_node {
 	char name[64];  /* "n1" */
