@@ -58,6 +58,27 @@ node_start "$l2"
 "$RAFTLOAD" converge --nodes "$NODES" --timeout-ms 10000
 cluster_stop
 for i in 1 2 3; do grep -q "event=shutdown" "$CLUSTER_DIR/n$i.log" || { echo "n$i: no clean shutdown"; exit 1; }; done
+# A torn tail on one node: its last record cut short while it was down. It truncates the
+# tail, logs it, and catches up from the others.
+seg=$(ls "$CLUSTER_DIR"/d1/seg-*.log | tail -n 1)
+truncate -s -5 "$seg"
+# Corruption in the middle of another node's log stops it with the file and offset named.
+seg3=$(ls "$CLUSTER_DIR"/d3/seg-*.log | head -n 1)
+printf '\xff\xff\xff\xff' | dd of="$seg3" bs=1 seek=200 conv=notrunc status=none
 cluster_start_all
+node_wait_exit 3 || { echo "n3 started on a corrupt log"; exit 1; }
+[ "$EXIT_STATUS" = 255 ] || { echo "n3 exited with $EXIT_STATUS, want 255"; exit 1; }
+grep "event=fatal" "$CLUSTER_DIR/n3.log" | grep -q "seg-0*1.log: crc mismatch at offset"
+grep -q "event=torn-tail-truncated" "$CLUSTER_DIR/n1.log"
+echo "torn tail: $(grep -o 'event=torn-tail-truncated.*' "$CLUSTER_DIR/n1.log" | head -n 1)"
+echo "corruption: $(grep -o 'msg=.*' "$CLUSTER_DIR/n3.log" | tail -n 1)"
+"$RAFTLOAD" verify --nodes "$NODES" --in "$W"
+# An operator replaces the corrupt node's data: it catches up from the leader.
+rm -rf "$CLUSTER_DIR/d3"
+node_start 3
+"$RAFTLOAD" converge --nodes "$NODES" --timeout-ms 15000
+# DEBUG CRASHPOINT needs --fault-injection.
+l=$(cluster_leader)
+redis-cli -p "${NODE_CPORT[$l]}" DEBUG CRASHPOINT leader-after-commit | grep -q "disabled"
 "$RAFTLOAD" verify --nodes "$NODES" --in "$W"
 echo "PASS"
