@@ -26,9 +26,15 @@ cluster_cleanup() {
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	done
 	{ wait; } 2>/dev/null || true
+	# A sanitizer report from any node fails the test, whatever else happened.
+	if [ -n "$CLUSTER_DIR" ] && grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		"$CLUSTER_DIR"/n*.stderr 2>/dev/null; then
+		grep -h -A 20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CLUSTER_DIR"/n*.stderr | head -n 60
+		[ $rc -eq 0 ] && rc=1
+	fi
 	if [ $rc -ne 0 ] && [ -n "$CLUSTER_DIR" ]; then cluster_dump; fi
 	[ -n "$CLUSTER_DIR" ] && rm -rf "$CLUSTER_DIR"
-	return $rc
+	exit $rc
 }
 
 cluster_dump() {
