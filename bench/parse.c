@@ -9,15 +9,19 @@
  *   - with jansson: json_loadb() per line, fields taken out into the same struct hevent
  *     (values converted to struct hval), which is what a jansson-based reader has to do,
  *   - with memchr only (the floor: finding the lines of the file),
+ *   - with hreader on two threads: the file mapped into memory, cut at a line end, each half
+ *     read by hreader_open_mem + hreader_set_line (how a checker can parse in parallel),
  * and the EDN file with hreader. Each is run twice; the best run is printed, in MB/s and
  * seconds. Figures only: nothing here passes or fails on a time.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -72,6 +76,71 @@ static long run_hreader(const char *path, uint64_t *sum)
 	}
 	hreader_close(r);
 	return n;
+}
+
+/* ---- hreader on two threads: the file in memory, cut at a line end ---------------------- */
+
+struct half {
+	const char *p;
+	size_t n;
+	uint64_t first_line;
+	long events;
+	uint64_t sum;
+};
+
+static void *read_half(void *arg)
+{
+	struct half *h = arg;
+	struct hreader *r;
+	struct hevent ev;
+	char err[512];
+	if (hreader_open_mem(&r, h->p, h->n, "half", HFMT_JSONL, err, sizeof err))
+		exit(255);
+	hreader_set_line(r, h->first_line);
+	int rc;
+	while ((rc = hreader_next(r, &ev, err, sizeof err)) == 1) {
+		h->events++;
+		h->sum += (uint64_t)ev.process + (uint64_t)ev.type +
+			  (ev.value.kind == HVAL_INT ? (uint64_t)ev.value.u.i : 0);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "parse: %s\n", err);
+		exit(255);
+	}
+	hreader_close(r);
+	return NULL;
+}
+
+/* Map the file, cut it in two at a line end, count the lines of the first half (memchr) and
+ * read the halves on two threads. All of it is timed. */
+static long run_two_threads(const char *path, uint64_t *sum)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "parse: open %s: %s\n", path, strerror(errno));
+		exit(255);
+	}
+	size_t len = (size_t)st.st_size;
+	char *buf = mmap(NULL, len ? len : 1, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (buf == MAP_FAILED) {
+		fprintf(stderr, "parse: mmap %s: %s\n", path, strerror(errno));
+		exit(255);
+	}
+	const char *mid = memchr(buf + len / 2, '\n', len - len / 2);
+	size_t cut = mid ? (size_t)(mid - buf) + 1 : len;
+	uint64_t lines = 1;
+	for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + cut - q))); q++)
+		lines++;
+	struct half h[2] = {{buf, cut, 1, 0, 0}, {buf + cut, len - cut, lines, 0, 0}};
+	pthread_t th;
+	pthread_create(&th, NULL, read_half, &h[1]);
+	read_half(&h[0]);
+	pthread_join(th, NULL);
+	munmap(buf, len ? len : 1);
+	*sum += h[0].sum + h[1].sum;
+	return h[0].events + h[1].events;
 }
 
 /* ---- jansson ------------------------------------------------------------------------------ */
@@ -358,9 +427,10 @@ int main(int argc, char **argv)
 
 	struct {
 		const char *name;
-		int kind; /* 0 hreader jsonl, 1 jansson, 2 memchr, 3 hreader edn */
+		int kind; /* 0 hreader jsonl, 1 jansson, 2 memchr, 3 hreader edn, 4 two threads */
 	} runs[] = {
 		{"hreader (JSON Lines)", 0},
+		{"hreader, 2 threads (in memory)", 4},
 		{"jansson json_loadb per line", 1},
 		{"memchr lines only (floor)", 2},
 		{"hreader (EDN, same events)", 3},
@@ -378,6 +448,7 @@ int main(int argc, char **argv)
 			case 1: n = run_lines(path, 1, &sum); break;
 			case 2: n = run_lines(path, 0, &sum); break;
 			case 3: n = run_hreader(edn, &sum); break;
+			case 4: n = run_two_threads(path, &sum); break;
 			}
 			double t = now() - t0, c = cpu_now() - c0;
 			if (t < best)
