@@ -82,6 +82,7 @@ struct histgen {
 	uint32_t wr, ww, wc;  /* mix weights out of 1<<20 */
 	uint32_t p_crash, p_fail; /* out of 1<<20 */
 	struct hval items[2];
+	char keybuf[16];
 	struct histgen_report rep;
 };
 
@@ -403,8 +404,15 @@ static void fill_common(struct histgen *g, struct hevent *ev, const struct slot 
 	ev->f = names[s->op.kind];
 	if (g->o.keys > 1) {
 		ev->has_key = 1;
-		ev->key.kind = HVAL_INT;
-		ev->key.u.i = s->op.key;
+		if (g->o.string_keys) {
+			int n = snprintf(g->keybuf, sizeof g->keybuf, "k%u", s->op.key);
+			ev->key.kind = HVAL_STR;
+			ev->key.len = (uint32_t)n;
+			ev->key.u.s = g->keybuf;
+		} else {
+			ev->key.kind = HVAL_INT;
+			ev->key.u.i = s->op.key;
+		}
 	}
 	ev->has_value = 1;
 }

@@ -12,7 +12,7 @@
  * Jepsen. A cas whose expected value differs from the current one completes `fail` with
  * error "mismatch"; other `fail`s did not happen (error "unavailable"). Times are nanoseconds,
  * strictly increasing in file order. One key: no `key` field (a single register); several
- * keys: integer keys 0..keys-1.
+ * keys: integer keys 0..keys-1 (or strings "k0".. with string_keys).
  *
  * Injection (HISTGEN_INJECT_STALE_READ) changes the value of exactly one `ok` read:
  *   - unique write values (values == 0): the read returns the value of a write W1 that was
@@ -51,6 +51,7 @@ struct histgen_opts {
 	int64_t initial;
 	uint32_t nemesis_every; /* a nemesis event (kill/start, process "nemesis") every N ops; 0 = none */
 	enum histgen_inject inject;
+	int string_keys; /* keys are the strings "k0", "k1", ... instead of integers */
 	int leave_open; /* end the history when the last operation is invoked: the operations
 			   still in flight never complete (as when a run is cut short; a checker
 			   counts them as info) */

@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		"  --initial V        registers start at V (default: absent, reads give null)\n"
 		"  --nemesis N        a nemesis event every N operations\n"
 		"  --inject stale-read  change one ok read so the history is not linearizable\n"
+		"  --string-keys      keys are \"k0\", \"k1\", ... instead of integers\n"
 		"  --leave-open       cut the history at the last invocation: operations in\n"
 		"                     flight never complete\n"
 		"  -o FILE            output (default standard output)\n"
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 	const char *out = "-";
 	int quiet = 0;
 	enum { O_SHAPE = 256, O_SEED, O_KEYS, O_CONC, O_OPS, O_CRASH, O_FAIL, O_VALUES, O_MIX,
-	       O_INITIAL, O_NEMESIS, O_INJECT, O_OPEN };
+	       O_INITIAL, O_NEMESIS, O_INJECT, O_OPEN, O_SKEYS };
 	static const struct option lo[] = {
 		{"shape", required_argument, NULL, O_SHAPE},
 		{"seed", required_argument, NULL, O_SEED},
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 		{"nemesis", required_argument, NULL, O_NEMESIS},
 		{"inject", required_argument, NULL, O_INJECT},
 		{"leave-open", no_argument, NULL, O_OPEN},
+		{"string-keys", no_argument, NULL, O_SKEYS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -175,6 +177,9 @@ int main(int argc, char **argv)
 			break;
 		case O_OPEN:
 			o.leave_open = 1;
+			break;
+		case O_SKEYS:
+			o.string_keys = 1;
 			break;
 		case 'o':
 			out = a;

@@ -95,9 +95,16 @@ static void check_shape(const char *buf, size_t len, const struct histgen_opts *
 			continue;
 		}
 		assert_int_equal(ev.has_key, o->keys > 1);
-		if (ev.has_key)
-			assert_true(ev.key.kind == HVAL_INT && ev.key.u.i >= 0 &&
-				    ev.key.u.i < (int64_t)o->keys);
+		int64_t key = 0;
+		if (ev.has_key && o->string_keys) {
+			assert_int_equal(ev.key.kind, HVAL_STR);
+			assert_true(ev.key.u.s[0] == 'k');
+			key = strtoll(ev.key.u.s + 1, NULL, 10);
+		} else if (ev.has_key) {
+			assert_int_equal(ev.key.kind, HVAL_INT);
+			key = ev.key.u.i;
+		}
+		assert_true(key >= 0 && key < (int64_t)o->keys);
 		struct pstate *p = NULL;
 		for (size_t i = 0; i < np; i++)
 			if (ps[i].proc == ev.process)
@@ -120,14 +127,14 @@ static void check_shape(const char *buf, size_t len, const struct histgen_opts *
 					 (unsigned long long)ev.line, (long long)ev.process);
 			p->busy = 1;
 			snprintf(p->f, sizeof p->f, "%s", ev.f);
-			p->key = ev.has_key ? ev.key.u.i : 0;
+			p->key = key;
 			invokes++;
 		} else {
 			if (!p->busy)
 				fail_msg("line %llu: completion without invoke",
 					 (unsigned long long)ev.line);
 			assert_string_equal(p->f, ev.f);
-			assert_int_equal(p->key, ev.has_key ? ev.key.u.i : 0);
+			assert_int_equal(p->key, key);
 			p->busy = 0;
 			if (ev.type == HTYPE_INFO) {
 				p->dead = 1;
@@ -208,6 +215,16 @@ static void test_shapes(void **state)
 	o.initial = 0;
 	gen(&o, &buf, &len, &rep);
 	check_shape(buf, len, &o, &rep);
+	free(buf);
+
+	/* string keys */
+	histgen_opts_default(&o);
+	o.keys = 12;
+	o.string_keys = 1;
+	o.ops = 2000;
+	gen(&o, &buf, &len, &rep);
+	check_shape(buf, len, &o, &rep);
+	assert_non_null(strstr(buf, "\"key\":\"k11\""));
 	free(buf);
 
 	/* cut short: the last operations stay open */
