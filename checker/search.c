@@ -586,7 +586,9 @@ static int prepare_multi(struct kctx *c)
  * v, or the initial value when nothing writes v). If some acknowledged write or cas W began
  * after P completed and completed before R began, the history is not linearizable: in any
  * linearization P < W < R, W leaves another value, and nothing can bring v back. This is an
- * exact witness found in O(n log n); when there is none, the search decides.
+ * exact witness found in O(n log n); when there is none, the search decides. An acknowledged
+ * read of a value that nothing writes and that is not the initial value is a witness too
+ * (*refuter = -1).
  * Returns 1 with *bad and *refuter (op indexes) set, or 0. */
 static int find_stale_read(struct kctx *c, int32_t *bad, int32_t *refuter)
 {
@@ -616,6 +618,18 @@ static int find_stale_read(struct kctx *c, int32_t *bad, int32_t *refuter)
 		if (!r->ok || (r->kind != K_READ && r->kind != K_CAS))
 			continue;
 		int32_t v = r->a;
+		if (v != 0 && c->nwriters[v] == 0) {
+			/* Nothing writes v and it is not the initial value: no linearization can
+			 * return it. Caught here because the search would otherwise have to try
+			 * every order of the operations before this one to say so. */
+			if (r->call < best_call) {
+				best_call = r->call;
+				*bad = (int32_t)i;
+				*refuter = -1;
+				rc = 1;
+			}
+			continue;
+		}
 		if (v == 0 || c->nwriters[v] != 1)
 			continue;
 		int64_t after; /* W must begin after this */
@@ -1251,8 +1265,11 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		goto out;
 	int32_t sbad, sref;
 	if (c.unique_prune && find_stale_read(&c, &sbad, &sref)) {
-		const struct cop *w = key_op(h, k, c.ops[sref].src);
-		vref st = w->kind == K_WRITE ? w->a : w->b;
+		vref st = h->initial; /* a never-written value: the register held others */
+		if (sref >= 0) {
+			const struct cop *w = key_op(h, k, c.ops[sref].src);
+			st = w->kind == K_WRITE ? w->a : w->b;
+		}
 		int32_t dummy = 0;
 		if (report_invalid(&c, sbad, &dummy, 1, st, out))
 			goto out;

@@ -23,7 +23,8 @@ static const char usage_text[] =
 	"  --timeout S    time limit per history in seconds (keys not decided: unknown)\n"
 	"  --key-timeout S  time limit of one key's search (that key: unknown, others go on)\n"
 	"  --threads N    worker threads (default: all cores)\n"
-	"  --memory MB    cap on the search's memory (keys over it: unknown)\n"
+	"  --memory MB    cap on the search's memory (keys over it: unknown); default: half\n"
+	"                 of the machine's physical memory\n"
 	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout);\n"
 	"                 a history that could not be checked has \"verdict\":\"error\"\n"
 	"\n"
@@ -68,6 +69,11 @@ static int exit_rank(int code)
 int cmd_check(int argc, char **argv)
 {
 	struct chk_options opt = {.model = CHK_MODEL_CAS_REGISTER};
+	/* Without a cap a hard history would grow the memo until the kernel kills the process;
+	 * by default the searches may use half of the machine's memory, then say unknown. */
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	if (pages > 0 && psize > 0)
+		opt.memory_limit = (size_t)pages * (size_t)psize / 2;
 	const char *json_path = NULL;
 	struct hval *initial = NULL;
 	char err[1024];

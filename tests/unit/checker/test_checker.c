@@ -485,6 +485,33 @@ static void test_hard_small_decided(void **state)
 	assert_int_equal(verdict_of("register", "0", h), CHK_INVALID);
 }
 
+/* A read of a value that nothing writes is decided without a search: behind the hard
+ * prefix above, under a memory cap that stops any search, the verdict is still invalid. */
+static void test_never_written_read(void **state)
+{
+	const int n = 26;
+	size_t cap = 64 * 1024, len = 0;
+	char *h = malloc(cap);
+	assert_non_null(h);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, I(%d, "write", "%d"), i, i + 1);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, OK(%d, "write", "%d"), i, i + 1);
+	len += (size_t)snprintf(h + len, cap - len, "%s%s", I(0, "read", "null"),
+				OK(0, "read", "99"));
+	struct chk_options o = {.memory_limit = 1 << 20};
+	int rc;
+	struct chk_result *r = run_opts("register", "0", h, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_non_null(strstr(r->keys[0].why, "no operation ever wrote 99"));
+	chk_result_free(r);
+	/* The initial value is not "never written". */
+	const char *ok = I(0, "read", "null") OK(0, "read", "0");
+	assert_int_equal(verdict_of("register", "0", ok), CHK_VALID);
+	free(h);
+}
+
 static void test_value_parse(void **state)
 {
 	struct hval *v = NULL;
@@ -520,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_key_timeout_unknown),
 		cmocka_unit_test(test_memory_cap_unknown),
 		cmocka_unit_test(test_hard_small_decided),
+		cmocka_unit_test(test_never_written_read),
 		cmocka_unit_test(test_value_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
