@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: raftnode --id NAME --peers NAME=HOST:PORT,... --client HOST:PORT --data DIR\n"
 		"                [--election-timeout MIN-MAX] [--heartbeat MS] [--snapshot-every N]\n"
-		"                [--fault-injection] [--bug NAME]... [--log FILE] [--debug]\n"
+		"                [--max-clients N] [--fault-injection] [--bug NAME]... [--log FILE]\n"
+		"                [--debug]\n"
 		"\n"
 		"A Raft replicated key-value store speaking RESP2 to clients (redis-cli works).\n"
 		"\n"
@@ -44,6 +45,7 @@ static void usage(FILE *f)
 		"  --election-timeout A-B  randomized election timeout in ms (default 150-300)\n"
 		"  --heartbeat MS          leader heartbeat interval in ms (default 50)\n"
 		"  --snapshot-every N      snapshot the state machine every N applied entries (65536)\n"
+		"  --max-clients N         client connections at once (default 1024, at most 65535)\n"
 		"  --fault-injection       accept DEBUG CRASHPOINT <name> [hit] | DEBUG CRASHPOINT CLEAR\n"
 		"  --bug NAME              re-introduce a known consensus bug (repeatable)\n"
 		"  --log FILE              append log lines to FILE instead of stderr\n"
@@ -182,7 +184,7 @@ int main(int argc, char **argv)
 		int known = !strcmp(a, "--id") || !strcmp(a, "--peers") || !strcmp(a, "--client") ||
 			    !strcmp(a, "--data") || !strcmp(a, "--election-timeout") ||
 			    !strcmp(a, "--heartbeat") || !strcmp(a, "--bug") || !strcmp(a, "--log") ||
-			    !strcmp(a, "--snapshot-every");
+			    !strcmp(a, "--snapshot-every") || !strcmp(a, "--max-clients");
 		if (!known)
 			return bad("unknown argument '%s'%s", a, "");
 		if (i + 1 >= argc)
@@ -215,6 +217,11 @@ int main(int argc, char **argv)
 			if (parse_u32(v, &n))
 				return bad("--snapshot-every: '%s' is not a positive count%s", v, "");
 			cfg.snapshot_every = n;
+		} else if (!strcmp(a, "--max-clients")) {
+			uint32_t n;
+			if (parse_u32(v, &n) || n > 65535)
+				return bad("--max-clients: '%s' is not a count from 1 to 65535%s", v, "");
+			cfg.max_clients = n;
 		} else if (!strcmp(a, "--bug")) {
 			unsigned bit;
 			char err[512];

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/tools/node_cluster.sh
 
-cluster_init 3 --election-timeout 150-300 --heartbeat 50
+cluster_init 3 --election-timeout 150-300 --heartbeat 50 --max-clients 16
 cluster_start_all
 W=$CLUSTER_DIR/writes
 
@@ -77,6 +77,20 @@ echo "corruption: $(grep -o 'msg=.*' "$CLUSTER_DIR/n3.log" | tail -n 1)"
 rm -rf "$CLUSTER_DIR/d3"
 node_start 3
 "$RAFTLOAD" converge --nodes "$NODES" --timeout-ms 15000
+# Client connections are bounded: with 16 open, the next one is refused with an error.
+l=$(cluster_leader)
+fds=()
+for i in $(seq 1 16); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/${NODE_CPORT[$l]}"
+	fds+=("$fd")
+done
+sleep 0.2
+refused=$(redis-cli -p "${NODE_CPORT[$l]}" PING 2>&1 || true)
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+echo "17th client: $refused"
+[[ "$refused" == *"max number of clients"* ]]
+sleep 0.2
+[ "$(redis-cli -p "${NODE_CPORT[$l]}" PING)" = PONG ]
 # DEBUG CRASHPOINT needs --fault-injection.
 l=$(cluster_leader)
 redis-cli -p "${NODE_CPORT[$l]}" DEBUG CRASHPOINT leader-after-commit | grep -q "disabled"
