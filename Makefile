@@ -7,6 +7,7 @@
 #   make bench           benchmarks; they print their figures (see bench/RESULTS.md)
 #   make fuzz            build the libFuzzer targets with clang and run each briefly
 #   make deps            install the Debian packages the build and the tests need
+#   make demo            the lab demo: raftnode on a 3-host local lab, a leader crash (root)
 #   make clean
 #
 # Sources are found by wildcard: a new module `part/foo.c` needs no edit here. Each part is
@@ -61,7 +62,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 
-.PHONY: all test test-quick test-integration bench fuzz deps clean format
+.PHONY: all test test-quick test-integration bench fuzz deps demo clean format
 all: $(SPLITBRAIN) $(RAFTNODE) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -137,6 +138,10 @@ fuzz: $(FUZZ_BIN)
 
 deps:
 	scripts/install-deps.sh
+
+# The lab demo (root): a 3-node raftnode cluster on the local lab, a leader crash, re-election.
+demo: all
+	BUILD=$(BUILD) scripts/lab-demo.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
