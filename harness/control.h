@@ -212,6 +212,28 @@ int control_pool_exec(struct control_pool *p, const char *cmd,
 
 void control_pool_close(struct control_pool *p); /* closes every control; safe twice */
 
+/* ---- running a program on this machine (control_local.c) ---- */
+
+/* How control_local_spawn runs a program. */
+struct control_spawn_opts {
+	const char *file;  /* program to execute; NULL: argv[0], looked up in PATH */
+	int timeout_ms;    /* whole-run limit; <= 0: none, wait as long as the program runs */
+	bool own_group;    /* run it in its own process group, killed as a whole on a time-out
+	                      or an error (as control_exec does); else only the program is */
+	size_t max_out;    /* caps on the stdout / stderr kept, as control_exec_opts.max_output */
+	size_t max_err;
+};
+
+/* Run argv (no shell; argv borrowed, NULL-terminated) with stdin from /dev/null and capture
+ * its stdout and stderr into `res`, which the caller frees (control_result_free) even on
+ * error. The backbone of the local backend's exec, also used by the lab for ip/iptables.
+ * Returns 0 when the program ran, whatever its exit status (res->exit_status, res->signal;
+ * a program that cannot be executed prints "cannot run FILE: reason" on its stderr and
+ * exits 127); SB_ETIMEOUT when it passed its limit (res->timed_out; it was killed); SB_EIO
+ * (pipe, fork, poll) and SB_ENOMEM. Thread-safe: the pipes are close-on-exec. */
+int control_local_spawn(char *const argv[], const struct control_spawn_opts *o,
+			struct control_result *res, char *err, size_t errlen);
+
 /* ---- backends (used by control_new; declared here for the tests) ---- */
 extern const struct control_ops control_ssh_ops;
 extern const struct control_ops control_local_ops;

@@ -23,55 +23,67 @@ static int local_connect(struct control *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int local_exec(struct control *c, const char *cmd, const struct control_exec_opts *o,
-		      struct control_result *res, char *err, size_t errlen)
+/* Stop the child: its whole process group when it has one. */
+static void stop(pid_t pid, bool group)
+{
+	kill(group ? -pid : pid, SIGKILL);
+}
+
+int control_local_spawn(char *const argv[], const struct control_spawn_opts *o,
+			struct control_result *res, char *err, size_t errlen)
 {
 	int rc = 0;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
 	pid_t pid = -1;
-	struct control_text tout = {.max = o->max_output}, terr = {.max = o->max_output};
+	struct control_text tout = {.max = o->max_out}, terr = {.max = o->max_err};
+	bool limited = o->timeout_ms > 0;
+	const char *file = o->file ? o->file : argv[0];
 
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		c->failure = CONTROL_FAIL_LOCAL;
 		rc = err_set(err, errlen, SB_EIO, "pipe: %s", strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		c->failure = CONTROL_FAIL_LOCAL;
 		rc = err_set(err, errlen, SB_EIO, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
-		setpgid(0, 0);
+		if (o->own_group)
+			setpgid(0, 0);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		dup2(outp[1], 1);
 		dup2(errp[1], 2);
 		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execvp(file, argv);
+		fprintf(stderr, "cannot run %s: %s\n", file, strerror(errno));
 		_exit(127);
 	}
-	setpgid(pid, pid); /* also from here, so the group exists before any kill */
+	if (o->own_group)
+		setpgid(pid, pid); /* also from here, so the group exists before any kill */
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 
-	long long deadline = control_now_ms() + o->timeout_ms;
+	long long deadline = limited ? control_now_ms() + o->timeout_ms : 0;
 	struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
 	int open_fds = 2;
 	while (open_fds > 0) {
-		long long left = deadline - control_now_ms();
-		if (left <= 0) {
-			res->timed_out = true;
-			break;
+		int wait_ms = -1;
+		if (limited) {
+			long long left = deadline - control_now_ms();
+			if (left <= 0) {
+				res->timed_out = true;
+				break;
+			}
+			wait_ms = (int)(left > 1000 ? 1000 : left);
 		}
-		int n = poll(pf, 2, (int)(left > 1000 ? 1000 : left));
+		int n = poll(pf, 2, wait_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			c->failure = CONTROL_FAIL_LOCAL;
 			rc = err_set(err, errlen, SB_EIO, "poll: %s", strerror(errno));
 			break;
 		}
@@ -89,7 +101,6 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 			}
 			int k = control_text_add(i == 0 ? &tout : &terr, buf, (size_t)r);
 			if (k < 0) {
-				c->failure = CONTROL_FAIL_LOCAL;
 				rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 				res->timed_out = false;
 				goto kill;
@@ -98,21 +109,24 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 	}
 	if (res->timed_out || rc) {
 	kill:
-		kill(-pid, SIGKILL);
+		stop(pid, o->own_group);
 	}
-	/* The shell's output is closed; wait for it (bounded by the remaining time, then kill). */
+	/* The output is closed; wait for the program (bounded by the remaining time, then kill;
+	 * without a limit, as long as it takes). */
 	int status = 0;
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
+		pid_t w = waitpid(pid, &status, limited ? WNOHANG : 0);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			status = -1;
 			break;
 		}
+		if (!limited)
+			continue;
 		if (control_now_ms() >= deadline && !res->timed_out) {
 			res->timed_out = true;
-			kill(-pid, SIGKILL);
+			stop(pid, o->own_group);
 		}
 		usleep(2000);
 	}
@@ -129,7 +143,6 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 		snprintf(res->signal, sizeof res->signal, "KILL");
 		rc = err_set(err, errlen, SB_ETIMEOUT, "command timed out after %d ms",
 			     o->timeout_ms);
-		c->failure = CONTROL_FAIL_TIMEOUT;
 		goto out;
 	}
 	if (status != -1 && WIFEXITED(status)) {
@@ -139,12 +152,11 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 		const char *name = sigabbrev_np(WTERMSIG(status));
 		snprintf(res->signal, sizeof res->signal, "%s", name ? name : "?");
 	}
-	c->failure = CONTROL_FAIL_NONE;
 out:
 	control_text_free(&tout);
 	control_text_free(&terr);
 	if (pid > 0) {
-		kill(-pid, SIGKILL);
+		stop(pid, o->own_group);
 		waitpid(pid, NULL, 0);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -153,6 +165,27 @@ out:
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
+	return rc;
+}
+
+static int local_exec(struct control *c, const char *cmd, const struct control_exec_opts *o,
+		      struct control_result *res, char *err, size_t errlen)
+{
+	char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
+	struct control_spawn_opts so = {
+		.file = "/bin/sh",
+		.timeout_ms = o->timeout_ms,
+		.own_group = true,
+		.max_out = o->max_output,
+		.max_err = o->max_output,
+	};
+	int rc = control_local_spawn(argv, &so, res, err, errlen);
+	if (rc == SB_ETIMEOUT)
+		c->failure = CONTROL_FAIL_TIMEOUT;
+	else if (rc < 0)
+		c->failure = CONTROL_FAIL_LOCAL;
+	else
+		c->failure = CONTROL_FAIL_NONE;
 	return rc;
 }
 

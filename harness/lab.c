@@ -159,65 +159,20 @@ uint32_t lab_addr(struct lab_subnet s, int i)
 
 /* ---- running commands ---- */
 
-/* Run argv (no shell), capturing stdout (into *out if out != NULL, caller frees) and stderr.
- * Non-zero exit: SB_EIO with "CMD: exit N: first line of stderr". */
+/* Run argv (no shell, no time limit), capturing stdout (into *out if out != NULL, caller
+ * frees) and stderr. Non-zero exit: SB_EIO with "CMD: exit N: first line of stderr". */
 static int run(char *const argv[], char **out, char *err, size_t errlen)
 {
-	int rc = 0, p[2] = {-1, -1}, e[2] = {-1, -1};
-	struct control_text to = {.max = 1 << 20}, te = {.max = 65536};
+	struct control_result res = {0};
+	struct control_spawn_opts so = {.max_out = 1 << 20, .max_err = 65536};
 	if (out)
 		*out = NULL;
-	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
-		rc = err_set(err, errlen, SB_EIO, "pipe: %s", strerror(errno));
+	int rc = control_local_spawn(argv, &so, &res, err, errlen);
+	if (rc < 0)
 		goto out;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = err_set(err, errlen, SB_EIO, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(p[1], 1);
-		dup2(e[1], 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	close(e[1]);
-	p[1] = e[1] = -1;
-	struct pollfd pf[2] = {{.fd = p[0], .events = POLLIN}, {.fd = e[0], .events = POLLIN}};
-	int open_fds = 2;
-	while (open_fds) {
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (pf[i].fd < 0 || !pf[i].revents)
-				continue;
-			char buf[4096];
-			ssize_t r = read(pf[i].fd, buf, sizeof buf);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				pf[i].fd = -1;
-				open_fds--;
-				continue;
-			}
-			control_text_add(i ? &te : &to, buf, (size_t)r);
-		}
-	}
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+	if (res.exit_status != 0) {
 		char line[300] = "";
-		const char *src = te.len ? te.buf : (to.len ? to.buf : "");
+		const char *src = res.err_len ? res.err : res.out;
 		size_t l = strcspn(src, "\n");
 		snprintf(line, sizeof line, "%.*s", (int)(l > 250 ? 250 : l), src);
 		char cmd[200] = "";
@@ -228,26 +183,19 @@ static int run(char *const argv[], char **out, char *err, size_t errlen)
 				break;
 			o += (size_t)k;
 		}
-		if (WIFEXITED(st))
-			rc = err_set(err, errlen, SB_EIO, "%s: exit %d%s%s", cmd, WEXITSTATUS(st),
+		if (res.exit_status > 0)
+			rc = err_set(err, errlen, SB_EIO, "%s: exit %d%s%s", cmd, res.exit_status,
 				     line[0] ? ": " : "", line);
 		else
 			rc = err_set(err, errlen, SB_EIO, "%s: killed by a signal", cmd);
 		goto out;
 	}
 	if (out) {
-		if (control_text_take(&to, out, &(size_t){0}) < 0)
-			rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+		*out = res.out;
+		res.out = NULL;
 	}
 out:
-	control_text_free(&to);
-	control_text_free(&te);
-	for (int i = 0; i < 2; i++) {
-		if (p[i] >= 0)
-			close(p[i]);
-		if (e[i] >= 0)
-			close(e[i]);
-	}
+	control_result_free(&res);
 	return rc;
 }
 
