@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 /* libssh2_init must run once before any other libssh2 call and is not thread-safe itself. */
 static pthread_once_t libssh2_once = PTHREAD_ONCE_INIT;
@@ -114,54 +115,11 @@ int knownhosts_format(const char *host, int port, struct knownhosts_key key, cha
 	return 0;
 }
 
-static char *slurp(const char *path, size_t *len, int *missing, char *err, size_t errlen)
-{
-	*missing = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT) {
-			*missing = 1;
-			return NULL;
-		}
-		err_set(err, errlen, SB_EIO, "open known_hosts %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			size_t nc = cap ? cap * 2 : 8192;
-			char *p = realloc(buf, nc);
-			if (!p) {
-				free(buf);
-				fclose(f);
-				err_set(err, errlen, SB_ENOMEM, "out of memory");
-				return NULL;
-			}
-			buf = p;
-			cap = nc;
-		}
-		size_t r = fread(buf + n, 1, 4096, f);
-		n += r;
-		if (r < 4096)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		err_set(err, errlen, SB_EIO, "read known_hosts %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 int knownhosts_check(const char *path, const char *host, int port, struct knownhosts_key key,
 		     enum knownhosts_result *res, int *skipped, char *err, size_t errlen)
 {
-	int rc = 0, skip = 0, missing = 0;
+	int rc = 0, skip = 0;
+	bool missing = false;
 	size_t len = 0;
 	char *text = NULL;
 	LIBSSH2_SESSION *s = NULL;
@@ -178,12 +136,13 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 		return err_set(err, errlen, SB_EINVAL, "unsupported host key type %s", type);
 	if (control_ssh_global_init())
 		return err_set(err, errlen, SB_EIO, "libssh2_init failed");
-	text = slurp(path, &len, &missing, err, errlen);
-	if (!text) {
-		if (missing)
-			goto out;
-		return SB_EIO;
+	rc = file_read_all(path, 0, &text, &len, &missing, err, errlen);
+	if (rc) {
+		err_prefix(err, errlen, "known_hosts");
+		return rc;
 	}
+	if (missing)
+		goto out;
 	s = libssh2_session_init();
 	kh = s ? libssh2_knownhost_init(s) : NULL;
 	one = malloc(one_size);

@@ -11,8 +11,10 @@
 
 #include "harness/lab.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 #define LINE_MAX_BYTES 4096
+#define NODES_FILE_MAX ((size_t)16 << 20) /* a nodes file is a few lines; refuse huge ones */
 
 void nodes_free(struct nodes *n)
 {
@@ -301,34 +303,18 @@ int nodes_load(const char *path, struct nodes *out, char *err, size_t errlen)
 	memset(out, 0, sizeof *out);
 	int rc = 0;
 	char *buf = NULL;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return err_set(err, errlen, errno == ENOENT ? SB_EINVAL : SB_EIO,
-			       "nodes file %s: %s", path, strerror(errno));
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n + 4096 > cap) {
-			if (cap > (size_t)16 << 20) {
-				rc = err_set(err, errlen, SB_EINVAL, "nodes file %s: larger than 16 MiB",
-					     path);
-				goto out;
-			}
-			size_t nc = cap ? cap * 2 : 8192;
-			char *q = realloc(buf, nc);
-			if (!q) {
-				rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
-				goto out;
-			}
-			buf = q;
-			cap = nc;
-		}
-		size_t r = fread(buf + n, 1, 4096, f);
-		n += r;
-		if (r < 4096)
-			break;
+	size_t n = 0;
+	bool missing = false;
+	rc = file_read_all(path, NODES_FILE_MAX, &buf, &n, &missing, err, errlen);
+	if (!rc && missing) {
+		/* A path that names nothing is bad input (exit 254), like a bad line. */
+		rc = err_set(err, errlen, SB_EINVAL, "nodes file %s: %s", path, strerror(ENOENT));
+		goto out;
 	}
-	if (ferror(f)) {
-		rc = err_set(err, errlen, SB_EIO, "read nodes file %s: %s", path, strerror(errno));
+	if (rc) {
+		if (rc == SB_ELIMIT)
+			rc = SB_EINVAL;
+		err_prefix(err, errlen, "nodes file");
 		goto out;
 	}
 	/* Relative paths inside resolve against the file's own directory (made absolute). */
@@ -354,7 +340,6 @@ int nodes_load(const char *path, struct nodes *out, char *err, size_t errlen)
 		snprintf(out->path, sizeof out->path, "%s", path);
 out:
 	free(buf);
-	fclose(f);
 	return rc;
 }
 

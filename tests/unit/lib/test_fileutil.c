@@ -1,0 +1,85 @@
+/* fileutil: reading a whole file, its size cap and a missing file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/fileutil.h"
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void test_read_all(void **state)
+{
+	char dir[] = "/tmp/sb-fileutil-XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/f", dir);
+
+	/* Larger than the internal chunk, with a NUL inside. */
+	size_t big = 20000;
+	char *data = malloc(big);
+	assert_non_null(data);
+	for (size_t i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	data[100] = '\0';
+	write_file(path, data, big);
+	char *out = NULL;
+	size_t len = 0;
+	bool missing = true;
+	assert_int_equal(file_read_all(path, 0, &out, &len, &missing, err, sizeof err), 0);
+	assert_false(missing);
+	assert_int_equal(len, big);
+	assert_memory_equal(out, data, big);
+	assert_int_equal(out[len], '\0');
+	free(out);
+
+	/* The cap: exactly max is fine, one byte more is SB_ELIMIT naming the path. */
+	assert_int_equal(file_read_all(path, big, &out, &len, NULL, err, sizeof err), 0);
+	free(out);
+	assert_int_equal(file_read_all(path, big - 1, &out, &len, NULL, err, sizeof err),
+			 SB_ELIMIT);
+	assert_null(out);
+	assert_non_null(strstr(err, path));
+
+	/* An empty file: an empty, terminated buffer. */
+	write_file(path, "", 0);
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(out, "");
+	free(out);
+
+	/* Missing: 0 with *missing when asked, else SB_EIO "open PATH: ...". */
+	unlink(path);
+	assert_int_equal(file_read_all(path, 0, &out, &len, &missing, err, sizeof err), 0);
+	assert_true(missing);
+	assert_null(out);
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), SB_EIO);
+	assert_non_null(strstr(err, "open "));
+	assert_non_null(strstr(err, path));
+
+	/* A directory cannot be read. */
+	assert_int_equal(file_read_all(dir, 0, &out, &len, NULL, err, sizeof err), SB_EIO);
+	assert_non_null(strstr(err, dir));
+	free(data);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_all),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
