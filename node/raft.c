@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
 
 #define MAX_SNAPSHOT_BYTES (1024ull * 1024ull * 1024ull)
@@ -188,17 +189,7 @@ static void crash_point(struct raft *r, const char *name)
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 8;
-	while (nc < need)
-		nc *= 2;
-	void *np = realloc(*p, nc * elem);
-	if (!np)
-		return SB_ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
+	return array_grow(p, cap, need, elem, 8);
 }
 
 static unsigned char *memdup(const void *p, size_t n)

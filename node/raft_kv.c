@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
 
 struct bytes {
@@ -622,15 +623,10 @@ static int eval_write(struct raft_kv *kv, const struct raft_kv_cmd *cmd, struct 
 			}
 			s->val.is_list = 1;
 		}
-		if (s->val.n == s->val.cap) {
-			size_t nc = s->val.cap ? s->val.cap * 2 : 4;
-			struct bytes *ni = realloc(s->val.items, nc * sizeof(*ni));
-			if (!ni) {
-				free(v.p);
-				return SB_ENOMEM;
-			}
-			s->val.items = ni;
-			s->val.cap = nc;
+		if (array_grow((void **)&s->val.items, &s->val.cap, s->val.n + 1,
+			       sizeof(*s->val.items), 4)) {
+			free(v.p);
+			return SB_ENOMEM;
 		}
 		s->val.items[s->val.n++] = v;
 		res_simple(res, RAFT_KV_RES_INT, (long long)s->val.n);

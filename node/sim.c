@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
 #include "node/raft.h"
 
@@ -105,14 +106,8 @@ static bool flight_before(const struct flight *a, const struct flight *b)
 
 static int heap_push(struct heap *h, struct flight *f)
 {
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? h->cap * 2 : 64;
-		struct flight *nv = realloc(h->v, nc * sizeof(*nv));
-		if (!nv)
-			return SB_ENOMEM;
-		h->v = nv;
-		h->cap = nc;
-	}
+	if (array_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(*h->v), 64))
+		return SB_ENOMEM;
 	size_t i = h->n++;
 	h->v[i] = *f;
 	while (i > 0) {
@@ -297,20 +292,11 @@ static void violation(struct sim *s, int kind, const char *fmt, ...)
 	trace(s, "VIOLATION %s: %s", sim_violation_name(kind), s->res->detail);
 }
 
+/* Grown arrays are zeroed: applied[] and term_leader[] are indexed, and a zero means
+ * "nothing seen yet" for the slots in between. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 16;
-	while (nc < need)
-		nc *= 2;
-	void *np = realloc(*p, nc * elem);
-	if (!np)
-		return SB_ENOMEM;
-	memset((char *)np + *cap * elem, 0, (nc - *cap) * elem);
-	*p = np;
-	*cap = nc;
-	return 0;
+	return array_grow_zero(p, cap, need, elem, 16);
 }
 
 /* ---- safety checks ---- */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
 #include "node/crash.h"
 #include "node/crc32c.h"
@@ -242,14 +243,8 @@ static int seg_push(struct seg *g, uint64_t off, uint64_t term)
 
 static int segs_push(struct storage *s, uint64_t first, const char *name)
 {
-	if (s->nsegs == s->capsegs) {
-		size_t cap = s->capsegs ? s->capsegs * 2 : 16;
-		struct seg *g = realloc(s->segs, cap * sizeof *g);
-		if (!g)
-			return -1;
-		s->segs = g;
-		s->capsegs = cap;
-	}
+	if (array_grow((void **)&s->segs, &s->capsegs, s->nsegs + 1, sizeof *s->segs, 16))
+		return -1;
 	struct seg *g = &s->segs[s->nsegs++];
 	memset(g, 0, sizeof *g);
 	g->first = first;
