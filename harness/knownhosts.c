@@ -115,13 +115,11 @@ int knownhosts_format(const char *host, int port, struct knownhosts_key key, cha
 	return 0;
 }
 
-int knownhosts_check(const char *path, const char *host, int port, struct knownhosts_key key,
-		     enum knownhosts_result *res, int *skipped, char *err, size_t errlen)
+int knownhosts_check_text(const char *text, size_t len, const char *host, int port,
+			  struct knownhosts_key key, enum knownhosts_result *res, int *skipped,
+			  char *err, size_t errlen)
 {
 	int rc = 0, skip = 0;
-	bool missing = false;
-	size_t len = 0;
-	char *text = NULL;
 	LIBSSH2_SESSION *s = NULL;
 	LIBSSH2_KNOWNHOSTS *kh = NULL;
 	char type[80];
@@ -129,20 +127,19 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 	const size_t one_size = 8192;
 
 	*res = KNOWNHOSTS_NOTFOUND;
-	if (knownhosts_key_type(key, type, sizeof type))
-		return err_set(err, errlen, SB_EINVAL, "host key is not an SSH public key blob");
-	int mask = type_mask(type);
-	if (!mask)
-		return err_set(err, errlen, SB_EINVAL, "unsupported host key type %s", type);
-	if (control_ssh_global_init())
-		return err_set(err, errlen, SB_EIO, "libssh2_init failed");
-	rc = file_read_all(path, 0, &text, &len, &missing, err, errlen);
-	if (rc) {
-		err_prefix(err, errlen, "known_hosts");
-		return rc;
-	}
-	if (missing)
+	if (knownhosts_key_type(key, type, sizeof type)) {
+		rc = err_set(err, errlen, SB_EINVAL, "host key is not an SSH public key blob");
 		goto out;
+	}
+	int mask = type_mask(type);
+	if (!mask) {
+		rc = err_set(err, errlen, SB_EINVAL, "unsupported host key type %s", type);
+		goto out;
+	}
+	if (control_ssh_global_init()) {
+		rc = err_set(err, errlen, SB_EIO, "libssh2_init failed");
+		goto out;
+	}
 	s = libssh2_session_init();
 	kh = s ? libssh2_knownhost_init(s) : NULL;
 	one = malloc(one_size);
@@ -150,10 +147,11 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 		rc = err_set(err, errlen, SB_ENOMEM, "libssh2 knownhost init failed");
 		goto out;
 	}
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		size_t l = nl ? (size_t)(nl - line) : strlen(line);
-		char *next = nl ? nl + 1 : NULL;
+	const char *line = text, *end = text + len;
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		const char *next = nl ? nl + 1 : end;
 		while (l && (line[l - 1] == '\r' || line[l - 1] == ' ' || line[l - 1] == '\t'))
 			l--;
 		size_t lead = 0;
@@ -162,9 +160,10 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 		if (lead < l && line[lead] != '#') {
 			/* libssh2 1.10 treats the byte just past the given length as the line's
 			 * terminator (it drops the key's last character when that byte is not a
-			 * newline), so hand it a copy that ends in "\n\0". */
+			 * newline), so hand it a copy that ends in "\n\0". It reads the line as a
+			 * C string in places, so a line with a NUL byte is skipped. */
 			size_t ll = l - lead;
-			if (line[lead] == '@' || ll + 2 > one_size) {
+			if (line[lead] == '@' || ll + 2 > one_size || memchr(line + lead, '\0', ll)) {
 				skip++;
 			} else {
 				memcpy(one, line + lead, ll);
@@ -204,6 +203,28 @@ out:
 	if (s)
 		libssh2_session_free(s);
 	free(one);
+	return rc;
+}
+
+int knownhosts_check(const char *path, const char *host, int port, struct knownhosts_key key,
+		     enum knownhosts_result *res, int *skipped, char *err, size_t errlen)
+{
+	bool missing = false;
+	size_t len = 0;
+	char *text = NULL;
+
+	*res = KNOWNHOSTS_NOTFOUND;
+	if (skipped)
+		*skipped = 0;
+	int rc = file_read_all(path, 0, &text, &len, &missing, err, errlen);
+	if (rc) {
+		err_prefix(err, errlen, "known_hosts");
+		return rc;
+	}
+	/* A missing file is an empty one: the key is still checked (an invalid blob is an error
+	 * either way). */
+	rc = knownhosts_check_text(missing ? "" : text, len, host, port, key, res, skipped, err,
+				   errlen);
 	free(text);
 	return rc;
 }

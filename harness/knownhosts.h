@@ -35,6 +35,12 @@ struct knownhosts_key {
 int knownhosts_check(const char *path, const char *host, int port, struct knownhosts_key key,
 		     enum knownhosts_result *res, int *skipped, char *err, size_t errlen);
 
+/* The same over known_hosts text in memory (text[0..len), borrowed; need not end in a NUL):
+ * what knownhosts_check does once the file is read. Lines with a NUL byte are skipped. */
+int knownhosts_check_text(const char *text, size_t len, const char *host, int port,
+			  struct knownhosts_key key, enum knownhosts_result *res, int *skipped,
+			  char *err, size_t errlen);
+
 /* Append "host KEYTYPE BASE64" (or "[host]:port ..." when port != 22) to the file, creating
  * it (0600) if needed. */
 int knownhosts_add(const char *path, const char *host, int port, struct knownhosts_key key,

@@ -219,6 +219,31 @@ static void test_key_type_and_fingerprint(void **state)
 	assert_int_not_equal(knownhosts_fingerprint(K(blob_a, len_a), buf, 20), 0);
 }
 
+/* From memory: no terminating NUL needed; a line with a NUL byte is skipped, not the end. */
+static void test_check_text(void **state)
+{
+	enum knownhosts_result res;
+	int skipped = -1;
+	char err[256];
+	static const char text[] = "bad\0line ssh-ed25519 " KEY_B "\n10.0.0.1 ssh-ed25519 " KEY_A "XYZ";
+	/* Without the trailing "XYZ": the text ends at the key, with no newline or NUL. */
+	size_t len = sizeof text - 1 - 3;
+	char *copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	assert_int_equal(knownhosts_check_text(copy, len, "10.0.0.1", 22, K(blob_a, len_a), &res,
+					       &skipped, err, sizeof err),
+			 0);
+	assert_int_equal(res, KNOWNHOSTS_MATCH);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(knownhosts_check_text(copy, 0, "10.0.0.1", 22, K(blob_a, len_a), &res,
+					       &skipped, err, sizeof err),
+			 0);
+	assert_int_equal(res, KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(skipped, 0);
+	free(copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_then_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_type_and_fingerprint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
