@@ -124,15 +124,22 @@ test-integration: all $(UNIT_BIN)
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run.sh
 
-# libFuzzer targets: tests/fuzz/fuzz_<name>.c, each links the parts it needs.
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c. Every target links the same objects: lib,
+# checker, node and harness (without the programs' main.c), compiled once with clang into
+# build/fuzz/obj, and the libraries the harness needs; a target uses what it calls.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 20
-FUZZ_LIB_SRC := $(LIB_SRC) $(CHECKER_SRC) $(NODE_SRC)
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+FUZZ_LIB_SRC := $(LIB_SRC) $(CHECKER_SRC) $(NODE_SRC) $(HARNESS_SRC)
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(FUZZ_LIB_SRC) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZ_OBJ) $(EXT_LIBS) -lm
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BIN)
 
