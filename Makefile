@@ -140,6 +140,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(FUZZ_OBJ) $(EXT_LIBS) -lm
+# The objects are shared by every target: keep them (make would delete them as intermediates).
+.SECONDARY: $(FUZZ_OBJ)
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BIN)
 
