@@ -8,6 +8,7 @@ pkgs=(
 	iproute2 iptables iputils-ping procps psmisc # namespaces, veth, bridge, faults
 	redis-tools                                 # redis-cli, used by tests against raftnode
 	libjansson-dev                              # bench/parse.c: the history reader vs jansson
+	python3                                     # tests/scripts/test_check_cli.sh reads --json output
 )
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: needs root (apt-get install ${pkgs[*]})" >&2
