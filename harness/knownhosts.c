@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libssh2.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,16 +116,140 @@ int knownhosts_format(const char *host, int port, struct knownhosts_key key, cha
 	return 0;
 }
 
+/* Base64 (with or without '=' padding) of s[0..n) into out (room for n * 3 / 4 bytes); returns
+ * the decoded length or -1 on a byte outside the alphabet or a truncated group. */
+static long b64_decode(const char *s, size_t n, unsigned char *out)
+{
+	while (n && s[n - 1] == '=')
+		n--;
+	if (n % 4 == 1)
+		return -1;
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = s[i] ? strchr(b64chars, s[i]) : NULL;
+		if (!p)
+			return -1;
+		acc = acc << 6 | (uint32_t)(p - b64chars);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* OpenSSH's match_pattern: does name (NUL-terminated) match pat[0..n), where '*' matches any
+ * run of characters and '?' any one? Case-insensitive, as OpenSSH lowercases host names. */
+static bool pattern_match(const char *name, const char *pat, size_t n)
+{
+	/* Backtracking only to the last '*': linear enough for one host field. */
+	const char *star_p = NULL, *star_n = NULL;
+	size_t i = 0;
+	while (*name) {
+		if (i < n && pat[i] == '*') {
+			star_p = pat + ++i;
+			star_n = name;
+		} else if (i < n && (pat[i] == '?' || lower((unsigned char)pat[i]) ==
+							  lower((unsigned char)*name))) {
+			i++;
+			name++;
+		} else if (star_p) {
+			i = (size_t)(star_p - pat);
+			name = ++star_n;
+		} else {
+			return false;
+		}
+	}
+	while (i < n && pat[i] == '*')
+		i++;
+	return i == n;
+}
+
+/* OpenSSH's match_hostname over the host field f[0..n): 1 if a pattern of the comma-separated
+ * list matches name, -1 if a negated one ("!pat") does (that wins), 0 if none does. */
+static int hosts_match(const char *name, const char *f, size_t n)
+{
+	int got = 0;
+	size_t i = 0;
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && f[j] != ',')
+			j++;
+		bool neg = j > i && f[i] == '!';
+		size_t s = i + neg;
+		if (j > s && pattern_match(name, f + s, j - s)) {
+			if (neg)
+				return -1;
+			got = 1;
+		}
+		i = j + 1;
+	}
+	return got;
+}
+
+/* One plain (non-hashed) line: hosts, type and base64 key fields, already split. For the
+ * lookup names (see knownhosts_check_text) and our key of type `type`: sets *match or
+ * *mismatch when the line names the host with that key type. Returns -1 if the line is
+ * malformed (skipped), else 0. `dec` has room for the decoded key. */
+static int check_plain(const char *hosts, size_t hl, const char *ktype, size_t tl,
+		       const char *b64, size_t bl, const char *name, const char *bracketed,
+		       const char *type, struct knownhosts_key key, unsigned char *dec,
+		       bool *match, bool *mismatch)
+{
+	char t[80];
+	if (tl == 0 || tl >= sizeof t)
+		return -1;
+	memcpy(t, ktype, tl);
+	t[tl] = '\0';
+	if (!type_mask(t))
+		return -1; /* a key type we do not support (libssh2 skipped those too) */
+	long dl = b64_decode(b64, bl, dec);
+	char inner[80];
+	if (dl < 0 || knownhosts_key_type((struct knownhosts_key){dec, (size_t)dl}, inner,
+					  sizeof inner) ||
+	    strcmp(inner, t))
+		return -1;
+	if (strcmp(t, type))
+		return 0; /* another key type is neither a match nor a mismatch (OpenSSH) */
+	/* OpenSSH looks up "[host]:port" for a port other than 22. A plain "host" line also
+	 * matches any port, as libssh2 did (documented in knownhosts.h). */
+	int m = bracketed ? hosts_match(bracketed, hosts, hl) : 0;
+	if (m == 0)
+		m = hosts_match(name, hosts, hl);
+	if (m != 1)
+		return 0;
+	if ((size_t)dl == key.len && !memcmp(dec, key.blob, key.len))
+		*match = true;
+	else
+		*mismatch = true;
+	return 0;
+}
+
+/* Plain lines are matched here, following OpenSSH (hostfile.c, match.c): libssh2 1.10 never
+ * matches a plain entry whose name is shorter than 3 characters ("n1", "db"). Hashed
+ * "|1|salt|hash" entries still go to libssh2, which handles them (HMAC-SHA1 is not otherwise
+ * linked into the harness). */
 int knownhosts_check_text(const char *text, size_t len, const char *host, int port,
 			  struct knownhosts_key key, enum knownhosts_result *res, int *skipped,
 			  char *err, size_t errlen)
 {
-	int rc = 0, skip = 0;
+	int rc = 0, skip = 0, hashed = 0;
+	bool match = false, mismatch = false;
 	LIBSSH2_SESSION *s = NULL;
 	LIBSSH2_KNOWNHOSTS *kh = NULL;
 	char type[80];
 	char *one = NULL; /* one line at a time, see below */
+	unsigned char *dec = NULL;
 	const size_t one_size = 8192;
+	char *bracketed = NULL;
 
 	*res = KNOWNHOSTS_NOTFOUND;
 	if (knownhosts_key_type(key, type, sizeof type)) {
@@ -140,12 +265,20 @@ int knownhosts_check_text(const char *text, size_t len, const char *host, int po
 		rc = err_set(err, errlen, SB_EIO, "libssh2_init failed");
 		goto out;
 	}
-	s = libssh2_session_init();
-	kh = s ? libssh2_knownhost_init(s) : NULL;
 	one = malloc(one_size);
-	if (!kh || !one) {
-		rc = err_set(err, errlen, SB_ENOMEM, "libssh2 knownhost init failed");
+	dec = malloc(one_size);
+	if (!one || !dec) {
+		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
+	}
+	if (port > 0 && port != 22) {
+		size_t bn = strlen(host) + 16;
+		bracketed = malloc(bn);
+		if (!bracketed) {
+			rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(bracketed, bn, "[%s]:%d", host, port);
 	}
 	const char *line = text, *end = text + len;
 	while (line < end) {
@@ -157,44 +290,78 @@ int knownhosts_check_text(const char *text, size_t len, const char *host, int po
 		size_t lead = 0;
 		while (lead < l && (line[lead] == ' ' || line[lead] == '\t'))
 			lead++;
-		if (lead < l && line[lead] != '#') {
-			/* libssh2 1.10 treats the byte just past the given length as the line's
-			 * terminator (it drops the key's last character when that byte is not a
-			 * newline), so hand it a copy that ends in "\n\0". It reads the line as a
-			 * C string in places, so a line with a NUL byte is skipped. */
-			size_t ll = l - lead;
-			if (line[lead] == '@' || ll + 2 > one_size || memchr(line + lead, '\0', ll)) {
+		const char *p = line + lead;
+		size_t ll = l - lead;
+		line = next;
+		if (ll == 0 || *p == '#')
+			continue;
+		/* Lines with a NUL byte or too long for the buffers are skipped, as are markers. */
+		if (*p == '@' || ll + 2 > one_size || memchr(p, '\0', ll)) {
+			skip++;
+			continue;
+		}
+		if (*p != '|') {
+			/* Fields: hosts, key type, base64 key, optional comment. */
+			const char *f[3];
+			size_t fl[3];
+			size_t i = 0;
+			int nf = 0;
+			while (nf < 3 && i < ll) {
+				while (i < ll && (p[i] == ' ' || p[i] == '\t'))
+					i++;
+				if (i == ll)
+					break;
+				f[nf] = p + i;
+				while (i < ll && p[i] != ' ' && p[i] != '\t')
+					i++;
+				fl[nf] = (size_t)(p + i - f[nf]);
+				nf++;
+			}
+			if (nf < 3 || check_plain(f[0], fl[0], f[1], fl[1], f[2], fl[2], host,
+						  bracketed, type, key, dec, &match, &mismatch))
 				skip++;
-			} else {
-				memcpy(one, line + lead, ll);
-				one[ll] = '\n';
-				one[ll + 1] = '\0';
-				if (libssh2_knownhost_readline(kh, one, ll + 1,
-							       LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
-					skip++;
+			continue;
+		}
+		if (!kh) {
+			s = libssh2_session_init();
+			kh = s ? libssh2_knownhost_init(s) : NULL;
+			if (!kh) {
+				rc = err_set(err, errlen, SB_ENOMEM, "libssh2 knownhost init failed");
+				goto out;
 			}
 		}
-		line = next;
+		/* libssh2 1.10 treats the byte just past the given length as the line's
+		 * terminator (it drops the key's last character when that byte is not a
+		 * newline), so hand it a copy that ends in "\n\0". */
+		memcpy(one, p, ll);
+		one[ll] = '\n';
+		one[ll + 1] = '\0';
+		if (libssh2_knownhost_readline(kh, one, ll + 1, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
+			skip++;
+		else
+			hashed++;
 	}
-	struct libssh2_knownhost *found = NULL;
-	int r = libssh2_knownhost_checkp(kh, host, port, (const char *)key.blob, key.len,
-					 LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-						 mask,
-					 &found);
-	switch (r) {
-	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-		*res = KNOWNHOSTS_MATCH;
-		break;
-	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		*res = KNOWNHOSTS_MISMATCH;
-		break;
-	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		*res = KNOWNHOSTS_NOTFOUND;
-		break;
-	default:
-		rc = err_set(err, errlen, SB_EIO, "known_hosts check failed");
-		break;
+	if (hashed) {
+		struct libssh2_knownhost *found = NULL;
+		int r = libssh2_knownhost_checkp(kh, host, port, (const char *)key.blob, key.len,
+						 LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+							 LIBSSH2_KNOWNHOST_KEYENC_RAW | mask,
+						 &found);
+		switch (r) {
+		case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+			match = true;
+			break;
+		case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+			mismatch = true;
+			break;
+		case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+			break;
+		default:
+			rc = err_set(err, errlen, SB_EIO, "known_hosts check failed");
+			goto out;
+		}
 	}
+	*res = match ? KNOWNHOSTS_MATCH : mismatch ? KNOWNHOSTS_MISMATCH : KNOWNHOSTS_NOTFOUND;
 out:
 	if (skipped)
 		*skipped = skip;
@@ -203,6 +370,8 @@ out:
 	if (s)
 		libssh2_session_free(s);
 	free(one);
+	free(dec);
+	free(bracketed);
 	return rc;
 }
 

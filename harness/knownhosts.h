@@ -1,12 +1,15 @@
 /* knownhosts — check a server's host key against an OpenSSH known_hosts file, and add one.
  *
- * Lines are "HOSTS KEYTYPE BASE64 [COMMENT]" where HOSTS is a comma-separated list of names,
- * "[name]:port" forms, or a hashed "|1|salt|hash" entry (matching is done by libssh2's
- * knownhost functions, one line at a time). Lines starting with '@' (@cert-authority,
- * @revoked) are not supported and are skipped; so are lines libssh2 cannot parse (an
- * unsupported key type, garbage). Skipped lines are counted, never fatal: one odd line must
- * not make every host unknown. A host's key matches only a line of the same key type (as in
- * OpenSSH); the same type with a different key is a mismatch.
+ * Lines are "HOSTS KEYTYPE BASE64 [COMMENT]" where HOSTS is a comma-separated list of
+ * patterns, "[name]:port" forms, or a hashed "|1|salt|hash" entry. Plain lines are matched
+ * here as OpenSSH does: '*' and '?' wildcards, a "!pattern" that matches excludes the line,
+ * names compared case-insensitively, key type and decoded key blob compared. Hashed lines are
+ * matched by libssh2's knownhost functions. Lines starting with '@' (@cert-authority,
+ * @revoked) are not supported and are skipped; so are lines that cannot be parsed (an
+ * unsupported key type, bad base64, a key whose blob names another type, garbage). Skipped
+ * lines are counted, never fatal: one odd line must not make every host unknown. A host's
+ * key matches only a line of the same key type (as in OpenSSH); the same type with a
+ * different key is a mismatch.
  *
  * Both functions are thread-safe; knownhosts_add serialises writers in this process with a
  * mutex and across processes with flock(2) on the file.

@@ -1,6 +1,7 @@
 /* libFuzzer target: known_hosts line parsing (harness/knownhosts.c, knownhosts_check_text,
- * which hands each line to libssh2). Any bytes: look up a fixed ed25519 key for a few host
- * and port forms; the answer must be one of the three results, never a crash. */
+ * which matches plain lines itself and hands hashed ones to libssh2). Any bytes: look up a
+ * fixed ed25519 key for a few host and port forms; the answer must be one of the three
+ * results, never a crash. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

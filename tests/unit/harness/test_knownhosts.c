@@ -22,6 +22,8 @@
 #define FP_E "SHA256:PSrUcMx2KvE/wZnA7Qk36viKE0yHSJquEHtaW2DvzjY"
 /* "10.9.8.7" hashed by ssh-keygen -H, with KEY_A. */
 #define HASHED_A "|1|v2I38gKAoREXkhLohI7ubXb/epY=|x8OGMMyJDgE/KTg7GULOTMcPNMc= ssh-ed25519 " KEY_A
+/* "n1" hashed by ssh-keygen -H, with KEY_A. */
+#define HASHED_N1 "|1|iTW3VFqOh1IXfLzz1nfYcDP2huc=|WpMVF7/i9MRyvOVEMi2CuxaxsXU= ssh-ed25519 " KEY_A
 
 static unsigned char blob_a[128], blob_b[128], blob_e[256];
 static size_t len_a, len_b, len_e;
@@ -219,6 +221,78 @@ static void test_key_type_and_fingerprint(void **state)
 	assert_int_not_equal(knownhosts_fingerprint(K(blob_a, len_a), buf, 20), 0);
 }
 
+/* Short plain names: libssh2 1.10 never matched a plain entry whose name is 1 or 2 characters
+ * long, so nodes called n1, db, ... were always "unknown" under a strict policy. */
+static void test_short_plain_names(void **state)
+{
+	put("n1 ssh-ed25519 " KEY_A "\n"
+	    "x ssh-ed25519 " KEY_A "\n"
+	    "db,10.0.0.1 ssh-ed25519 " KEY_A "\n"
+	    "ab ssh-ed25519 " KEY_B "\n"
+	    "[p2]:2222 ssh-ed25519 " KEY_A "\n"
+	    "e1 ecdsa-sha2-nistp256 " KEY_E "\n");
+	struct knownhosts_key a = K(blob_a, len_a), b = K(blob_b, len_b), e = K(blob_e, len_e);
+	assert_int_equal(check("n1", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("n1", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("x", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("x", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("db", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("db", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("10.0.0.1", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("10.0.0.1", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("ab", 22, b, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("ab", 22, a, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("p2", 2222, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("p2", 2222, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("p2", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	/* Another key type for a known name is unknown, not a mismatch. */
+	assert_int_equal(check("e1", 22, e, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("e1", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("n1", 22, e, NULL), KNOWNHOSTS_NOTFOUND);
+	/* Prefixes and extensions of a name are other names. */
+	assert_int_equal(check("n", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("n12", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("d", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("10.0.0.", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	/* MATCH wins over another line with the same type and a different key. */
+	put("n1 ssh-ed25519 " KEY_B "\nn1 ssh-ed25519 " KEY_A "\n");
+	assert_int_equal(check("n1", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("n1", 22, b, NULL), KNOWNHOSTS_MATCH);
+	/* A short name with a port. */
+	put("[n1]:2222 ssh-ed25519 " KEY_A "\n");
+	assert_int_equal(check("n1", 2222, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("n1", 2222, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("n1", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("n1", 2223, a, NULL), KNOWNHOSTS_NOTFOUND);
+	/* A hashed entry for a short name still matches. */
+	put(HASHED_N1 "\n");
+	assert_int_equal(check("n1", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("n1", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("n2", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+}
+
+/* OpenSSH's host patterns: '*' and '?' wildcards, '!' negation, case-insensitive names. */
+static void test_host_patterns(void **state)
+{
+	put("w? ssh-ed25519 " KEY_A "\n"
+	    "*.lab,!bad.lab ssh-ed25519 " KEY_A "\n"
+	    "[q*]:2200 ssh-ed25519 " KEY_A "\n"
+	    "Mixed ssh-ed25519 " KEY_A "\n");
+	struct knownhosts_key a = K(blob_a, len_a), b = K(blob_b, len_b);
+	assert_int_equal(check("w1", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("w1", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("w", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("w12", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("n1.lab", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("n1.lab", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+	assert_int_equal(check("bad.lab", 22, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("bad.lab", 22, b, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("q1", 2200, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("q1", 2201, a, NULL), KNOWNHOSTS_NOTFOUND);
+	assert_int_equal(check("mixed", 22, a, NULL), KNOWNHOSTS_MATCH);
+	assert_int_equal(check("MIXED", 22, b, NULL), KNOWNHOSTS_MISMATCH);
+}
+
 /* From memory: no terminating NUL needed; a line with a NUL byte is skipped, not the end. */
 static void test_check_text(void **state)
 {
@@ -254,6 +328,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_then_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_type_and_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_plain_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_patterns, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
