@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checker/internal.h"
+#include "lib/array.h"
 #include "lib/err.h"
 
 static const char *const model_names[] = {
@@ -374,14 +375,8 @@ static int32_t key_index(struct chk_history *h, vref key)
 		h->kslots = s;
 		h->nkslots = cap;
 	}
-	if (h->nkeys == h->capkeys) {
-		size_t cap = h->capkeys ? h->capkeys * 2 : 16;
-		struct ckey *k = realloc(h->keys, cap * sizeof *k);
-		if (!k)
-			return -1;
-		h->keys = k;
-		h->capkeys = cap;
-	}
+	if (array_grow((void **)&h->keys, &h->capkeys, h->nkeys + 1, sizeof *h->keys, 16))
+		return -1;
 	struct ckey *k = &h->keys[h->nkeys];
 	memset(k, 0, sizeof *k);
 	k->key = key;
@@ -426,14 +421,8 @@ static struct cop *key_push(struct chk_history *h, struct ckey *k)
 		h->cops = o;
 		h->capcops = cap;
 	}
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 16;
-		uint32_t *x = realloc(k->idx, cap * sizeof *x);
-		if (!x)
-			return NULL;
-		k->idx = x;
-		k->cap = cap;
-	}
+	if (array_grow((void **)&k->idx, &k->cap, k->n + 1, sizeof *k->idx, 16))
+		return NULL;
 	k->idx[k->n++] = (uint32_t)h->ncops;
 	struct cop *o = &h->cops[h->ncops++];
 	memset(o, 0, sizeof *o);

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 enum { OP_READ = 0, OP_WRITE, OP_CAS };
 enum { OUT_OK = 0, OUT_FAIL, OUT_INFO };
@@ -149,14 +151,8 @@ static int hless(const struct hent *a, const struct hent *b)
 
 static int hpush(struct histgen *g, int64_t t, uint32_t slot, uint32_t phase)
 {
-	if (g->hn == g->hcap) {
-		size_t nc = g->hcap ? g->hcap * 2 : 64;
-		struct hent *nh = realloc(g->heap, nc * sizeof *nh);
-		if (!nh)
-			return -1;
-		g->heap = nh;
-		g->hcap = nc;
-	}
+	if (array_grow((void **)&g->heap, &g->hcap, g->hn + 1, sizeof *g->heap, 64))
+		return -1;
 	struct hent e = {t, g->seq++, slot, phase};
 	size_t i = g->hn++;
 	while (i > 0) {
@@ -585,17 +581,10 @@ struct sink {
 
 static int sink_flush(struct sink *s)
 {
-	size_t done = 0;
-	while (done < s->len) {
-		ssize_t n = write(s->fd, s->buf + done, s->len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : ENOSPC;
-		done += (size_t)n;
-	}
-	s->len = 0;
-	return 0;
+	int e = fd_write_all(s->fd, s->buf, s->len, NULL);
+	if (!e)
+		s->len = 0;
+	return e;
 }
 
 static int generate(const struct histgen_opts *o, struct sink *s, struct histgen_report *rep,

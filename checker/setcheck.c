@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "checker/internal.h"
+#include "lib/array.h"
 #include "lib/err.h"
 
 struct elem {
@@ -58,14 +59,8 @@ static struct elem *elem_get(struct emap *m, vref v)
 			return e;
 		i = (i + 1) & (m->cap - 1);
 	}
-	if (m->n == m->capn) {
-		size_t cap = m->capn ? m->capn * 2 : 64;
-		struct elem *ne = realloc(m->e, cap * sizeof *ne);
-		if (!ne)
-			return NULL;
-		m->e = ne;
-		m->capn = cap;
-	}
+	if (array_grow((void **)&m->e, &m->capn, m->n + 1, sizeof *m->e, 64))
+		return NULL;
 	struct elem *e = &m->e[m->n];
 	memset(e, 0, sizeof *e);
 	e->value = v;

@@ -14,6 +14,7 @@
 
 #include "harness/control_impl.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 #define DOWNLOAD_MAX ((size_t)256 << 20)
 
@@ -301,39 +302,6 @@ out:
 	return rc;
 }
 
-static int write_file(const char *path, const void *data, size_t len, int mode, char *err,
-		      size_t errlen)
-{
-	char tmp[CONTROL_PATH_MAX + 32];
-	int rc = 0;
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-		return err_set(err, errlen, SB_EINVAL, "%s: path too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
-	const char *p = data;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(err, errlen, SB_EIO, "write %s: %s", tmp, strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && fchmod(fd, (mode_t)mode) < 0)
-		rc = err_set(err, errlen, SB_EIO, "chmod %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && !rc)
-		rc = err_set(err, errlen, SB_EIO, "close %s: %s", tmp, strerror(errno));
-	if (!rc && rename(tmp, path) < 0)
-		rc = err_set(err, errlen, SB_EIO, "rename %s: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
-
 int control_upload_data(struct control *c, const void *data, size_t len,
 			const char *remote_path, int mode, char *err, size_t errlen)
 {
@@ -381,7 +349,7 @@ int control_download(struct control *c, const char *remote_path, const char *loc
 		rc = c->ops->get(c, remote_path, DOWNLOAD_MAX, &data, &len, 60000, err, errlen);
 	}
 	if (!rc) {
-		rc = write_file(local_path, data, len, 0644, err, errlen);
+		rc = file_replace(local_path, data, len, 0644, err, errlen);
 		if (rc)
 			c->failure = CONTROL_FAIL_LOCAL;
 	}

@@ -17,6 +17,7 @@
 #include "harness/control.h"
 #include "harness/control_impl.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 static int local_connect(struct control *c, char *err, size_t errlen)
 {
@@ -192,36 +193,9 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 static int local_put(struct control *c, const void *data, size_t len, const char *remote_path,
 		     int mode, int timeout_ms, char *err, size_t errlen)
 {
-	char tmp[CONTROL_PATH_MAX + 32];
-	int rc = 0;
-	if (snprintf(tmp, sizeof tmp, "%s.sbtmp", remote_path) >= (int)sizeof tmp)
-		return err_set(err, errlen, SB_EINVAL, "path too long");
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	int rc = file_replace(remote_path, data, len, mode, err, errlen);
+	if (rc)
 		c->failure = CONTROL_FAIL_LOCAL;
-		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(err, errlen, SB_EIO, "write %s: %s", tmp, strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && fchmod(fd, (mode_t)(mode & 07777)) < 0)
-		rc = err_set(err, errlen, SB_EIO, "chmod %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && !rc)
-		rc = err_set(err, errlen, SB_EIO, "close %s: %s", tmp, strerror(errno));
-	if (!rc && rename(tmp, remote_path) < 0)
-		rc = err_set(err, errlen, SB_EIO, "rename to %s: %s", remote_path, strerror(errno));
-	if (rc) {
-		unlink(tmp);
-		c->failure = CONTROL_FAIL_LOCAL;
-	}
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 int store_name_ok(const char *s)
 {
@@ -176,18 +177,10 @@ int store_write_file(const struct store *s, const char *name, const void *data, 
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return err_set(err, errlen, SB_EIO, "open %s: %s", path, strerror(errno));
-	const char *p = data;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			close(fd);
-			return err_set(err, errlen, SB_EIO, "write %s: %s", path, strerror(e));
-		}
-		off += (size_t)w;
+	int e = fd_write_all(fd, data, len, NULL);
+	if (e) {
+		close(fd);
+		return err_set(err, errlen, SB_EIO, "write %s: %s", path, strerror(e));
 	}
 	if (close(fd) < 0)
 		return err_set(err, errlen, SB_EIO, "close %s: %s", path, strerror(errno));

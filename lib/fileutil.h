@@ -18,4 +18,15 @@
 int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *missing,
 		  char *err, size_t errlen);
 
+/* Write all of data[0..len) to fd, retrying after EINTR and short writes. Returns 0, or the
+ * errno of the failing write (ENOSPC when write(2) returns 0); *done (may be NULL) tells how
+ * many bytes got out, so a caller can undo a partial record. */
+int fd_write_all(int fd, const void *data, size_t len, size_t *done);
+
+/* Replace the file at `path` with data[0..len) and permission bits `mode`: write
+ * "PATH.tmp.PID", then rename it over `path`, so a reader never sees a half-written file.
+ * On failure the temporary file is removed and the message names the step and the path. */
+int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
+		 size_t errlen);
+
 #endif

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/err.h"
 
 #define READ_CHUNK (1u << 20)
@@ -147,13 +148,7 @@ static const char *fmt_char(char *b, size_t n, unsigned char c)
 
 static int grow_stack(struct hreader *r)
 {
-	size_t nc = r->scap ? r->scap * 2 : 256;
-	struct hval *ns = realloc(r->stack, nc * sizeof *ns);
-	if (!ns)
-		return -1;
-	r->stack = ns;
-	r->scap = nc;
-	return 0;
+	return array_grow((void **)&r->stack, &r->scap, r->sp + 1, sizeof *r->stack, 256);
 }
 
 /* Forget the previous event's values. Memory a very large event needed is given back. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 /* ---- a growable output buffer ------------------------------------------------------------ */
 
@@ -462,19 +463,13 @@ int hwriter_append(struct hwriter *w, struct hevent *ev, char *err, size_t errle
 		goto out;
 	}
 	size_t done = 0;
-	while (done < w->line.len) {
-		ssize_t n = write(w->fd, w->line.p + done, w->line.len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : ENOSPC; /* write returning 0 means no room */
-			/* Keep only whole lines: drop the part of this one that got out. */
-			if (done && ftruncate(w->fd, w->size) == 0)
-				(void)lseek(w->fd, w->size, SEEK_SET);
-			rc = io_error(w, err, errlen, "append to", e);
-			goto out;
-		}
-		done += (size_t)n;
+	int e = fd_write_all(w->fd, w->line.p, w->line.len, &done);
+	if (e) {
+		/* Keep only whole lines: drop the part of this one that got out. */
+		if (done && ftruncate(w->fd, w->size) == 0)
+			(void)lseek(w->fd, w->size, SEEK_SET);
+		rc = io_error(w, err, errlen, "append to", e);
+		goto out;
 	}
 	w->size += (off_t)done;
 	w->next++;
