@@ -111,7 +111,7 @@ $(BUILD)/bench/%: bench/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) -ljansson $(LDLIBS)
 
-# The test runner prints one line per test and a closing "N passed, N failed" line.
+# The test runner prints one line per test and a closing "N passed, N failed, N skipped" line.
 test: all $(UNIT_BIN)
 	BUILD=$(BUILD) tests/run.sh
 

@@ -11,6 +11,7 @@
 #   tests/scripts/test_*.sh           script tests over the built programs (corpus, CLI)
 #   tests/integration/test_*.sh       real processes: nodes, the lab, sshd (tagged: integration)
 # Each test's output goes to $BUILD/test-logs/<name>.log; a failure prints its last lines.
+# A test that exits 77 could not run here (e.g. it needs root): it is counted as skipped.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -38,7 +39,7 @@ if [ "$mode" != quick ]; then
 	while IFS= read -r t; do tests+=("$t"); done < <(ls tests/integration/test_*.sh 2>/dev/null | sort)
 fi
 
-pass=0 fail=0 failed=()
+pass=0 fail=0 skip=0 failed=()
 start_all=$(date +%s)
 for t in "${tests[@]}"; do
 	if [ -n "$pattern" ] && [[ "$t" != *"$pattern"* ]]; then continue; fi
@@ -55,6 +56,9 @@ for t in "${tests[@]}"; do
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-60s %4ss\n' "$name" "$secs"
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1))
+		printf 'SKIP %-60s %4ss (%s)\n' "$name" "$secs" "$(grep -m1 '^SKIP' "$log" | cut -c7-)"
 	else
 		fail=$((fail + 1))
 		failed+=("$name")
@@ -65,5 +69,5 @@ done
 echo
 echo "total time: $(( $(date +%s) - start_all ))s; logs in $logs"
 for f in "${failed[@]}"; do echo "failed: $f"; done
-echo "tests: $pass passed, $fail failed"
+echo "tests: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -14,7 +14,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
-if [ "$(id -u)" != 0 ]; then echo "needs root (a lab); not run"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (a lab)"; exit 77; fi
 [ -x "$TEST_CONTROL" ] || { echo "FAIL: $TEST_CONTROL not built"; exit 1; }
 
 cleanup() { "$SB" lab down --dir "$LAB" >/dev/null 2>&1; rm -rf "$TMP"; }

@@ -14,7 +14,7 @@ RN=${RAFTNODE:-$PWD/$BUILD/raftnode}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root (network namespaces, sshd)"
-	exit 0
+	exit 77
 fi
 
 LAB=$PWD/$BUILD/lab-db-test
