@@ -36,7 +36,7 @@ EXT_LIBS := -lssh2 -lyaml -lpcre2-8
 
 LIB_SRC     := $(wildcard lib/*.c)
 CHECKER_SRC := $(wildcard checker/*.c)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
 NODE_SRC    := $(filter-out node/main.c,$(wildcard node/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/control.h"
-#include "harness/lab.h"
-#include "harness/nodes.h"
+#include "harness/control/control.h"
+#include "harness/lab/lab.h"
+#include "harness/control/nodes.h"
 #include "lib/err.h"
 
 static double now_ms(void)

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness/db.h"
-#include "harness/lab.h"
-#include "harness/logscan.h"
-#include "harness/nodes.h"
-#include "harness/store.h"
+#include "harness/db/db.h"
+#include "harness/lab/lab.h"
+#include "harness/db/logscan.h"
+#include "harness/control/nodes.h"
+#include "harness/store/store.h"
 #include "lib/err.h"
 
 int cmd_db(int argc, char **argv);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness/control.h"
-#include "harness/control_impl.h"
-#include "harness/nodes.h"
+#include "harness/control/control.h"
+#include "harness/control/impl.h"
+#include "harness/control/nodes.h"
 #include "lib/err.h"
 
 int cmd_hosts(int argc, char **argv);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/lab.h"
+#include "harness/lab/lab.h"
 #include "lib/err.h"
 
 int cmd_lab(int argc, char **argv);

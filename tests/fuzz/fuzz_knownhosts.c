@@ -1,4 +1,4 @@
-/* libFuzzer target: known_hosts line parsing (harness/knownhosts.c, knownhosts_check_text,
+/* libFuzzer target: known_hosts line parsing (harness/control/knownhosts.c, knownhosts_check_text,
  * which matches plain lines itself and hands hashed ones to libssh2). Any bytes: look up a
  * fixed ed25519 key for a few host and port forms; the answer must be one of the three
  * results, never a crash. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/knownhosts.h"
+#include "harness/control/knownhosts.h"
 #include "lib/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* libFuzzer target: the nodes-file parser (harness/nodes.c, nodes_parse). Any bytes: parse
+/* libFuzzer target: the nodes-file parser (harness/control/nodes.c, nodes_parse). Any bytes: parse
  * them as a nodes file; when they parse, check the result's invariants, write it out with
  * nodes_write and check that reading that file back gives the same hosts. */
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/nodes.h"
+#include "harness/control/nodes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the harness's RESP2 reply parser (harness/resp_client.c, resp_parse).
+/* libFuzzer target: the harness's RESP2 reply parser (harness/client/resp.c, resp_parse).
  * Any bytes: decode replies one after another as a client reading a pipelined connection
  * would, walk each reply tree, and check that every prefix of a reply that decoded asks for
  * more bytes rather than failing or decoding differently. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/resp_client.h"
+#include "harness/client/resp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/resp_client.h"
+#include "harness/client/resp.h"
 #include "lib/err.h"
 
 #define MAXN 16

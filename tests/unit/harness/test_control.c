@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "harness/control.h"
-#include "harness/nodes.h"
-#include "harness/shquote.h"
+#include "harness/control/control.h"
+#include "harness/control/nodes.h"
+#include "harness/control/shquote.h"
 #include "lib/err.h"
 
 static char tmpdir[256], canary[300];

@@ -29,9 +29,9 @@
 
 #include <cmocka.h>
 
-#include "harness/control.h"
-#include "harness/db.h"
-#include "harness/resp_client.h"
+#include "harness/control/control.h"
+#include "harness/db/db.h"
+#include "harness/client/resp.h"
 #include "lib/err.h"
 
 /* ---- the fake node ----------------------------------------------------------------------- */

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "harness/knownhosts.h"
+#include "harness/control/knownhosts.h"
 #include "lib/err.h"
 
 /* Two ed25519 keys and one ECDSA key (public halves only). */

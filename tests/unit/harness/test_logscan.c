@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "harness/logscan.h"
+#include "harness/db/logscan.h"
 #include "lib/err.h"
 
 struct hits {

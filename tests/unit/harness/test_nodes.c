@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "harness/lab.h"
-#include "harness/nodes.h"
+#include "harness/lab/lab.h"
+#include "harness/control/nodes.h"
 #include "lib/err.h"
 
 static int parse(const char *text, struct nodes *n, char *err, size_t errlen)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "harness/resp_client.h"
+#include "harness/client/resp.h"
 #include "lib/err.h"
 
 static struct resp_value *parse_ok(const char *s, size_t len)

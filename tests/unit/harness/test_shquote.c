@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "harness/shquote.h"
+#include "harness/control/shquote.h"
 
 static char tmpdir[256];
 static char canary[300];

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "harness/store.h"
+#include "harness/store/store.h"
 #include "lib/err.h"
 
 static char tmpdir[64];

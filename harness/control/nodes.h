@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "harness/control.h"
+#include "harness/control/control.h"
 
 #define NODES_MAX 64
 

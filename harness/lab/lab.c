@@ -1,7 +1,7 @@
 /* lab — see lab.h. The pure parts (names, subnets) come first, then the commands that
  * create and remove kernel objects, each run as a child process (ip, iptables, ssh-keygen,
  * sshd) with its output captured for messages. */
-#include "harness/lab.h"
+#include "harness/lab/lab.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/control.h"
-#include "harness/control_impl.h"
-#include "harness/nodes.h"
+#include "harness/control/control.h"
+#include "harness/control/impl.h"
+#include "harness/control/nodes.h"
 #include "lib/err.h"
 
 #define PATHLEN CONTROL_PATH_MAX

@@ -1,4 +1,4 @@
-#include "harness/shquote.h"
+#include "harness/control/shquote.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

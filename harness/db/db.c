@@ -1,4 +1,4 @@
-#include "harness/db.h"
+#include "harness/db/db.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/logscan.h"
-#include "harness/store.h"
+#include "harness/db/logscan.h"
+#include "harness/store/store.h"
 #include "lib/err.h"
 
 static long long now_ms(void)

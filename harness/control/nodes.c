@@ -1,4 +1,4 @@
-#include "harness/nodes.h"
+#include "harness/control/nodes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/lab.h"
+#include "harness/lab/lab.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
 
@@ -371,7 +371,7 @@ int nodes_write(const struct nodes *n, const char *path, char *err, size_t errle
 	FILE *f = fopen(tmp, "we");
 	if (!f)
 		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
-	fprintf(f, "# splitbrain nodes file (format: harness/nodes.h)\n");
+	fprintf(f, "# splitbrain nodes file (format: harness/control/nodes.h)\n");
 	for (size_t i = 0; i < n->n; i++) {
 		const struct control_host *h = &n->hosts[i];
 		fprintf(f, "host %s %s port=%d user=%s key=%s", h->name,

@@ -25,9 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/db.h"
-#include "harness/resp_client.h"
-#include "harness/shquote.h"
+#include "harness/db/db.h"
+#include "harness/client/resp.h"
+#include "harness/control/shquote.h"
 #include "lib/err.h"
 
 /* Shell functions shared by every command. `alive` sets $p to the node's pid and succeeds

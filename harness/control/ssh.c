@@ -26,10 +26,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness/control.h"
-#include "harness/control_impl.h"
-#include "harness/knownhosts.h"
-#include "harness/shquote.h"
+#include "harness/control/control.h"
+#include "harness/control/impl.h"
+#include "harness/control/knownhosts.h"
+#include "harness/control/shquote.h"
 #include "lib/err.h"
 
 struct ssh_impl {

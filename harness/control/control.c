@@ -1,6 +1,6 @@
 /* control — the backend-independent part: host defaults, messages naming the host, file
  * transfer wrappers and the parallel pool. */
-#include "harness/control.h"
+#include "harness/control/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/control_impl.h"
+#include "harness/control/impl.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
 

@@ -1,4 +1,4 @@
-#include "harness/store.h"
+#include "harness/store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

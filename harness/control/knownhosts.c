@@ -1,4 +1,4 @@
-#include "harness/knownhosts.h"
+#include "harness/control/knownhosts.h"
 
 #include <errno.h>
 #include <fcntl.h>

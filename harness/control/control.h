@@ -4,9 +4,9 @@
  * behind a vtable, like Jepsen's Remote):
  *   - CONTROL_BACKEND_SSH    libssh2: exec, upload (SCP), download (SCP), with host key
  *                            verification against a known_hosts file and authentication by
- *                            private key file or ssh-agent (control_ssh.c);
+ *                            private key file or ssh-agent (control/ssh.c);
  *   - CONTROL_BACKEND_LOCAL  runs commands with /bin/sh -c on this machine and copies files
- *                            locally; for tests and single-machine runs (control_local.c).
+ *                            locally; for tests and single-machine runs (control/local.c).
  *
  * Commands are strings for a POSIX shell on the host. Every value that comes from a spec, a
  * nodes file or a host must be quoted with shquote.h before it reaches such a string.
@@ -112,7 +112,7 @@ struct control_exec_opts {
 
 struct control;
 
-/* The backend vtable. Implementations: control_ssh.c, control_local.c. Called only through
+/* The backend vtable. Implementations: control/ssh.c, control/local.c. Called only through
  * the control_* functions below, which add the host to error messages. */
 struct control_ops {
 	const char *name; /* "ssh", "local" */
@@ -212,7 +212,7 @@ int control_pool_exec(struct control_pool *p, const char *cmd,
 
 void control_pool_close(struct control_pool *p); /* closes every control; safe twice */
 
-/* ---- running a program on this machine (control_local.c) ---- */
+/* ---- running a program on this machine (control/local.c) ---- */
 
 /* How control_local_spawn runs a program. */
 struct control_spawn_opts {

@@ -1,4 +1,4 @@
-#include "harness/resp_client.h"
+#include "harness/client/resp.h"
 
 #include <errno.h>
 #include <fcntl.h>

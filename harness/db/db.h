@@ -3,7 +3,7 @@
  *
  * A `struct db` is one cluster: n nodes, one per host of a nodes file, each with its control
  * connection (control.h). The target system is a `struct db_ops`; the only one so far is
- * raftnode (db_raftnode.c), selected by kind "raftnode".
+ * raftnode (db/raftnode.c), selected by kind "raftnode".
  *
  * Per-node operations take the node's index. db_each() runs one of them on a set of nodes in
  * parallel (one thread per node) and reports every node that failed. Leader discovery asks
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/control.h"
+#include "harness/control/control.h"
 
 #define DB_MAX_NODES 64
 #define DB_ROLE_MAX 16

@@ -61,7 +61,7 @@ int knownhosts_key_type(struct knownhosts_key key, char *buf, size_t len);
 int knownhosts_fingerprint(struct knownhosts_key key, char *buf, size_t len);
 
 /* libssh2_init once for the whole process (thread-safe); 0 or SB_EIO. Every libssh2 user
- * (this module, control_ssh.c) calls it first. */
+ * (this module, control/ssh.c) calls it first. */
 int control_ssh_global_init(void);
 
 #endif

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/control.h"
-#include "harness/control_impl.h"
+#include "harness/control/control.h"
+#include "harness/control/impl.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
 

@@ -1,5 +1,5 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "harness/logscan.h"
+#include "harness/db/logscan.h"
 
 #include <errno.h>
 #include <fcntl.h>
