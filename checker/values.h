@@ -1,4 +1,4 @@
-/* values — interning of history values into dense int32 ids, and a growable string buffer.
+/* values — interning of history values into dense int32 ids.
  *
  * A value (struct hval) is reduced to a canonical byte string (integral floats become ints,
  * EDN keywords and strings compare equal, as in hval_equal) and interned: equal values get
@@ -14,25 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hash.h"
 #include "lib/history.h"
-
-struct sbuf {
-	char *p;    /* NUL-terminated when len > 0 or after sbuf_reset; owned */
-	size_t len;
-	size_t cap;
-	int oom;    /* an append failed: the content is truncated */
-};
-
-void sbuf_reset(struct sbuf *b);
-void sbuf_add(struct sbuf *b, const char *s, size_t n);
-void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sbuf_addc(struct sbuf *b, char c);
-/* Append s[0..n) as a quoted JSON string. */
-void sbuf_add_json_string(struct sbuf *b, const char *s, size_t n);
-/* Take the content (caller frees); the buffer is left empty. Never NULL unless out of
- * memory. */
-char *sbuf_take(struct sbuf *b);
-void sbuf_free(struct sbuf *b);
+#include "lib/sbuf.h"
 
 struct vtab {
 	char *bytes; /* canonical encodings, back to back */
@@ -85,12 +69,7 @@ void vtab_format_ref(const struct vtab *t, vref r, struct sbuf *b);
 /* A 64-bit mix of x (splitmix64 finaliser). */
 static inline uint64_t mix64(uint64_t x)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
+	return hash_mix64(x);
 }
 
 #endif
