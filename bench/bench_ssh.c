@@ -14,13 +14,12 @@
 #include "harness/control/control.h"
 #include "harness/lab/lab.h"
 #include "harness/control/nodes.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_mono_ns() / 1e6;
 }
 
 static int cmpd(const void *a, const void *b)

@@ -28,14 +28,13 @@
 #include <unistd.h>
 
 #include "checker/histgen.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/history.h"
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_mono_s();
 }
 
 static double cpu_now(void)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checker/internal.h"
+#include "lib/clock.h"
 #include "lib/array.h"
 #include "lib/err.h"
 
@@ -60,9 +61,7 @@ const char *chk_set_anomaly_name(enum chk_set_anomaly a)
 
 int64_t chk_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 const char *chk_kind_name(int kind)

@@ -18,6 +18,7 @@
 
 #include "lib/array.h"
 #include "lib/err.h"
+#include "lib/rng.h"
 #include "lib/fileutil.h"
 
 enum { OP_READ = 0, OP_WRITE, OP_CAS };
@@ -68,7 +69,7 @@ struct hent {
 
 struct histgen {
 	struct histgen_opts o;
-	uint64_t rng[4];
+	struct rng rng;
 	struct slot *slots;
 	struct kstate *keys;
 	struct hent *heap;
@@ -88,33 +89,11 @@ struct histgen {
 	struct histgen_report rep;
 };
 
-/* ---- xoshiro256** seeded by splitmix64 --------------------------------------------------- */
-
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
+/* ---- randomness: lib/rng (xoshiro256** seeded by splitmix64) ---------------------------- */
 
 static uint64_t rnd(struct histgen *g)
 {
-	uint64_t *s = g->rng;
-	uint64_t r = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
+	return rng_next(&g->rng);
 }
 
 /* Uniform in [0, n), n > 0 (multiply-shift; the tiny bias does not matter here). */
@@ -238,9 +217,7 @@ int histgen_new(struct histgen **out, const struct histgen_opts *o, char *err, s
 	if (!g)
 		return err_set(err, errlen, SB_ENOMEM, "histgen: out of memory");
 	g->o = *o;
-	uint64_t x = o->seed;
-	for (int i = 0; i < 4; i++)
-		g->rng[i] = splitmix(&x);
+	rng_seed(&g->rng, o->seed);
 	double mr = o->mix_read, mw = o->mix_write, mc = o->mix_cas;
 	if (mr + mw + mc <= 0)
 		mr = 0.5, mw = 0.3, mc = 0.2;
@@ -265,7 +242,7 @@ int histgen_new(struct histgen **out, const struct histgen_opts *o, char *err, s
 		/* From its own stream, so that the injected history is the valid one with one
 		 * read changed. */
 		uint64_t y = o->seed ^ 0x5bd1e9955bd1e995ull;
-		g->inject_from = o->ops / 4 + splitmix(&y) % (o->ops / 2 + 1);
+		g->inject_from = o->ops / 4 + rng_splitmix(&y) % (o->ops / 2 + 1);
 	}
 	for (uint32_t i = 0; i < o->concurrency; i++) {
 		g->slots[i].proc = i;

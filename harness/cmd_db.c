@@ -11,6 +11,7 @@
 #include "harness/control/nodes.h"
 #include "harness/store/store.h"
 #include "lib/err.h"
+#include "lib/hash.h"
 
 int cmd_db(int argc, char **argv);
 
@@ -178,17 +179,6 @@ static int parse_args(int argc, char **argv, struct db_cli *c)
 	return 0;
 }
 
-/* FNV-1a, for a run id derived from a nodes file's path. */
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static int default_run_id(const struct db_cli *c, const struct nodes *nd, char *out,
 			  size_t outlen, char *err, size_t errlen)
 {
@@ -206,7 +196,7 @@ static int default_run_id(const struct db_cli *c, const struct nodes *nd, char *
 		snprintf(out, outlen, "lab-%s", names.tag);
 		return 0;
 	}
-	snprintf(out, outlen, "nodes-%08x", fnv1a(nd->path[0] ? nd->path : c->nodes));
+	snprintf(out, outlen, "nodes-%08x", hash_str32(nd->path[0] ? nd->path : c->nodes));
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "harness/control/control.h"
 #include "harness/control/impl.h"
 #include "harness/control/nodes.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 int cmd_hosts(int argc, char **argv);
@@ -42,13 +43,6 @@ struct host_report {
 	bool ok;
 };
 
-static long long wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Fixed script: no value from the nodes file reaches it. */
 static const char probe_cmd[] =
 	"if [ \"$(id -u)\" = 0 ]; then echo priv root; "
@@ -78,9 +72,9 @@ static int check_one(struct control *c, size_t i, void *arg, char *err, size_t e
 	for (int k = 0; k < 3; k++) {
 		struct control_result res;
 		struct control_exec_opts o = {.timeout_ms = 5000};
-		long long t0 = wall_ns();
+		long long t0 = clock_wall_ns();
 		rc = control_exec(c, "date +%s%N", &o, &res, err, errlen);
-		long long t1 = wall_ns();
+		long long t1 = clock_wall_ns();
 		if (!rc && res.exit_status == 0) {
 			long long remote = atoll(res.out);
 			double rtt = (double)(t1 - t0) / 1e6;

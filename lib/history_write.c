@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/hash.h"
 #include "lib/fileutil.h"
 
 /* ---- a growable output buffer ------------------------------------------------------------ */
@@ -275,10 +276,7 @@ uint64_t hval_hash(const struct hval *v)
 		return mix(4, bits);
 	}
 	case HVAL_STR:
-		h = 1469598103934665603ull; /* FNV-1a */
-		for (uint32_t i = 0; i < v->len; i++)
-			h = (h ^ (unsigned char)v->u.s[i]) * 1099511628211ull;
-		return mix(5, h);
+		return mix(5, hash_fnv64(HASH_FNV64_INIT, v->u.s, v->len));
 	case HVAL_ARRAY:
 		h = mix(6, v->len);
 		for (uint32_t i = 0; i < v->len; i++)

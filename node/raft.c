@@ -15,6 +15,7 @@
 
 #include "lib/array.h"
 #include "lib/err.h"
+#include "lib/rng.h"
 
 #define MAX_SNAPSHOT_BYTES (1024ull * 1024ull * 1024ull)
 
@@ -72,7 +73,7 @@ struct outbox {
 
 struct raft {
 	struct raft_config cfg;
-	uint64_t rng;
+	struct rng rng; /* election timeouts: lib/rng, seeded from the config */
 	uint64_t now;
 
 	/* persistent state (Raft Figure 2) */
@@ -155,17 +156,6 @@ struct raft {
 
 /* ------------------------------------------------------------------------------------------ */
 /* helpers */
-
-static uint64_t rng_next(struct raft *r)
-{
-	/* xorshift64*: deterministic, seeded from the config (no ambient randomness). */
-	uint64_t x = r->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->rng = x;
-	return x * 2685821657736338717ull;
-}
 
 static void rlog(struct raft *r, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -392,7 +382,7 @@ static void reply(struct raft *r, uint64_t req_id, int status, struct raft_kv_re
 static void reset_election_timer(struct raft *r)
 {
 	uint32_t span = r->cfg.election_timeout_max_ms - r->cfg.election_timeout_min_ms;
-	r->timer_offset = r->cfg.election_timeout_min_ms + rng_next(r) % (span + 1);
+	r->timer_offset = r->cfg.election_timeout_min_ms + rng_below(&r->rng, span + 1);
 	r->election_deadline = r->now + r->timer_offset;
 	r->timer_reset = true;
 }
@@ -1476,7 +1466,8 @@ int raft_create(const struct raft_config *cfg, const struct raft_persisted *ps, 
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
 	r->cfg = *cfg;
 	r->now = now_ms;
-	r->rng = (cfg->seed ^ (0x9e3779b97f4a7c15ull * (cfg->self + 1))) | 1;
+	/* Deterministic, seeded from the config (no ambient randomness); each node its own stream. */
+	rng_seed(&r->rng, cfg->seed ^ (0x9e3779b97f4a7c15ull * (cfg->self + 1)));
 	for (size_t i = 0; i < cfg->n_nodes; i++) {
 		r->prs[i].id = cfg->nodes[i].id;
 		r->prs[i].priority = cfg->nodes[i].priority;

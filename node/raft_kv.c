@@ -12,6 +12,7 @@
 
 #include "lib/array.h"
 #include "lib/err.h"
+#include "lib/hash.h"
 
 struct bytes {
 	unsigned char *p;
@@ -49,26 +50,6 @@ struct raft_kv {
 	struct cslot *clients;
 	size_t ccap, cused;
 };
-
-static uint64_t fnv(const unsigned char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
 
 static int bytes_dup(struct bytes *b, const unsigned char *p, size_t n)
 {
@@ -203,7 +184,7 @@ static struct kslot *key_find(const struct raft_kv *kv, const unsigned char *k, 
 {
 	if (!kv->kcap)
 		return NULL;
-	uint64_t h = fnv(k, n);
+	uint64_t h = hash_fnv64(HASH_FNV64_INIT, k, n);
 	size_t mask = kv->kcap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct kslot *s = &kv->keys[i];
@@ -252,7 +233,7 @@ static int key_get(struct raft_kv *kv, const unsigned char *k, size_t n, struct 
 		if (rc)
 			return rc;
 	}
-	uint64_t h = fnv(k, n);
+	uint64_t h = hash_fnv64(HASH_FNV64_INIT, k, n);
 	size_t mask = kv->kcap - 1;
 	size_t i = h & mask;
 	while (kv->keys[i].state == SLOT_USED)
@@ -288,7 +269,7 @@ static struct cslot *client_find(const struct raft_kv *kv, uint64_t c)
 	if (!kv->ccap)
 		return NULL;
 	size_t mask = kv->ccap - 1;
-	for (size_t i = mix64(c) & mask;; i = (i + 1) & mask) {
+	for (size_t i = hash_mix64(c) & mask;; i = (i + 1) & mask) {
 		struct cslot *s = &kv->clients[i];
 		if (s->state == SLOT_EMPTY)
 			return NULL;
@@ -312,7 +293,7 @@ static int client_get(struct raft_kv *kv, uint64_t c, struct cslot **out)
 		for (size_t i = 0; i < kv->ccap; i++) {
 			if (kv->clients[i].state != SLOT_USED)
 				continue;
-			size_t j = mix64(kv->clients[i].client) & (ncap - 1);
+			size_t j = hash_mix64(kv->clients[i].client) & (ncap - 1);
 			while (n[j].state != SLOT_EMPTY)
 				j = (j + 1) & (ncap - 1);
 			n[j] = kv->clients[i];
@@ -322,7 +303,7 @@ static int client_get(struct raft_kv *kv, uint64_t c, struct cslot **out)
 		kv->ccap = ncap;
 	}
 	size_t mask = kv->ccap - 1;
-	size_t i = mix64(c) & mask;
+	size_t i = hash_mix64(c) & mask;
 	while (kv->clients[i].state != SLOT_EMPTY)
 		i = (i + 1) & mask;
 	s = &kv->clients[i];
@@ -1042,7 +1023,7 @@ uint64_t raft_kv_digest(const struct raft_kv *kv)
 	size_t len = 0;
 	if (raft_kv_snapshot(kv, &buf, &len))
 		return 0;
-	uint64_t h = fnv(buf, len);
+	uint64_t h = hash_fnv64(HASH_FNV64_INIT, buf, len);
 	free(buf);
 	return h;
 }

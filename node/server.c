@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/err.h"
 #include "node/crash.h"
 #include "node/log.h"
@@ -104,9 +105,7 @@ struct server {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)clock_mono_ms();
 }
 
 static void set_fatal(struct server *s, const char *what, const char *msg)
@@ -968,10 +967,8 @@ static int start_core(struct server *s, char *err, size_t errlen)
 	/* A snapshot serialises the whole state and costs three fsyncs: far apart by default,
 	 * so that it does not dominate the write path (the simulator uses the core's default). */
 	rc_.snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : SERVER_SNAPSHOT_EVERY;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->boot_nonce = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
-			((uint64_t)(cfg->self + 1) << 56) ^ ((uint64_t)getpid() << 32);
+	s->boot_nonce = (uint64_t)clock_wall_ns() ^ ((uint64_t)(cfg->self + 1) << 56) ^
+			((uint64_t)getpid() << 32);
 	rc_.seed = s->boot_nonce;
 	rc_.crash = core_crash;
 	rc_.log = core_log;

@@ -13,44 +13,36 @@
 
 #include "lib/array.h"
 #include "lib/err.h"
+#include "lib/hash.h"
+#include "lib/rng.h"
 #include "node/raft.h"
 
 #define SIM_MAX_NODES 9
 
 struct sim;
 
-/* ---- PRNG (splitmix64: every random choice of the run comes from here) ---- */
+/* ---- randomness (lib/rng: every random choice of the run comes from the run's seed) ---- */
 
-static uint64_t rnd(uint64_t *s)
+static uint64_t rnd(struct rng *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return rng_next(s);
 }
 
-static uint64_t rrange(uint64_t *s, uint64_t lo, uint64_t hi)
+static uint64_t rrange(struct rng *s, uint64_t lo, uint64_t hi)
 {
 	if (hi <= lo)
 		return lo;
-	return lo + rnd(s) % (hi - lo + 1);
+	return lo + rng_below(s, hi - lo + 1);
 }
 
-static bool chance(uint64_t *s, unsigned pm)
+static bool chance(struct rng *s, unsigned pm)
 {
-	return pm && rnd(s) % 1000 < pm;
+	return pm && rng_below(s, 1000) < pm;
 }
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 {
-	const unsigned char *b = p;
-	if (!h)
-		h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_fnv64(h ? h : HASH_FNV64_INIT, p, n);
 }
 
 static uint64_t entry_hash(const struct raft_entry *e)
@@ -240,7 +232,7 @@ struct lm_slot {
 struct sim {
 	const struct sim_config *cfg;
 	struct sim_result *res;
-	uint64_t rng;
+	struct rng rng;
 	uint64_t now;
 	uint64_t order;
 	bool faults; /* fault phase */
@@ -1407,7 +1399,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res, char *err, siz
 	int rc = 0;
 	s.cfg = cfg;
 	s.res = res;
-	s.rng = cfg->seed * 0x2545f4914f6cdd1dull + 7;
+	rng_seed(&s.rng, cfg->seed);
 	s.n = cfg->n_nodes;
 	s.faults = true;
 	s.clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(*s.clients));
@@ -1482,7 +1474,8 @@ out:
 
 void sim_config_init(struct sim_config *cfg, uint64_t seed, size_t n_nodes)
 {
-	uint64_t r = seed ^ 0x5bd1e9955bd1e995ull;
+	struct rng r;
+	rng_seed(&r, seed ^ 0x5bd1e9955bd1e995ull);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->seed = seed;
 	cfg->n_nodes = n_nodes;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/err.h"
 
 /* A whole reply (all nested bulk strings together) may not exceed this many bytes. */
@@ -303,16 +304,9 @@ struct resp_client {
 	size_t len, cap;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining(long long deadline)
 {
-	long long r = deadline - now_ms();
+	long long r = deadline - clock_mono_ms();
 	if (r < 0)
 		return 0;
 	return r > INT_MAX ? INT_MAX : (int)r;
@@ -385,7 +379,7 @@ int resp_client_connect(struct resp_client **out, const char *host, int port, in
 	if (g)
 		return err_set(err, errlen, SB_EIO, "connect %s:%d: resolve: %s", host, port,
 			       gai_strerror(g));
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	int fd = -1, rc = SB_EIO, err_no = 0;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		rc = try_connect(ai, deadline, &fd, &err_no);
@@ -484,7 +478,7 @@ int resp_client_command(struct resp_client *c, int argc, const char *const *argv
 	int rc = resp_encode(argc, argv, lens, &req, &reqlen, err, errlen);
 	if (rc)
 		return rc;
-	long long deadline = now_ms() + c->timeout_ms;
+	long long deadline = clock_mono_ms() + c->timeout_ms;
 	size_t off = 0;
 	while (off < reqlen) {
 		ssize_t w = send(c->fd, req + off, reqlen - off, MSG_NOSIGNAL);

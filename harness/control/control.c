@@ -18,13 +18,6 @@
 
 #define DOWNLOAD_MAX ((size_t)256 << 20)
 
-long long control_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int control_text_add(struct control_text *t, const char *data, size_t n)
 {
 	if (t->len + n > t->max) {

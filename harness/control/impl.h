@@ -18,6 +18,5 @@ int control_text_add(struct control_text *t, const char *data, size_t n);
 int control_text_take(struct control_text *t, char **out, size_t *len);
 void control_text_free(struct control_text *t);
 
-long long control_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 
 #endif

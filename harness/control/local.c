@@ -16,6 +16,7 @@
 
 #include "harness/control/control.h"
 #include "harness/control/impl.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
 
@@ -68,13 +69,13 @@ int control_local_spawn(char *const argv[], const struct control_spawn_opts *o,
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 
-	long long deadline = limited ? control_now_ms() + o->timeout_ms : 0;
+	long long deadline = limited ? clock_mono_ms() + o->timeout_ms : 0;
 	struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
 	int open_fds = 2;
 	while (open_fds > 0) {
 		int wait_ms = -1;
 		if (limited) {
-			long long left = deadline - control_now_ms();
+			long long left = deadline - clock_mono_ms();
 			if (left <= 0) {
 				res->timed_out = true;
 				break;
@@ -125,7 +126,7 @@ int control_local_spawn(char *const argv[], const struct control_spawn_opts *o,
 		}
 		if (!limited)
 			continue;
-		if (control_now_ms() >= deadline && !res->timed_out) {
+		if (clock_mono_ms() >= deadline && !res->timed_out) {
 			res->timed_out = true;
 			stop(pid, o->own_group);
 		}

@@ -30,6 +30,7 @@
 #include "harness/control/impl.h"
 #include "harness/control/knownhosts.h"
 #include "harness/control/shquote.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 struct ssh_impl {
@@ -87,7 +88,7 @@ static const char *last_msg(LIBSSH2_SESSION *s)
  * until the deadline (checked in slices of a second). SB_ETIMEOUT once it has passed. */
 static int wait_socket(struct ssh_impl *im, long long deadline)
 {
-	long long left = deadline - control_now_ms();
+	long long left = deadline - clock_mono_ms();
 	if (left <= 0)
 		return SB_ETIMEOUT;
 	struct pollfd pf = {.fd = im->sock};
@@ -152,7 +153,7 @@ static int tcp_connect(struct control *c, struct ssh_impl *im, long long deadlin
 			continue;
 		}
 		for (;;) {
-			long long left = deadline - control_now_ms();
+			long long left = deadline - clock_mono_ms();
 			if (left <= 0) {
 				timed_out = true;
 				break;
@@ -375,7 +376,7 @@ static int ssh_connect(struct control *c, char *err, size_t errlen)
 		return err_set(err, errlen, SB_EIO, "libssh2_init failed");
 	}
 	im->lost = false;
-	long long deadline = control_now_ms() + c->host.connect_timeout_ms;
+	long long deadline = clock_mono_ms() + c->host.connect_timeout_ms;
 	int rc = tcp_connect(c, im, deadline, err, errlen);
 	if (rc)
 		return rc;
@@ -588,7 +589,7 @@ static char *limit_on_host(const char *cmd, int timeout_ms)
 static int ssh_exec(struct control *c, const char *user_cmd, const struct control_exec_opts *o,
 		    struct control_result *res, char *err, size_t errlen)
 {
-	long long deadline = control_now_ms() + o->timeout_ms;
+	long long deadline = clock_mono_ms() + o->timeout_ms;
 	int rc = 0;
 	char *cmd = limit_on_host(user_cmd, o->timeout_ms);
 	if (!cmd) {
@@ -617,7 +618,7 @@ static int ssh_exec(struct control *c, const char *user_cmd, const struct contro
 			err_prefix(err, errlen, "not retried (the command may have run)");
 			break;
 		}
-		if (control_now_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			break;
 	}
 	free(cmd);
@@ -631,7 +632,7 @@ static int ssh_put(struct control *c, const void *data, size_t len, const char *
 	if (rc)
 		return rc;
 	struct ssh_impl *im = c->impl;
-	long long deadline = control_now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	char *tmp = NULL, *cmd = NULL;
 	LIBSSH2_CHANNEL *ch = NULL;
 	static _Atomic unsigned long upload_seq; /* unique temporary names in this process */
@@ -747,7 +748,7 @@ static int ssh_get(struct control *c, const char *remote_path, size_t max, void 
 	if (rc)
 		return rc;
 	struct ssh_impl *im = c->impl;
-	long long deadline = control_now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	LIBSSH2_CHANNEL *ch = NULL;
 	char *buf = NULL;
 	libssh2_struct_stat st;

@@ -10,14 +10,8 @@
 
 #include "harness/db/logscan.h"
 #include "harness/store/store.h"
+#include "lib/clock.h"
 #include "lib/err.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -247,18 +241,18 @@ void db_client_addr(const struct db *db, size_t i, char *out, size_t outlen)
 
 int db_wait_ready(struct db *db, size_t i, int timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	char last[512] = "";
 	int delay = 10;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_mono_ms();
 		int per = left > 1000 ? 1000 : (int)(left > 50 ? left : 50);
 		int rc = db->ops->ping(db, i, per, last, sizeof last);
 		if (rc == 0)
 			return 0;
 		if (rc != SB_EIO && rc != SB_ETIMEOUT)
 			return err_set(err, errlen, rc, "node %s: %s", db->nodes[i].name, last);
-		if (now_ms() + delay >= deadline)
+		if (clock_mono_ms() + delay >= deadline)
 			break;
 		sleep_ms(delay);
 		if (delay < 100)
@@ -512,13 +506,13 @@ int db_leader(struct db *db, int timeout_ms, struct db_leader *out, char *err, s
 	struct db_status *st = calloc(db->n, sizeof *st);
 	if (!st)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	int rc = 0;
 	for (;;) {
 		db_info_all(db, st);
 		if (db_leader_decide(db, st, db->n, out))
 			goto out;
-		if (now_ms() + 100 >= deadline)
+		if (clock_mono_ms() + 100 >= deadline)
 			break;
 		sleep_ms(100);
 	}

@@ -24,7 +24,9 @@
 #include "harness/control/control.h"
 #include "harness/control/impl.h"
 #include "harness/control/nodes.h"
+#include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/hash.h"
 
 #define PATHLEN CONTROL_PATH_MAX
 
@@ -66,11 +68,7 @@ int lab_dir_resolve(const char *opt, char *buf, size_t len, char *err, size_t er
 
 void lab_names_make(const char *absdir, struct lab_names *out)
 {
-	uint32_t h = 2166136261u;
-	for (const unsigned char *p = (const unsigned char *)absdir; *p; p++) {
-		h ^= *p;
-		h *= 16777619u;
-	}
+	uint32_t h = hash_str32(absdir);
 	memset(out, 0, sizeof *out);
 	out->hash = h;
 	snprintf(out->tag, sizeof out->tag, "%06x", (unsigned)(h & 0xffffff));
@@ -312,13 +310,13 @@ static bool ssh_answers(uint32_t addr, int ms)
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(22),
 				 .sin_addr.s_addr = htonl(addr)};
 	bool ok = false;
-	long long deadline = control_now_ms() + ms;
+	long long deadline = clock_mono_ms() + ms;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
 		goto out;
 	char buf[8];
 	size_t got = 0;
 	while (got < 4) {
-		long long left = deadline - control_now_ms();
+		long long left = deadline - clock_mono_ms();
 		if (left <= 0)
 			goto out;
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -832,14 +830,14 @@ int lab_up(const struct lab_opts *o, char *err, size_t errlen)
 		goto out;
 
 	/* Wait until every sshd answers with its banner. */
-	long long deadline = control_now_ms() + 10000;
+	long long deadline = clock_mono_ms() + 10000;
 	for (int i = 0; i < s.n; i++) {
 		while (!ssh_answers(lab_addr(s.subnet, i + 1), 500)) {
 			if (o->interrupted && *o->interrupted) {
 				rc = err_set(err, errlen, SB_EIO, "interrupted");
 				goto out;
 			}
-			if (control_now_ms() > deadline) {
+			if (clock_mono_ms() > deadline) {
 				char hl[PATHLEN];
 				snprintf(hl, sizeof hl, "%s/h%d/sshd.log", s.dir, i + 1);
 				rc = err_set(err, errlen, SB_EIO,

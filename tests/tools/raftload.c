@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "harness/client/resp.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 #define MAXN 16
@@ -42,16 +43,12 @@ struct cluster {
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static long long now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_mono_ns() / 1000;
 }
 
 static void sleep_ms(int ms)
