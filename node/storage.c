@@ -429,6 +429,26 @@ static int all_zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* The offset of the first complete record with a valid checksum that starts after the bad
+ * record at `off` (which should have held index `want`), or 0 if there is none. A record that
+ * follows holds index want + k (k >= 1) with k records, each at least REC_HDR bytes, from off
+ * to it: cheap tests that pass over almost every position before a CRC is computed, and that
+ * no record really written there can fail. */
+static size_t next_valid_record(const unsigned char *buf, size_t len, size_t off, uint64_t want)
+{
+	for (size_t p = off + 1; p < len && len - p >= REC_HDR; p++) {
+		uint32_t dlen = get32(buf + p + 4);
+		if (dlen > STORAGE_MAX_ENTRY || dlen > len - p - REC_HDR)
+			continue;
+		uint64_t index = get64(buf + p + 24);
+		if (index <= want || index - want > (p - off) / REC_HDR)
+			continue;
+		if (crc32c(0, buf + p + 4, REC_HDR - 4 + dlen) == get32(buf + p))
+			return p;
+	}
+	return 0;
+}
+
 /* Scan one segment's bytes; append its entries to st. `last` says whether it is the last
  * segment (where a torn tail is expected after a crash). Sets *cut to the offset to truncate
  * at (or UINT64_MAX for none). */
@@ -472,10 +492,18 @@ static int scan_segment(struct storage *s, struct seg *g, const unsigned char *b
 		}
 		if (why) {
 			/* A torn tail: the bad record is the last thing in the last segment (it runs to
-			 * or past the end of the file, or the rest is zero fill). Anything else is
-			 * corruption of data that was once durable. */
+			 * or past the end of the file, or the rest is zero fill) and no valid record
+			 * follows it: only a final write cut short by a crash looks like that. A bad
+			 * length field in the middle also "runs past the end", but the records after it
+			 * were fsynced and acknowledged: cutting there would lose them, so that is
+			 * corruption, as is anything else in data that was once durable. */
 			int torn = last && strcmp(why, "unexpected index") != 0 &&
 				   (end >= len || all_zero(buf + off, len - off));
+			size_t next = torn ? next_valid_record(buf, len, off, want) : 0;
+			if (next)
+				return err_set(err, errlen, SB_EIO,
+					       "%s: %s at offset %zu, followed by a valid record at offset %zu"
+					       " (not a torn tail)", path, why, off, next);
 			if (!torn)
 				return err_set(err, errlen, SB_EIO, "%s: %s at offset %zu", path, why, off);
 			*cut = off;

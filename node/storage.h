@@ -14,9 +14,11 @@
  * appends may share one sync: group commit). storage_truncate() is durable on return.
  *
  * Recovery (storage_open): a torn tail of the LAST segment (a record cut short, a bad checksum
- * on a record that runs to the end of the file, or zero fill) is truncated and logged
- * (event=torn-tail-truncated); a bad record anywhere else is corruption and storage_open fails
- * with a message naming the file and the byte offset. Leftover *.tmp files are removed.
+ * on a record that runs to the end of the file, or zero fill, with no valid record anywhere
+ * after it) is truncated and logged (event=torn-tail-truncated); a bad record anywhere else,
+ * or one followed by a valid record (say a damaged length field that points past the end of
+ * the file), is corruption and storage_open fails with a message naming the file and the byte
+ * offset. Leftover *.tmp files are removed.
  *
  * Failure: after any failed write, fsync, truncate or rename the storage is "failed": every
  * later call returns SB_EIO, because after a failed fsync the kernel's page cache can no longer

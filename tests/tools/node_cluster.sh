@@ -6,6 +6,7 @@
 #   node_kill I                         SIGKILL node I
 #   node_wait_exit I                    wait for node I to exit; sets EXIT_STATUS
 #   cluster_stop                        SIGTERM every node still running, then SIGKILL
+#   seg_record_offset FILE N            byte offset of the N-th record of a log segment
 # A trap installed by cluster_init stops every node and removes the scratch dir on exit,
 # also when the test fails. Logs: $CLUSTER_DIR/nI.log (printed on failure by cluster_dump).
 
@@ -122,4 +123,18 @@ node_pids() {
 		[ -n "${NODE_PID[$i]:-}" ] && s+="${s:+,}n$i=${NODE_PID[$i]}"
 	done
 	echo "$s"
+}
+
+# The byte offset of the N-th record (1-based) in a raftnode log segment (node/storage.c: a
+# 24-byte segment header, then records of 48 header bytes + data, the data length a
+# little-endian u32 at byte 4 of the record).
+seg_record_offset() {
+	local f=$1 n=$2 off=24 i=1 len
+	while [ "$i" -lt "$n" ]; do
+		len=$(od -A n -t u4 -j $((off + 4)) -N 4 "$f" | tr -d ' ')
+		[ -n "$len" ] || return 1
+		off=$((off + 48 + len))
+		i=$((i + 1))
+	done
+	echo "$off"
 }

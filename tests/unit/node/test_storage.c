@@ -237,6 +237,73 @@ static void test_crc_mismatch_in_the_middle(void **state)
 	remove_dir(dir);
 }
 
+/* Offset of the n-th record (1-based) of a segment file. */
+static long record_offset(const char *path, int n)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	long off = 24;
+	for (int i = 1; i < n; i++) {
+		unsigned char l[4];
+		assert_int_equal(pread(fd, l, 4, off + 4), 4);
+		off += 48 + (long)(l[0] | l[1] << 8 | l[2] << 16 | (uint32_t)l[3] << 24);
+	}
+	close(fd);
+	return off;
+}
+
+static void put_le32(const char *path, long off, uint32_t v)
+{
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 24)};
+	assert_int_equal(pwrite(fd, b, 4, off), 4);
+	close(fd);
+}
+
+/* A damaged length field in the middle of the last segment points past the end of the file,
+ * as a torn last record would; but fsynced records follow it, so it is corruption: the node
+ * must refuse to start rather than cut the log there and lose them. */
+static void test_bad_length_in_the_middle_of_the_last_segment(void **state)
+{
+	const uint32_t bad[] = {0x7fffffffu, 1u << 20};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char dir[64], err[512], seg[128], want[64];
+		make_dir(dir, sizeof dir);
+		struct storage *s;
+		struct storage_state st;
+		assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+		assert_int_equal(storage_set_meta(s, 1, 1, err, sizeof err), 0);
+		append_range(s, 1, 100, 1);
+		storage_close(s);
+		first_segment(dir, seg, sizeof seg);
+		long sz = file_size(seg), off = record_offset(seg, 50);
+		put_le32(seg, off + 4, bad[k]);
+		memset(err, 0, sizeof err);
+		assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), SB_EIO);
+		assert_null(s);
+		assert_non_null(strstr(err, "seg-00000000000000000001.log"));
+		snprintf(want, sizeof want, "at offset %ld,", off);
+		assert_non_null(strstr(err, want));
+		assert_non_null(strstr(err, "not a torn tail"));
+		assert_int_equal(file_size(seg), sz); /* nothing was cut */
+
+		/* The same damage on the very last record is a torn tail: nothing follows it. */
+		put_le32(seg, off + 4, (uint32_t)strlen("v50-t1"));
+		long last = record_offset(seg, 100);
+		put_le32(seg, last + 4, bad[k]);
+		assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+		assert_int_equal(st.torn_tail, 1);
+		assert_int_equal(st.n_entries, 99);
+		check_entry(&st.entries[98], 99, 1);
+		storage_state_free(&st);
+		storage_close(s);
+		assert_int_equal(file_size(seg), last);
+		remove_dir(dir);
+	}
+}
+
 static void test_corruption_in_an_older_segment(void **state)
 {
 	char dir[64], err[256], seg[128];
@@ -637,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_and_reopen),
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_crc_mismatch_in_the_middle),
+		cmocka_unit_test(test_bad_length_in_the_middle_of_the_last_segment),
 		cmocka_unit_test(test_corruption_in_an_older_segment),
 		cmocka_unit_test(test_snapshot_supersedes_log),
 		cmocka_unit_test(test_crash_between_temp_and_rename),
