@@ -810,6 +810,13 @@ static int persist(struct server *s, const struct raft_ready *rd, int follower)
 		log_event(LOG_INFO, "snapshot-saved", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu",
 			  rd->snapshot->index, rd->snapshot->term, rd->snapshot->len);
 	}
+	/* raft.h's order: the hard state before the log, so that no entry is ever durable without
+	 * the term and vote of the node that stored it (storage_open refuses a log without them). */
+	if (rd->hs_changed) {
+		if ((rc = storage_set_meta(s->st, rd->hs.term, rd->hs.vote, err, sizeof err)))
+			goto out;
+		log_set_term(rd->hs.term);
+	}
 	if (rd->truncate_from && (rc = storage_truncate(s->st, rd->truncate_from, err, sizeof err)))
 		goto out;
 	if (rd->n_entries) {
@@ -840,11 +847,6 @@ static int persist(struct server *s, const struct raft_ready *rd, int follower)
 	}
 	if (rd->compact_upto && (rc = storage_compact(s->st, rd->compact_upto, err, sizeof err)))
 		goto out;
-	if (rd->hs_changed) {
-		if ((rc = storage_set_meta(s->st, rd->hs.term, rd->hs.vote, err, sizeof err)))
-			goto out;
-		log_set_term(rd->hs.term);
-	}
 out:
 	if (rc)
 		set_fatal(s, "storage", err);

@@ -117,6 +117,7 @@ struct storage {
 	int dirty; /* appended since the last sync */
 	int has_snapshot;
 	uint64_t snap_index, snap_term;
+	int has_meta; /* storage_open found a meta record */
 	int failed;
 	char failmsg[256];
 };
@@ -330,6 +331,7 @@ static int load_meta(struct storage *s, struct storage_state *st, char *err, siz
 	else {
 		st->term = get64(buf + 8);
 		st->vote = get64(buf + 16);
+		s->has_meta = 1;
 	}
 	free(buf);
 	return rc;
@@ -562,6 +564,12 @@ static int load_segments(struct storage *s, struct storage_state *st, char *err,
 		return rc;
 	if (s->nsegs)
 		qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
+	/* The term and vote are made durable before any entry (raft.h's order), so a log without
+	 * them means the meta record was lost: starting at term 0 with no vote could grant a
+	 * second vote in a term this node already voted in. */
+	if (s->nsegs && !s->has_meta)
+		return err_set(err, errlen, SB_EIO, "%s/meta missing but %zu log segments exist", s->dir,
+			       s->nsegs);
 
 	uint64_t expect = 0;
 	for (size_t i = 0; i < s->nsegs; i++) {

@@ -18,7 +18,9 @@
  * after it) is truncated and logged (event=torn-tail-truncated); a bad record anywhere else,
  * or one followed by a valid record (say a damaged length field that points past the end of
  * the file), is corruption and storage_open fails with a message naming the file and the byte
- * offset. Leftover *.tmp files are removed.
+ * offset. A data directory with log segments but no meta record is refused too (the vote would
+ * be forgotten): the shell writes term and vote before the first entry. Leftover *.tmp files
+ * are removed.
  *
  * Failure: after any failed write, fsync, truncate or rename the storage is "failed": every
  * later call returns SB_EIO, because after a failed fsync the kernel's page cache can no longer

@@ -130,6 +130,8 @@ static void test_truncate_and_reopen(void **state)
 	struct storage *s;
 	struct storage_state st;
 	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	append_range(s, 1, 10, 1);
 	assert_int_equal(storage_truncate(s, 6, err, sizeof err), 0);
 	assert_int_equal(storage_last_index(s), 5);
@@ -162,6 +164,8 @@ static void test_torn_tail(void **state)
 	struct storage *s;
 	struct storage_state st;
 	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	append_range(s, 1, 5, 1);
 	storage_close(s);
 	/* Cut the last record in the middle, as a crash during its write would. */
@@ -216,6 +220,8 @@ static void test_crc_mismatch_in_the_middle(void **state)
 	struct storage *s;
 	struct storage_state st;
 	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	append_range(s, 1, 10, 1);
 	storage_close(s);
 	first_segment(dir, seg, sizeof seg);
@@ -304,6 +310,30 @@ static void test_bad_length_in_the_middle_of_the_last_segment(void **state)
 	}
 }
 
+/* A log without its term/vote record: starting at term 0 with no vote could grant a second
+ * vote in a term the node already voted in, so storage_open refuses. */
+static void test_meta_missing_with_segments(void **state)
+{
+	char dir[64], err[512], p[128];
+	make_dir(dir, sizeof dir);
+	struct storage *s;
+	struct storage_state st;
+	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	assert_int_equal(storage_set_meta(s, 4, 2, err, sizeof err), 0);
+	append_range(s, 1, 3, 4);
+	storage_close(s);
+	snprintf(p, sizeof p, "%s/meta", dir);
+	assert_int_equal(unlink(p), 0);
+	memset(err, 0, sizeof err);
+	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), SB_EIO);
+	assert_null(s);
+	assert_non_null(strstr(err, "meta missing but 1 log segments exist"));
+	/* nothing was changed: the segment is still there for a person to look at */
+	first_segment(dir, p, sizeof p);
+	assert_true(file_size(p) > 0);
+	remove_dir(dir);
+}
+
 static void test_corruption_in_an_older_segment(void **state)
 {
 	char dir[64], err[256], seg[128];
@@ -311,6 +341,8 @@ static void test_corruption_in_an_older_segment(void **state)
 	struct storage *s;
 	struct storage_state st;
 	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	/* 1 MiB entries: the ninth starts a second segment. */
 	size_t big = 1u << 20;
 	char *data = malloc(big);
@@ -373,6 +405,8 @@ static void test_snapshot_supersedes_log(void **state)
 	struct storage *s;
 	struct storage_state st;
 	assert_int_equal(storage_open(dir, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	append_range(s, 1, 10, 1);
 	/* a snapshot beyond the log: the log goes, appends continue after the snapshot */
 	assert_int_equal(storage_save_snapshot(s, 20, 3, "s20", 3, err, sizeof err), 0);
@@ -391,6 +425,8 @@ static void test_snapshot_supersedes_log(void **state)
 
 	/* crash after the snapshot was renamed into place, before the log was dropped */
 	assert_int_equal(storage_open(other, NULL, &s, &st, err, sizeof err), 0);
+	storage_state_free(&st);
+	assert_int_equal(storage_set_meta(s, 1, 0, err, sizeof err), 0);
 	append_range(s, 1, 10, 1);
 	storage_close(s);
 	snprintf(p1, sizeof p1, "%s/snapshot", dir);
@@ -705,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_crc_mismatch_in_the_middle),
 		cmocka_unit_test(test_bad_length_in_the_middle_of_the_last_segment),
+		cmocka_unit_test(test_meta_missing_with_segments),
 		cmocka_unit_test(test_corruption_in_an_older_segment),
 		cmocka_unit_test(test_snapshot_supersedes_log),
 		cmocka_unit_test(test_crash_between_temp_and_rename),
