@@ -7,12 +7,16 @@
 
 #include "checker/checker.h"
 #include "lib/err.h"
+#include "lib/opt.h"
 
 int cmd_check(int argc, char **argv);
 
+/* Time limits beyond 30 days are mistakes, not limits. */
+#define CHECK_MAX_TIMEOUT_NS (30LL * 86400 * 1000000000LL)
+
 static const char usage_text[] =
-	"usage: splitbrain check [--model M] [--initial V] [--timeout S] [--key-timeout S]\n"
-	"                        [--threads N] [--memory MB] [--json FILE] HISTORY...\n"
+	"usage: splitbrain check [--model M] [--initial V] [--timeout D] [--key-timeout D]\n"
+	"                        [--threads N] [--memory SIZE] [--json FILE] HISTORY...\n"
 	"\n"
 	"Decides whether each history (JSON Lines or Jepsen/Knossos EDN, '-' = stdin) is\n"
 	"linearizable per key, or for --model set whether acknowledged adds were lost.\n"
@@ -20,11 +24,12 @@ static const char usage_text[] =
 	"  --model M      register, cas-register (default), kv, list, set, mutex, multi-register\n"
 	"  --initial V    initial value as JSON (default null = absent); multi-register takes\n"
 	"                 an object {\"x\":0,\"y\":0} or one value for every register\n"
-	"  --timeout S    time limit per history in seconds (keys not decided: unknown)\n"
-	"  --key-timeout S  time limit of one key's search (that key: unknown, others go on)\n"
+	"  --timeout D    time limit per history: 500ms, 20s, 5m (a bare number: seconds);\n"
+	"                 keys not decided by then: unknown\n"
+	"  --key-timeout D  time limit of one key's search (that key: unknown, others go on)\n"
 	"  --threads N    worker threads (default: all cores)\n"
-	"  --memory MB    cap on the search's memory (keys over it: unknown); default: half\n"
-	"                 of the machine's physical memory\n"
+	"  --memory SIZE  cap on the search's memory: 512M, 4G (a bare number: MiB); keys\n"
+	"                 over it: unknown; default: half of the machine's physical memory\n"
 	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout);\n"
 	"                 a history that could not be checked has \"verdict\":\"error\"\n"
 	"\n"
@@ -35,19 +40,8 @@ static int bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "splitbrain check: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage_text);
+	fprintf(stderr, "\n(see 'splitbrain check --help')\n");
 	return SB_EXIT_BADINPUT;
-}
-
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double d = strtod(s, &end);
-	if (errno || end == s || *end || d < 0)
-		return -1;
-	*out = d;
-	return 0;
 }
 
 static int exit_rank(int code)
@@ -66,79 +60,81 @@ static int exit_rank(int code)
 	}
 }
 
+static int parse_model(const struct opt *o, const char *v, char *err, size_t errlen)
+{
+	return chk_model_parse(v, o->dst, err, errlen);
+}
+
+static int parse_initial(const struct opt *o, const char *v, char *err, size_t errlen)
+{
+	return chk_value_parse(v, o->dst, err, errlen);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct chk_options opt = {.model = CHK_MODEL_CAS_REGISTER};
 	/* Without a cap a hard history would grow the memo until the kernel kills the process;
 	 * by default the searches may use half of the machine's memory, then say unknown. */
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t memory = 0;
 	if (pages > 0 && psize > 0)
-		opt.memory_limit = (size_t)pages * (size_t)psize / 2;
+		memory = (uint64_t)pages * (uint64_t)psize / 2;
 	const char *json_path = NULL;
 	struct hval *initial = NULL;
+	int64_t timeout_ns = 0, key_timeout_ns = 0;
+	const struct opt opts[] = {
+		{.type = OPT_FN, .name = "model", .dst = &opt.model, .fn = parse_model},
+		{.type = OPT_FN, .name = "initial", .dst = &initial, .fn = parse_initial},
+		{.type = OPT_DURATION, .name = "timeout", .dst = &timeout_ns, .min = 1000000,
+		 .max = CHECK_MAX_TIMEOUT_NS},
+		{.type = OPT_DURATION, .name = "key-timeout", .dst = &key_timeout_ns, .min = 1000000,
+		 .max = CHECK_MAX_TIMEOUT_NS},
+		{.type = OPT_INT, .name = "threads", .dst = &opt.threads, .min = 1, .max = 1024},
+		{.type = OPT_SIZE, .name = "memory", .dst = &memory, .unit = 1 << 20,
+		 .max = 1ll << 50},
+		OPT_STRING("json", 0, &json_path),
+		OPT_END,
+	};
 	char err[1024];
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage_text, stdout);
-			chk_value_free(initial);
-			return 0;
-		}
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-' || !strcmp(a, "-"))
-			break;
-		if (i + 1 >= argc) {
-			chk_value_free(initial);
-			return bad_usage("option %s needs a value", a);
-		}
-		const char *v = argv[++i];
-		double d;
-		if (!strcmp(a, "--model")) {
-			if (chk_model_parse(v, &opt.model, err, sizeof err))
-				return chk_value_free(initial), bad_usage("%s", err);
-		} else if (!strcmp(a, "--initial")) {
-			chk_value_free(initial);
-			initial = NULL;
-			if (chk_value_parse(v, &initial, err, sizeof err))
-				return bad_usage("--initial: %s", err);
-		} else if (!strcmp(a, "--timeout")) {
-			if (parse_double(v, &d) || d <= 0)
-				return chk_value_free(initial),
-				       bad_usage("--timeout wants a positive number of seconds, not '%s'",
-						 v);
-			opt.timeout_s = d;
-		} else if (!strcmp(a, "--key-timeout")) {
-			if (parse_double(v, &d) || d <= 0)
-				return chk_value_free(initial),
-				       bad_usage("--key-timeout wants a positive number of seconds, "
-						 "not '%s'",
-						 v);
-			opt.key_timeout_s = d;
-		} else if (!strcmp(a, "--threads")) {
-			if (parse_double(v, &d) || d < 1 || d > 1024 || d != (int)d)
-				return chk_value_free(initial),
-				       bad_usage("--threads wants an integer from 1 to 1024, not '%s'", v);
-			opt.threads = (int)d;
-		} else if (!strcmp(a, "--memory")) {
-			if (parse_double(v, &d) || d <= 0)
-				return chk_value_free(initial),
-				       bad_usage("--memory wants a positive number of MB, not '%s'", v);
-			opt.memory_limit = (size_t)(d * 1024 * 1024);
-			if (!opt.memory_limit)
-				opt.memory_limit = 1;
-		} else if (!strcmp(a, "--json")) {
-			json_path = v;
-		} else {
-			return chk_value_free(initial), bad_usage("unknown option %s", a);
-		}
+	struct opt_args args;
+	int prc = opt_parse(opts, argc, argv, &args, err, sizeof err);
+	if (prc == OPT_HELP) {
+		fputs(usage_text, stdout);
+		opt_args_free(&args);
+		chk_value_free(initial);
+		return 0;
 	}
-	if (i >= argc)
-		return chk_value_free(initial), bad_usage("%s", "no history given");
+	if (!prc && args.npos + args.nrest == 0)
+		prc = err_set(err, sizeof err, SB_EINVAL, "no history given");
+	int nstdin = 0;
+	for (int k = 0; k < args.npos; k++)
+		nstdin += !strcmp(args.pos[k], "-");
+	if (!prc && nstdin > 1)
+		prc = err_set(err, sizeof err, SB_EINVAL,
+			      "'-' (standard input) given %d times: it can be read only once", nstdin);
+	if (prc) {
+		opt_args_free(&args);
+		chk_value_free(initial);
+		return bad_usage("%s", err);
+	}
 	opt.initial = initial;
+	opt.timeout_s = (double)timeout_ns / 1e9;
+	opt.key_timeout_s = (double)key_timeout_ns / 1e9;
+	opt.memory_limit = (size_t)memory;
+	/* Histories: the positional arguments, then any after `--` (names that begin with '-'). */
+	int nfiles = args.npos + args.nrest;
+	char **files = calloc((size_t)nfiles, sizeof *files);
+	if (!files) {
+		opt_args_free(&args);
+		chk_value_free(initial);
+		fprintf(stderr, "splitbrain check: out of memory\n");
+		return SB_EXIT_INTERNAL;
+	}
+	for (int k = 0; k < args.npos; k++)
+		files[k] = args.pos[k];
+	for (int k = 0; k < args.nrest; k++)
+		files[args.npos + k] = args.rest[k];
+	opt_args_free(&args);
 
 	FILE *jf = NULL;
 	if (json_path) {
@@ -154,8 +150,8 @@ int cmd_check(int argc, char **argv)
 	int worst = SB_EXIT_VALID;
 	enum chk_verdict verdict = CHK_VALID;
 	int njson = 0;
-	for (; i < argc; i++) {
-		const char *path = argv[i];
+	for (int i = 0; i < nfiles; i++) {
+		const char *path = files[i];
 		int code;
 		struct chk_result *r = NULL;
 		err[0] = '\0';
@@ -207,6 +203,7 @@ int cmd_check(int argc, char **argv)
 				worst = SB_EXIT_INTERNAL;
 		}
 	}
+	free(files);
 	chk_value_free(initial);
 	return worst;
 }

@@ -10,8 +10,10 @@
 #include "harness/db/logscan.h"
 #include "harness/control/nodes.h"
 #include "harness/store/store.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/hash.h"
+#include "lib/opt.h"
 
 int cmd_db(int argc, char **argv);
 
@@ -42,7 +44,8 @@ static const char db_usage[] =
 	"  --base-dir DIR      instead of /var/lib/splitbrain\n"
 	"  --client-port P     default 7001 (peer port: --peer-port, default 7000); hosts that\n"
 	"                      share an address get P + index (peers from 7101 by default)\n"
-	"  --timeout MS        readiness and leader-discovery limit (default 10000)\n"
+	"  --timeout D         readiness and leader-discovery limit: 500ms, 10s, 2m (a bare\n"
+	"                      number: seconds; default 10s)\n"
 	"  --pattern NAME=RE   `logs`: also report lines matching this PCRE2 pattern (repeatable);\n"
 	"                      the defaults report panics, assertion failures and fatal lines\n"
 	"\n"
@@ -69,21 +72,6 @@ struct db_cli {
 	char **args; /* after "--", NULL-terminated (points into argv); NULL without "--" */
 };
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end = NULL;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-/* Options that take a value. */
-static const char *const value_opts[] = {"--nodes", "--node", "--binary", "--store",
-					 "--run-id", "--base-dir", "--client-port", "--peer-port",
-					 "--timeout", "--pattern", NULL};
-
 static int parse_args(int argc, char **argv, struct db_cli *c)
 {
 	memset(c, 0, sizeof *c);
@@ -91,89 +79,48 @@ static int parse_args(int argc, char **argv, struct db_cli *c)
 	c->node = "all";
 	c->binary = "build/raftnode";
 	c->store = "store";
-	c->timeout_ms = 10000;
-	c->args = NULL; /* no "--": reuse each node's recorded command line */
-	for (int i = 1; i < argc; i++) {
-		char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			c->args = argv + i + 1;
-			break;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(db_usage, stdout);
-			return 1;
-		}
-		const char *val = NULL;
-		char name[32];
-		const char *eq = strchr(a, '=');
-		if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = '\0';
-			val = eq + 1;
-		} else {
-			snprintf(name, sizeof name, "%s", a);
-		}
-		bool known = false;
-		for (size_t k = 0; value_opts[k]; k++)
-			if (!strcmp(name, value_opts[k]))
-				known = true;
-		if (!known) {
-			if (a[0] != '-' && !c->action) {
-				c->action = a;
-				continue;
-			}
-			fprintf(stderr, "splitbrain db: unknown %s '%s'\n",
-				a[0] == '-' ? "option" : "argument", a);
-			return -1;
-		}
-		if (!val) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "splitbrain db: %s needs a value\n", name);
-				return -1;
-			}
-			val = argv[++i];
-		}
-		if (!strcmp(name, "--nodes"))
-			c->nodes = val;
-		else if (!strcmp(name, "--node"))
-			c->node = val;
-		else if (!strcmp(name, "--binary"))
-			c->binary = val;
-		else if (!strcmp(name, "--store"))
-			c->store = val;
-		else if (!strcmp(name, "--run-id"))
-			c->run_id = val;
-		else if (!strcmp(name, "--base-dir"))
-			c->base_dir = val;
-		else if (!strcmp(name, "--client-port") || !strcmp(name, "--peer-port")) {
-			int *dst = !strcmp(name, "--client-port") ? &c->client_port : &c->peer_port;
-			if (parse_int(val, 1, 65535, dst)) {
-				fprintf(stderr, "splitbrain db: %s '%s': expected a port 1..65535\n",
-					name, val);
-				return -1;
-			}
-		} else if (!strcmp(name, "--timeout")) {
-			if (parse_int(val, 1, 3600000, &c->timeout_ms)) {
-				fprintf(stderr, "splitbrain db: --timeout '%s': expected milliseconds "
-						"1..3600000\n", val);
-				return -1;
-			}
-		} else if (!strcmp(name, "--pattern")) {
-			if (c->npatterns == MAX_PATTERNS) {
-				fprintf(stderr, "splitbrain db: more than %d --pattern options\n",
-					MAX_PATTERNS);
-				return -1;
-			}
-			if (!strchr(val, '=')) {
-				fprintf(stderr, "splitbrain db: --pattern '%s': expected NAME=REGEX\n",
-					val);
-				return -1;
-			}
-			c->patterns[c->npatterns++] = val;
-		}
+	int64_t timeout_ns = 10 * CLOCK_NS_PER_S;
+	const struct opt opts[] = {
+		OPT_STRING("nodes", 0, &c->nodes),
+		OPT_STRING("node", 0, &c->node),
+		OPT_STRING("binary", 0, &c->binary),
+		OPT_STRING("store", 0, &c->store),
+		OPT_STRING("run-id", 0, &c->run_id),
+		OPT_STRING("base-dir", 0, &c->base_dir),
+		{.type = OPT_INT, .name = "client-port", .dst = &c->client_port, .min = 1,
+		 .max = 65535},
+		{.type = OPT_INT, .name = "peer-port", .dst = &c->peer_port, .min = 1, .max = 65535},
+		{.type = OPT_DURATION, .name = "timeout", .dst = &timeout_ns,
+		 .min = CLOCK_NS_PER_MS, .max = 3600 * CLOCK_NS_PER_S},
+		{.type = OPT_LIST, .name = "pattern", .dst = c->patterns, .cap = MAX_PATTERNS,
+		 .count = &c->npatterns},
+		OPT_END,
+	};
+	struct opt_args args;
+	char err[512];
+	int rc = opt_parse(opts, argc, argv, &args, err, sizeof err);
+	if (rc == OPT_HELP) {
+		opt_args_free(&args);
+		fputs(db_usage, stdout);
+		return 1;
 	}
-	if (!c->action) {
-		fprintf(stderr, "splitbrain db: no action given\n");
+	if (!rc && args.npos == 0)
+		rc = err_set(err, sizeof err, SB_EINVAL, "no action given");
+	if (!rc && args.npos > 1)
+		rc = err_set(err, sizeof err, SB_EINVAL, "unexpected argument '%s'", args.pos[1]);
+	for (size_t k = 0; !rc && k < c->npatterns; k++)
+		if (!strchr(c->patterns[k], '='))
+			rc = err_set(err, sizeof err, SB_EINVAL, "--pattern '%s': expected NAME=REGEX",
+				     c->patterns[k]);
+	if (!rc) {
+		c->action = args.pos[0];
+		/* Arguments after `--` go to raftnode; without `--`, each node's recorded ones. */
+		c->args = args.rest;
+		c->timeout_ms = (int)(timeout_ns / CLOCK_NS_PER_MS);
+	}
+	opt_args_free(&args);
+	if (rc) {
+		fprintf(stderr, "splitbrain db: %s\n(see 'splitbrain db --help')\n", err);
 		return -1;
 	}
 	return 0;
@@ -334,10 +281,8 @@ int cmd_db(int argc, char **argv)
 	int p = parse_args(argc, argv, &c);
 	if (p > 0)
 		return 0;
-	if (p < 0) {
-		fprintf(stderr, "see 'splitbrain db --help'\n");
+	if (p < 0)
 		return SB_EXIT_BADINPUT;
-	}
 	static const struct {
 		const char *name;
 		int op; /* enum db_op, or -1 for the actions handled here */

@@ -12,16 +12,18 @@
 #include "harness/control/nodes.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/opt.h"
 
 int cmd_hosts(int argc, char **argv);
 
 static const char hosts_usage[] =
 	"usage: splitbrain hosts check [--nodes lab|FILE]\n"
-	"       splitbrain hosts run [--nodes lab|FILE] [--timeout SECONDS] [--] COMMAND...\n"
+	"       splitbrain hosts run [--nodes lab|FILE] [--timeout D] [--] COMMAND...\n"
 	"\n"
 	"run: runs COMMAND (its words joined by spaces, as ssh does) on every host in parallel\n"
 	"and prints each host's output; exit 0 when it exits 0 everywhere, else 255 naming the\n"
-	"hosts where it failed.\n"
+	"hosts where it failed. --timeout limits the command on each host: 30s, 5m (a bare\n"
+	"number: seconds; default 60s).\n"
 	"\n"
 	"check: connects to every host (in parallel) and prints a table: reachable, auth, root or\n"
 	"password-less sudo, clock offset to this machine, and the tools the faults need\n"
@@ -197,72 +199,66 @@ out:
 int cmd_hosts(int argc, char **argv)
 {
 	const char *nodes_arg = "lab";
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(hosts_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? SB_EXIT_BADINPUT : 0;
+	int64_t timeout_ns = 60 * CLOCK_NS_PER_S;
+	const struct opt opts[] = {
+		OPT_STRING("nodes", 0, &nodes_arg),
+		{.type = OPT_DURATION, .name = "timeout", .dst = &timeout_ns,
+		 .min = CLOCK_NS_PER_MS, .max = 86400 * CLOCK_NS_PER_S},
+		OPT_END,
+	};
+	struct opt_args args;
+	char perr[512];
+	/* `run` passes its command on: the first word after the action starts it. */
+	int prc = opt_parse_head(opts, argc, argv, 1, &args, perr, sizeof perr);
+	const char *action = args.npos ? args.pos[0] : NULL;
+	char **words = args.rest;
+	int nwords = args.nrest;
+	opt_args_free(&args);
+	if (prc == OPT_HELP) {
+		fputs(hosts_usage, stdout);
+		return 0;
 	}
-	bool run = !strcmp(argv[1], "run");
-	if (strcmp(argv[1], "check") && !run) {
-		fprintf(stderr, "splitbrain hosts: unknown action '%s'\n%s", argv[1], hosts_usage);
+	if (!prc && !action)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "no action given (check, run)");
+	bool run = action && !strcmp(action, "run");
+	if (!prc && strcmp(action, "check") && !run)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "unknown action '%s' (check, run)",
+			      action);
+	if (!prc && run && nwords == 0)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "run: no command given");
+	if (!prc && !run && nwords > 0)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "check: unexpected argument '%s'",
+			      words[0]);
+	if (prc) {
+		fprintf(stderr, "splitbrain hosts: %s\n(see 'splitbrain hosts --help')\n", perr);
 		return SB_EXIT_BADINPUT;
-	}
-	int timeout_s = 60, first_word = 0;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {
-			nodes_arg = argv[++i];
-		} else if (!strncmp(argv[i], "--nodes=", 8)) {
-			nodes_arg = argv[i] + 8;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(hosts_usage, stdout);
-			return 0;
-		} else if (run && !strcmp(argv[i], "--timeout") && i + 1 < argc) {
-			char *end = NULL;
-			long v = strtol(argv[++i], &end, 10);
-			if (!*argv[i] || *end || v < 1 || v > 86400) {
-				fprintf(stderr, "splitbrain hosts run: --timeout '%s': seconds, 1..86400\n",
-					argv[i]);
-				return SB_EXIT_BADINPUT;
-			}
-			timeout_s = (int)v;
-		} else if (run && (!strcmp(argv[i], "--") || argv[i][0] != '-')) {
-			first_word = !strcmp(argv[i], "--") ? i + 1 : i;
-			break;
-		} else {
-			fprintf(stderr, "splitbrain hosts check: unknown or incomplete option '%s'\n%s",
-				argv[i], hosts_usage);
-			return SB_EXIT_BADINPUT;
-		}
 	}
 	char err[4096] = "";
 	struct nodes nodes = {0};
 	struct control_pool pool = {0};
 	struct host_report *rep = NULL;
-	if (run && (!first_word || first_word >= argc)) {
-		fprintf(stderr, "splitbrain hosts run: no command\n%s", hosts_usage);
-		return SB_EXIT_BADINPUT;
-	}
 	int rc = nodes_resolve(nodes_arg, &nodes, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "splitbrain hosts %s: %s\n", argv[1], err);
+		fprintf(stderr, "splitbrain hosts %s: %s\n", action, err);
 		return err_exit_code(rc);
 	}
 	if (run) {
 		/* The words are the user's own command: joined, not quoted (like ssh). */
 		size_t len = 1;
-		for (int i = first_word; i < argc; i++)
-			len += strlen(argv[i]) + 1;
+		for (int i = 0; i < nwords; i++)
+			len += strlen(words[i]) + 1;
 		char *cmd = calloc(1, len);
 		if (!cmd) {
 			nodes_free(&nodes);
 			fprintf(stderr, "splitbrain hosts run: out of memory\n");
 			return SB_EXIT_INTERNAL;
 		}
-		for (int i = first_word; i < argc; i++) {
-			if (i > first_word)
+		for (int i = 0; i < nwords; i++) {
+			if (i)
 				strcat(cmd, " ");
-			strcat(cmd, argv[i]);
+			strcat(cmd, words[i]);
 		}
-		rc = hosts_run(&nodes, cmd, timeout_s * 1000);
+		rc = hosts_run(&nodes, cmd, (int)(timeout_ns / CLOCK_NS_PER_MS));
 		free(cmd);
 		nodes_free(&nodes);
 		return rc;
@@ -274,7 +270,7 @@ int cmd_hosts(int argc, char **argv)
 	}
 	if ((rc = control_pool_new(&pool, nodes.hosts, nodes.n, err, sizeof err)))
 		goto out;
-	int prc = control_pool_each(&pool, check_one, rep, NULL, err, sizeof err);
+	prc = control_pool_each(&pool, check_one, rep, NULL, err, sizeof err);
 
 	printf("%-8s %-22s %-9s %-5s %-5s %-20s", "host", "address", "reachable", "auth", "root",
 	       "clock offset");

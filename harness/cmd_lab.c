@@ -6,6 +6,7 @@
 
 #include "harness/lab/lab.h"
 #include "lib/err.h"
+#include "lib/opt.h"
 
 int cmd_lab(int argc, char **argv);
 
@@ -38,48 +39,32 @@ static const char lab_usage[] =
 
 int cmd_lab(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(lab_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? SB_EXIT_BADINPUT : 0;
-	}
-	const char *verb = argv[1];
 	struct lab_opts o = {.log = stdout};
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = NULL;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(lab_usage, stdout);
-			return 0;
-		}
-		if (!strcmp(a, "-n") || !strcmp(a, "--dir") || !strcmp(a, "--subnet")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "splitbrain lab: %s needs a value\n%s", a, lab_usage);
-				return SB_EXIT_BADINPUT;
-			}
-			val = argv[++i];
-		} else if (!strncmp(a, "--dir=", 6)) {
-			val = a + 6;
-			a = "--dir";
-		} else if (!strncmp(a, "--subnet=", 9)) {
-			val = a + 9;
-			a = "--subnet";
-		} else {
-			fprintf(stderr, "splitbrain lab: unknown option '%s'\n%s", a, lab_usage);
-			return SB_EXIT_BADINPUT;
-		}
-		if (!strcmp(a, "-n")) {
-			char *end = NULL;
-			long n = strtol(val, &end, 10);
-			if (!*val || *end || n < LAB_MIN_HOSTS || n > LAB_MAX_HOSTS) {
-				fprintf(stderr, "splitbrain lab: -n '%s': a lab has 3 to 9 hosts\n", val);
-				return SB_EXIT_BADINPUT;
-			}
-			o.n = (int)n;
-		} else if (!strcmp(a, "--dir")) {
-			o.dir = val;
-		} else {
-			o.subnet = val;
-		}
+	const struct opt opts[] = {
+		{.type = OPT_INT, .name = "n", .alias = 'n', .dst = &o.n, .min = LAB_MIN_HOSTS,
+		 .max = LAB_MAX_HOSTS},
+		OPT_STRING("dir", 0, &o.dir),
+		OPT_STRING("subnet", 0, &o.subnet),
+		OPT_END,
+	};
+	struct opt_args args;
+	char perr[512];
+	int prc = opt_parse(opts, argc, argv, &args, perr, sizeof perr);
+	const char *verb = args.npos ? args.pos[0] : NULL;
+	int extra = args.npos > 1 ? 1 : 0;
+	const char *extra_arg = extra ? args.pos[1] : args.nrest ? args.rest[0] : NULL;
+	opt_args_free(&args);
+	if (prc == OPT_HELP) {
+		fputs(lab_usage, stdout);
+		return 0;
+	}
+	if (!prc && !verb)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "no action given (up, down, status)");
+	if (!prc && extra_arg)
+		prc = err_set(perr, sizeof perr, SB_EINVAL, "unexpected argument '%s'", extra_arg);
+	if (prc) {
+		fprintf(stderr, "splitbrain lab: %s\n(see 'splitbrain lab --help')\n", perr);
+		return SB_EXIT_BADINPUT;
 	}
 	char err[1024] = "";
 	int rc;
@@ -105,8 +90,7 @@ int cmd_lab(int argc, char **argv)
 		}
 		rc = lab_status(&o, stdout, err, sizeof err);
 	} else {
-		fprintf(stderr, "splitbrain lab: unknown action '%s' (up, down, status)\n%s", verb,
-			lab_usage);
+		fprintf(stderr, "splitbrain lab: unknown action '%s' (up, down, status)\n", verb);
 		return SB_EXIT_BADINPUT;
 	}
 	if (rc) {

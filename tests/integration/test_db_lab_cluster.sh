@@ -74,7 +74,7 @@ done
 "$SB" db status --nodes lab
 
 step "find the leader"
-out=$("$SB" db leader --nodes lab --timeout 20000) || die "no leader: $out"
+out=$("$SB" db leader --nodes lab --timeout 20s) || die "no leader: $out"
 echo "$out"
 L1=${out%% *}
 [[ "$out" == *source=info* ]] || fail "leader not confirmed through INFO: $out"
@@ -96,7 +96,7 @@ fi
 step "a new leader is elected"
 L2=
 for _ in $(seq 1 20); do
-	out=$("$SB" db leader --nodes lab --timeout 3000 2>&1)
+	out=$("$SB" db leader --nodes lab --timeout 3s 2>&1)
 	n=${out%% *}
 	if [[ "$out" == *source=info* ]] && [ "$n" != "$L1" ]; then
 		L2=$n

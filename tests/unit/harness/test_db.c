@@ -719,7 +719,7 @@ static void test_cli(void **state)
 	snprintf(cp, sizeof cp, "%d", cport);
 	snprintf(pp, sizeof pp, "%d", pport);
 #define COMMON "--nodes", nodes, "--base-dir", base, "--run-id", "cli", "--client-port", cp, \
-	       "--peer-port", pp, "--timeout", "3000"
+	       "--peer-port", pp, "--timeout", "3s"
 	const char *unknown_node[] = {"db", "kill", COMMON, "--node", "n9", NULL};
 	assert_int_equal(run_cli(unknown_node), 254);
 	const char *deploy[] = {"db", "deploy", COMMON, "--binary", self_exe, "--",
@@ -748,7 +748,7 @@ static void test_cli(void **state)
 	snprintf(p, sizeof p, "%s/cli", base);
 	assert_false(exists(p));
 	/* Nothing runs any more: no leader, exit 2. */
-	const char *leader2[] = {"db", "leader", COMMON, "--timeout", "200", NULL};
+	const char *leader2[] = {"db", "leader", COMMON, "--timeout", "200ms", NULL};
 	assert_int_equal(run_cli(leader2), 2);
 #undef COMMON
 }
