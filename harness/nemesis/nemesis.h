@@ -1,0 +1,111 @@
+/* nemesis — the faults a run injects: one file per kind, one row in nemesis_kinds (etcd's
+ * failpoint table, Jepsen's nemesis).
+ *
+ * A fault kind knows how to start a fault on the cluster and how to heal it. Heals are
+ * idempotent, and every kind also has heal_all(): undo every fault of that kind on every
+ * node, whatever the run's own bookkeeping says. The interpreter calls heal_all() of every
+ * kind on every way out of a run (the end, Ctrl-C, SIGTERM, an error), so nothing is ever left
+ * behind: nodes killed are restarted, paused nodes resumed, partitions flushed, netem removed,
+ * clocks reset.
+ *
+ * What a fault did is recorded exactly: its act (below) says which nodes it touched and
+ * carries a one-line description ("kill n2", "partition {n1} / {n2, n3}") and a JSON value
+ * for the history's nemesis event ({"nodes":["n2"]}, {"cut":[["n1","n2"],...]}).
+ *
+ * Targets (`target:` in the spec) are resolved when the fault starts, against the cluster of
+ * that moment: leader, followers (all but the leader), random (one node), minority (a random
+ * minority: n/2 rounded down... at least one), majority (a random majority), all, or node
+ * names ("n1,n3"). The choice among nodes draws on the fault's `rnd` (from the seeded
+ * schedule), so the same seed and the same leader give the same nodes.
+ *
+ * Thread rules: start/heal run on the interpreter's nemesis thread; heal_all may run on the
+ * main thread after the others stopped. Kinds keep no global state.
+ */
+#ifndef SB_NEMESIS_H
+#define SB_NEMESIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/db/db.h"
+#include "harness/spec/spec.h"
+
+#define NEMESIS_DESC_MAX 256
+#define NEMESIS_VALUE_MAX 2048
+
+struct nemesis_env;
+
+/* What the interpreter gives the faults. */
+struct nemesis_env {
+	struct db *db;
+	const struct spec *spec;
+	/* The current leader's node index, or -1 when there is none (asks the cluster; may take
+	 * up to timeout_ms). */
+	int (*leader)(struct nemesis_env *env, int timeout_ms);
+	/* Log a line to the run's log (splitbrain.log). */
+	void (*log)(struct nemesis_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	void *run; /* the interpreter's own */
+};
+
+/* One fault, from start to heal. */
+struct nemesis_act {
+	uint64_t id;
+	const struct nemesis_kind *kind;
+	const struct spec_fault *fault;   /* borrowed from the spec */
+	bool nodes[DB_MAX_NODES];          /* the nodes it touched */
+	char desc[NEMESIS_DESC_MAX];       /* "kill n2" */
+	char value[NEMESIS_VALUE_MAX];     /* JSON for the history event: {"nodes":["n2"],...} */
+	char heal_desc[NEMESIS_DESC_MAX];  /* filled by heal: "restart n2" */
+	char heal_value[NEMESIS_VALUE_MAX];
+	int64_t started, until;            /* ns since the run started */
+	bool healed;
+	void *state;                       /* the kind's own, freed by its heal */
+};
+
+struct nemesis_kind {
+	const char *name;            /* "kill" */
+	const char *summary;         /* one line for docs */
+	const char *fields;          /* spec_fault fields it takes: "target,restart_after,weight" */
+	const char *required;        /* of those, the ones it requires */
+	const char *default_target;  /* when `target:` is not given */
+	const char *start_f;         /* history `f` of its start event: "kill" */
+	const char *heal_f;          /* and of its heal: "start" */
+	/* Inject the fault described by act->fault, drawing on rnd for choices; fill act->nodes,
+	 * desc and value. On error nothing may be left half-done that heal_all cannot undo. */
+	int (*start)(struct nemesis_env *env, struct nemesis_act *act, uint64_t rnd, char *err,
+		     size_t errlen);
+	/* Undo this fault; fill heal_desc/heal_value; idempotent. */
+	int (*heal)(struct nemesis_env *env, struct nemesis_act *act, char *err, size_t errlen);
+	/* Undo every fault of this kind on every node; idempotent; safe when none was started. */
+	int (*heal_all)(struct nemesis_env *env, char *err, size_t errlen);
+};
+
+/* The kinds; NULL-terminated. */
+extern const struct nemesis_kind *const nemesis_kinds[];
+const struct nemesis_kind *nemesis_find(const char *name);
+const char *nemesis_names(void); /* "kill, pause, ..." */
+
+/* Does kind k take spec field `field` ("restart_after")? Does it require it? */
+bool nemesis_takes(const struct nemesis_kind *k, const char *field);
+bool nemesis_requires(const struct nemesis_kind *k, const char *field);
+
+/* Resolve a target ("leader", "minority", "n1,n3", ...) against the cluster: fills sel[0..n)
+ * and returns the number of nodes chosen (>= 1), or SB_EINVAL (an unknown node name: the
+ * message names it), SB_ETIMEOUT (`leader`/`followers` with no leader). `leader` is the
+ * leader's index or -1; rnd draws the random choices. Pure. */
+int nemesis_targets(const char *target, const struct db *db, int leader, uint64_t rnd,
+		    bool *sel, char *err, size_t errlen);
+
+/* Is `target` well-formed for a cluster whose node names are not known yet (the spec parser
+ * checks names later)? Pure. */
+bool nemesis_target_ok(const char *target);
+
+/* "n1, n3" for the selected nodes, and the JSON array ["n1","n3"]. */
+void nemesis_nodes_text(const struct db *db, const bool *sel, char *buf, size_t n);
+void nemesis_nodes_json(const struct db *db, const bool *sel, char *buf, size_t n);
+
+extern const struct nemesis_kind nemesis_kill;
+extern const struct nemesis_kind nemesis_pause;
+
+#endif
