@@ -481,6 +481,12 @@ static bool lease_active(const struct raft *r)
 
 static void campaign(struct raft *r, bool pre, bool transfer)
 {
+	if (r->term >= RAFT_MAX_TERM) {
+		/* No next term to campaign in (raft.h: terms never wrap). */
+		rlog(r, 2, "event=term-exhausted max=%llu", (unsigned long long)RAFT_MAX_TERM);
+		reset_election_timer(r);
+		return;
+	}
 	for (size_t i = 0; i < r->cfg.n_nodes; i++)
 		r->prs[i].vote_resp = 0;
 	r->campaign_transfer = transfer;
@@ -1377,6 +1383,9 @@ int raft_config_validate(const struct raft_config *cfg, char *err, size_t errlen
 static int load_persisted(struct raft *r, const struct raft_persisted *ps, char *err,
 			  size_t errlen)
 {
+	if (ps->hs.term > RAFT_MAX_TERM || ps->snapshot.term > RAFT_MAX_TERM)
+		return err_set(err, errlen, SB_EINVAL, "persisted term above %llu",
+			       (unsigned long long)RAFT_MAX_TERM);
 	r->term = ps->hs.term;
 	r->vote = ps->hs.vote;
 	if (r->vote && !pr_of(r, r->vote) && r->vote != r->cfg.self)
@@ -1428,6 +1437,9 @@ static int load_persisted(struct raft *r, const struct raft_persisted *ps, char 
 				       "persisted log: entry %zu has index %llu, expected %llu", i,
 				       (unsigned long long)e->index,
 				       (unsigned long long)(last_index(r) + 1));
+		if (e->term > RAFT_MAX_TERM)
+			return err_set(err, errlen, SB_EINVAL, "persisted log: entry %llu has term %llu",
+				       (unsigned long long)e->index, (unsigned long long)e->term);
 		if (e->term < last_term(r))
 			return err_set(err, errlen, SB_EINVAL,
 				       "persisted log: entry %llu has term %llu below the previous %llu",
@@ -1617,6 +1629,11 @@ static int validate_msg(const struct raft *r, const struct raft_msg *m, char *er
 			       m->to, r->cfg.self);
 	if (m->from == r->cfg.self || !pr_of((struct raft *)r, m->from))
 		return err_set(err, errlen, SB_EINVAL, "message from unknown node %u", m->from);
+	if (m->term > RAFT_MAX_TERM || m->last_log_term > RAFT_MAX_TERM ||
+	    m->prev_term > RAFT_MAX_TERM || m->conflict_term > RAFT_MAX_TERM ||
+	    m->snap_term > RAFT_MAX_TERM)
+		return err_set(err, errlen, SB_EINVAL, "message with a term above %llu",
+			       (unsigned long long)RAFT_MAX_TERM);
 	if (m->n_entries && m->type != RAFT_MSG_APPEND)
 		return err_set(err, errlen, SB_EINVAL, "message type %u with entries", m->type);
 	if (m->n_entries > RAFT_MAX_MSG_ENTRIES)

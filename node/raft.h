@@ -78,6 +78,11 @@ typedef uint32_t raft_id;
 #define RAFT_MAX_MSG_ENTRIES 4096u
 #define RAFT_MAX_ENTRY_BYTES (RAFT_KV_MAX_KEY + 2u * RAFT_KV_MAX_VALUE + 64u)
 #define RAFT_MAX_CHUNK_BYTES (1024u * 1024u)
+/* Terms above RAFT_MAX_TERM are refused wherever they come in (raft_step, the persisted state):
+ * no real cluster gets near 2^63 elections, and the bound keeps `term + 1` from ever wrapping
+ * to 0 (a forged term 2^64-1 once did, and left a cluster leaderless for good). A node whose
+ * term has reached the bound does not campaign (it logs event=term-exhausted). */
+#define RAFT_MAX_TERM ((UINT64_C(1) << 63) - 1)
 
 /* ---------------------------------------------------------------------------------------------
  * Bug switches (--bug NAME). Off by default; each re-introduces one real consensus bug so that
@@ -401,7 +406,8 @@ int raft_tick(struct raft *r, uint64_t now_ms);
 uint64_t raft_next_deadline(const struct raft *r);
 
 /* Handle one message from a peer (borrowed). SB_EINVAL if it is malformed (unknown sender,
- * to != self, inconsistent entry indexes, oversized ...): nothing changed. */
+ * to != self, inconsistent entry indexes, oversized, a term above RAFT_MAX_TERM ...): nothing
+ * changed. */
 int raft_step(struct raft *r, const struct raft_msg *m, char *err, size_t errlen);
 
 /* A client write: cmd is a raft_kv encoded write command (borrowed). On a non-leader the reply

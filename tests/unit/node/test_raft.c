@@ -289,6 +289,13 @@ static struct raft *core_with_log(raft_id self, size_t n, raft_term term, const 
 	return r;
 }
 
+static struct raft_status status_of_core(struct raft *r)
+{
+	struct raft_status st;
+	raft_status(r, &st);
+	return st;
+}
+
 /* Drain a single core: hand back a copy of its last message of `type` to `to` (0 = any). */
 static bool take_msg(struct raft *r, int type, raft_id to, struct raft_msg *out)
 {
@@ -851,6 +858,53 @@ static void test_bad_messages(void **state)
 	raft_destroy(r);
 }
 
+/* Terms are bounded: a forged term of 2^64-1 once wrapped `term + 1` to 0 at the next
+ * election, was persisted, and left the cluster leaderless for good. */
+static void test_term_bound(void **state)
+{
+	(void)state;
+	const raft_term t1[] = {1};
+	struct raft *r = core_with_log(2, 3, 1, t1, 1, 0);
+	char err[200];
+	struct raft_msg m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = UINT64_MAX,
+			     .prev_index = 1, .prev_term = 1};
+	assert_int_equal(raft_step(r, &m, err, sizeof(err)), SB_EINVAL);
+	assert_non_null(strstr(err, "term above"));
+	m.term = RAFT_MAX_TERM + 1;
+	assert_int_equal(raft_step(r, &m, err, sizeof(err)), SB_EINVAL);
+	struct raft_msg v = {.type = RAFT_MSG_VOTE, .from = 3, .to = 2, .term = 2,
+			     .last_log_index = 1, .last_log_term = UINT64_MAX};
+	assert_int_equal(raft_step(r, &v, err, sizeof(err)), SB_EINVAL);
+	assert_int_equal(status_of_core(r).term, 1);
+	/* the bound itself is a term like any other */
+	m.term = RAFT_MAX_TERM;
+	assert_int_equal(raft_step(r, &m, err, sizeof(err)), 0);
+	assert_int_equal(status_of_core(r).term, RAFT_MAX_TERM);
+	/* ... after which the node never campaigns: its term does not wrap to 0 */
+	for (uint64_t now = 1000; now < 20000; now += 100)
+		assert_int_equal(raft_tick(r, now), 0);
+	struct raft_msg out;
+	assert_false(take_msg(r, RAFT_MSG_VOTE, 0, &out));
+	assert_int_equal(status_of_core(r).term, RAFT_MAX_TERM);
+	assert_int_equal(status_of_core(r).role, RAFT_FOLLOWER);
+	raft_destroy(r);
+
+	/* with pre-vote the same holds, also when restarted from a persisted bound term */
+	struct raft_config cfg;
+	base_cfg(&cfg, 1, 3);
+	cfg.pre_vote = true;
+	struct raft_persisted ps = {.hs = {.term = RAFT_MAX_TERM}};
+	assert_int_equal(raft_create(&cfg, &ps, 0, &r, err, sizeof(err)), 0);
+	for (uint64_t now = 1000; now < 20000; now += 100)
+		assert_int_equal(raft_tick(r, now), 0);
+	assert_false(take_msg(r, RAFT_MSG_PREVOTE, 0, &out));
+	assert_int_equal(status_of_core(r).term, RAFT_MAX_TERM);
+	raft_destroy(r);
+	ps.hs.term = UINT64_MAX;
+	assert_int_equal(raft_create(&cfg, &ps, 0, &r, err, sizeof(err)), SB_EINVAL);
+	assert_non_null(strstr(err, "term above"));
+}
+
 /* Configuration and persisted-state errors name what is wrong. */
 static void test_bad_config_and_state(void **state)
 {
@@ -1053,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_vote_persisted),
 		cmocka_unit_test(test_crash_points),
 		cmocka_unit_test(test_bad_messages),
+		cmocka_unit_test(test_term_bound),
 		cmocka_unit_test(test_bad_config_and_state),
 		cmocka_unit_test(test_restart_from_snapshot),
 		cmocka_unit_test(test_random_messages),
