@@ -132,8 +132,9 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 20
 FUZZ_LIB_SRC := $(LIB_SRC) $(CHECKER_SRC) $(NODE_SRC) $(HARNESS_SRC)
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread
-build/fuzz/obj/%.o: %.c
+# Undefined behaviour must fail a fuzz run, not just print: -fno-sanitize-recover=undefined.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -pthread -fno-sanitize-recover=undefined
+build/fuzz/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)

@@ -1,5 +1,6 @@
 #include "node/resp.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ static long find_crlf(const char *p, size_t n)
 	return -1;
 }
 
-/* Parse a decimal integer that fills p[0..n) exactly (optional leading '-'). */
+/* Parse a decimal integer that fills p[0..n) exactly (optional leading '-'); -1 if it is not
+ * one or does not fit a long long (checked before each step: overflow is undefined). */
 static int parse_num(const char *p, size_t n, long long *out)
 {
 	if (n == 0 || n > 19)
@@ -34,7 +36,10 @@ static int parse_num(const char *p, size_t n, long long *out)
 	for (; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return -1;
-		v = v * 10 + (p[i] - '0');
+		int d = p[i] - '0';
+		if (v > (LLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
 	}
 	*out = neg ? -v : v;
 	return 0;

@@ -70,6 +70,12 @@ static void test_malformed(void **state)
 		{"*1\r\n$99999999999\r\n", SB_ELIMIT, "longer"},
 		{"*100000\r\n", SB_ELIMIT, "arguments"},
 		{"*-1\r\n", 1, NULL}, /* a null multibulk: an empty request */
+		/* 19 digits that do not fit a long long: refused, not overflowed */
+		{"*9999999999999999999\r\n", SB_EINVAL, "multibulk length"},
+		{"*9223372036854775808\r\n", SB_EINVAL, "multibulk length"},
+		{"*1\r\n$9223372036854775808\r\n", SB_EINVAL, "bulk length"},
+		{"*1\r\n$9999999999999999999\r\n", SB_EINVAL, "bulk length"},
+		{"*1\r\n$-9999999999999999999\r\n", SB_EINVAL, "bulk length"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		err[0] = 0;
