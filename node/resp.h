@@ -18,7 +18,9 @@
 #include <stdint.h>
 
 #define RESP_MAX_ARGS 256
-#define RESP_MAX_REQUEST (1u << 20) /* bytes in one request, framing included */
+/* Bytes in one request, framing included: room for the largest command raftnode takes, a CAS
+ * with a 64 KiB key and two 1 MiB values (node/raft_kv.h), and its framing. */
+#define RESP_MAX_REQUEST ((2u << 20) + (128u << 10))
 
 struct resp_arg {
 	const char *p; /* borrowed from the parsed buffer; not NUL-terminated */

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,13 @@ enum kind { K_CLIENT_LISTEN = 1, K_PEER_LISTEN, K_CLIENT, K_PEER_IN, K_PEER_OUT 
 #define PEER_OUT_MAX (64u << 20) /* bytes queued to one peer before messages are dropped */
 #define CLIENT_OUT_MAX (64u << 20)
 #define CLIENT_IN_MAX (2 * RESP_MAX_REQUEST + 65536)
+/* The largest command must fit in one request (a 1 MiB value could once never be sent). */
+_Static_assert(RESP_MAX_REQUEST >= RAFT_KV_MAX_KEY + 2u * RAFT_KV_MAX_VALUE + 4096u,
+	       "a request must hold a CAS with the largest key and values");
 #define BACKOFF_MIN_MS 20
 #define BACKOFF_MAX_MS 500
 #define MAX_PEER_IN 64
+#define PEER_ADDRS 8 /* resolved addresses kept per node */
 
 struct client {
 	int kind; /* K_CLIENT: must be first (epoll data points at it) */
@@ -73,6 +78,8 @@ struct peer {
 	uint32_t events;
 	char client_addr[WIRE_MAX_ADDR]; /* learned from this peer's hello; "" = unknown */
 	int was_connected;
+	struct sockaddr_storage addrs[PEER_ADDRS]; /* its --peers host, resolved at start */
+	size_t n_addrs;
 };
 
 struct listener {
@@ -163,6 +170,56 @@ static int listen_on(struct server *s, struct listener *l, int kind, const char 
 	l->fd = fd;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
 	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+/* ---- addresses --------------------------------------------------------------------------- */
+
+/* An IPv4 address seen through an IPv6 socket (::ffff:a.b.c.d) as the plain IPv4 one, so that
+ * addresses compare equal whichever socket family carried them. */
+static void addr_normalize(struct sockaddr_storage *a)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)a;
+	if (a->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = s6->sin6_port};
+	memcpy(&s4.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+	memset(a, 0, sizeof *a);
+	memcpy(a, &s4, sizeof s4);
+}
+
+/* Resolve every node's peer address (kept: incoming hellos must come from them) and the client
+ * address, before anything else happens: a name that does not resolve is a bad argument. */
+static int resolve_nodes(struct server *s, char *err, size_t errlen)
+{
+	const struct server_config *cfg = s->cfg;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	for (size_t i = 0; i < cfg->n_nodes; i++) {
+		const struct server_node *n = &cfg->nodes[i];
+		int g = getaddrinfo(n->host, n->port, &hints, &res);
+		if (g)
+			return err_set(err, errlen, SB_EINVAL, "--peers: cannot resolve %s's address %s:%s: %s",
+				       n->name, n->host, n->port, gai_strerror(g));
+		struct peer *p = &s->peers[i];
+		p->n_addrs = 0;
+		for (struct addrinfo *ai = res; ai && p->n_addrs < PEER_ADDRS; ai = ai->ai_next) {
+			if (ai->ai_addrlen > sizeof p->addrs[0])
+				continue;
+			memset(&p->addrs[p->n_addrs], 0, sizeof p->addrs[0]);
+			memcpy(&p->addrs[p->n_addrs], ai->ai_addr, ai->ai_addrlen);
+			addr_normalize(&p->addrs[p->n_addrs]);
+			p->n_addrs++;
+		}
+		freeaddrinfo(res);
+	}
+	hints.ai_flags = AI_PASSIVE;
+	int g = getaddrinfo(cfg->client_host[0] ? cfg->client_host : NULL, cfg->client_port, &hints,
+			    &res);
+	if (g)
+		return err_set(err, errlen, SB_EINVAL, "--client: cannot resolve %s:%s: %s",
+			       cfg->client_host, cfg->client_port, gai_strerror(g));
+	freeaddrinfo(res);
 	return 0;
 }
 
@@ -1014,12 +1071,15 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = start_core(s, err, errlen)))
-		goto out;
+	/* Everything that can be checked is checked before the disk is touched: addresses, ports,
+	 * then whether the data directory can take a persist at all. */
 	const struct server_node *me = &cfg->nodes[cfg->self];
-	if ((rc = listen_on(s, &s->peer_l, K_PEER_LISTEN, me->host, me->port, err, errlen)) ||
+	if ((rc = resolve_nodes(s, err, errlen)) ||
+	    (rc = listen_on(s, &s->peer_l, K_PEER_LISTEN, me->host, me->port, err, errlen)) ||
 	    (rc = listen_on(s, &s->client_l, K_CLIENT_LISTEN, cfg->client_host, cfg->client_port,
-			    err, errlen)))
+			    err, errlen)) ||
+	    (rc = storage_probe_dir(cfg->data_dir, NULL, err, errlen)) ||
+	    (rc = start_core(s, err, errlen)))
 		goto out;
 	log_event(LOG_INFO, "listening", "peer=%s:%s client=%s", me->host, me->port, s->client_addr);
 

@@ -758,6 +758,58 @@ out:
 	return rc;
 }
 
+int storage_probe_dir(const char *dir, const struct storage_io *io, char *err, size_t errlen)
+{
+	if (!io)
+		io = &storage_io_posix;
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s/probe.tmp", dir) >= (int)sizeof tmp - 8)
+		return err_set(err, errlen, SB_EINVAL, "data directory path too long: %s", dir);
+	snprintf(dst, sizeof dst, "%s/probe", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return err_set(err, errlen, SB_EINVAL, "create data directory %s: %s", dir,
+			       strerror(errno));
+	struct stat sb;
+	if (stat(dir, &sb) < 0)
+		return err_set(err, errlen, SB_EINVAL, "data directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(err, errlen, SB_EINVAL, "data directory %s: not a directory", dir);
+	/* The steps every persist takes: create, write, fsync, rename, fsync the directory. */
+	const char *step = "create", *what = tmp;
+	int fd = io->open(io->ctx, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	if (write_all(io, fd, "probe\n", 6) < 0)
+		goto fail;
+	step = "fsync";
+	if (io->fsync(io->ctx, fd) < 0)
+		goto fail;
+	io->close(io->ctx, fd);
+	fd = -1;
+	step = "rename";
+	if (io->rename(io->ctx, tmp, dst) < 0)
+		goto fail;
+	step = "remove";
+	what = dst;
+	if (io->unlink(io->ctx, dst) < 0)
+		goto fail;
+	step = "fsync";
+	what = dir;
+	fd = io->open(io->ctx, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 || io->fsync(io->ctx, fd) < 0)
+		goto fail;
+	io->close(io->ctx, fd);
+	return 0;
+fail:;
+	int rc = err_set(err, errlen, SB_EINVAL, "data directory %s is not usable: %s %s: %s", dir,
+			 step, what, strerror(errno));
+	if (fd >= 0)
+		io->close(io->ctx, fd);
+	io->unlink(io->ctx, tmp);
+	return rc;
+}
+
 static int new_segment(struct storage *s, uint64_t first, char *err, size_t errlen)
 {
 	if (s->fd >= 0) {

@@ -82,6 +82,13 @@ void storage_state_free(struct storage_state *st);
 
 struct storage;
 
+/* Check, before anything else is written, that `dir` (created if missing) is a directory in
+ * which a file can be created, written, fsynced, renamed and removed, and whose entries can be
+ * fsynced: a node whose first persist would fail (say --data /proc/self) must not start.
+ * Leaves nothing behind. io NULL means storage_io_posix. Returns 0 or SB_EINVAL with a message
+ * naming the directory and the step that failed. */
+int storage_probe_dir(const char *dir, const struct storage_io *io, char *err, size_t errlen);
+
 /* Open (creating if needed) the data directory `dir`, recover it and report its content in
  * *st. io NULL means storage_io_posix (borrowed; must outlive the storage).
  * Returns 0, SB_EIO (I/O error or corruption: message names file and offset) or SB_ENOMEM. */

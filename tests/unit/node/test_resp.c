@@ -96,12 +96,45 @@ static void test_size_bound(void **state)
 	size_t used;
 	assert_int_equal(parse(big, RESP_MAX_REQUEST - 1, &used, err), 0);
 	assert_int_equal(parse(big, n, &used, err), SB_ELIMIT);
-	memcpy(big, "*1\r\n$2000000\r\n", 15);
+	int h = snprintf(big, 32, "*1\r\n$%u\r\n", RESP_MAX_REQUEST + 1);
+	big[h] = 'a';
 	assert_int_equal(parse(big, n, &used, err), SB_ELIMIT);
-	memcpy(big, "*1\r\n$1048570\r\n", 15);
+	h = snprintf(big, 32, "*1\r\n$%u\r\n", RESP_MAX_REQUEST - 10);
+	big[h] = 'a';
 	assert_int_equal(parse(big, 1000, &used, err), 0);
 	assert_int_equal(parse(big, n, &used, err), SB_ELIMIT);
 	free(big);
+}
+
+/* The node's largest command fits in one request: a SET of a 1 MiB value, a CAS with a 64 KiB
+ * key and two 1 MiB values (node/raft_kv.h's limits). With a 1 MiB request limit, the largest
+ * value the node accepts could never be sent. */
+static void test_largest_command_fits(void **state)
+{
+	size_t key = 64u << 10, val = 1u << 20;
+	size_t cap = key + 2 * val + 256, n = 0;
+	char *req = malloc(cap), err[256];
+	n += (size_t)sprintf(req + n, "*4\r\n$3\r\nCAS\r\n$%zu\r\n", key);
+	memset(req + n, 'k', key);
+	n += key;
+	for (int i = 0; i < 2; i++) {
+		n += (size_t)sprintf(req + n, "\r\n$%zu\r\n", val);
+		memset(req + n, 'a' + i, val);
+		n += val;
+	}
+	n += (size_t)sprintf(req + n, "\r\n");
+	size_t used = 0;
+	assert_int_equal(parse(req, n, &used, err), 1);
+	assert_int_equal(used, n);
+	assert_int_equal(cmd.argc, 4);
+	assert_int_equal(cmd.argv[3].len, val);
+	n = (size_t)sprintf(req, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", val);
+	memset(req + n, 'v', val);
+	n += val;
+	n += (size_t)sprintf(req + n, "\r\n");
+	assert_int_equal(parse(req, n, &used, err), 1);
+	assert_int_equal(cmd.argv[2].len, val);
+	free(req);
 }
 
 static void test_encoder(void **state)
@@ -158,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_multibulk),  cmocka_unit_test(test_inline),
 		cmocka_unit_test(test_malformed),  cmocka_unit_test(test_size_bound),
 		cmocka_unit_test(test_encoder),	   cmocka_unit_test(test_random_input),
+		cmocka_unit_test(test_largest_command_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

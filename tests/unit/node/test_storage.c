@@ -567,6 +567,54 @@ static void test_crash_between_temp_and_rename(void **state)
 	remove_dir(dir);
 }
 
+/* The start-up probe: a directory that cannot take a persist is refused before the node
+ * starts (it once started on /proc/self and failed only at its first persist). */
+static void test_probe_dir(void **state)
+{
+	char dir[64], err[512], p[128];
+	make_dir(dir, sizeof dir);
+	assert_int_equal(storage_probe_dir(dir, NULL, err, sizeof err), 0);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	assert_int_equal(n, 0); /* nothing left behind */
+	/* a missing directory is created */
+	snprintf(p, sizeof p, "%s/sub", dir);
+	assert_int_equal(storage_probe_dir(p, NULL, err, sizeof err), 0);
+	assert_int_equal(rmdir(p), 0);
+
+	assert_int_equal(storage_probe_dir("/proc/self", NULL, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "/proc/self is not usable: create"));
+	snprintf(p, sizeof p, "%s/file", dir);
+	FILE *f = fopen(p, "w");
+	fclose(f);
+	assert_int_equal(storage_probe_dir(p, NULL, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "not a directory"));
+	unlink(p);
+	/* a disk whose fsync fails */
+	for (int target = 1; target <= 3; target++) {
+		struct fault fl = {.target = target};
+		struct storage_io io = fault_io(&fl);
+		int rc = storage_probe_dir(dir, &io, err, sizeof err);
+		if (!fl.fired) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		assert_int_equal(rc, SB_EINVAL);
+		assert_non_null(strstr(err, "not usable"));
+	}
+	struct fault fr = {.fail_rename = 1};
+	struct storage_io io = fault_io(&fr);
+	assert_int_equal(storage_probe_dir(dir, &io, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "rename"));
+	snprintf(p, sizeof p, "%s/probe.tmp", dir);
+	assert_int_equal(file_size(p), -1); /* removed after a failure too */
+	remove_dir(dir);
+}
+
 /* ---- SQLite's loop ------------------------------------------------------------------------ */
 
 /* The model of what a successful run of the workload has made durable. */
@@ -745,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_corruption_in_an_older_segment),
 		cmocka_unit_test(test_snapshot_supersedes_log),
 		cmocka_unit_test(test_crash_between_temp_and_rename),
+		cmocka_unit_test(test_probe_dir),
 		cmocka_unit_test(test_fail_nth_write_or_fsync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
