@@ -84,6 +84,8 @@ struct chk_op_info {
 	char *value;       /* JSON text of the value (the read's result, the written value) */
 };
 
+#define CHK_LINEARIZED_MAX 10000
+
 enum chk_set_anomaly {
 	CHK_SET_LOST = 0,    /* acknowledged add absent from the final read */
 	CHK_SET_STALE,       /* acknowledged add absent from a read that began after it completed */
@@ -105,6 +107,14 @@ struct chk_key_result {
 	size_t nconcurrent;
 	char **states;
 	size_t nstates;
+	/* The order the search reached: the invocation lines of the operations on the deepest
+	 * path it explored, in the order it linearized them (the bad operation could not be
+	 * added after the last). Only the last CHK_LINEARIZED_MAX are kept; linearized_skipped
+	 * counts those before them. Empty when the verdict needed no search (a stale read, a
+	 * value nothing writes). */
+	uint64_t *linearized;
+	size_t nlinearized;
+	size_t linearized_skipped;
 	/* set model: counts per anomaly and a JSON array of up to 20 elements of each. */
 	size_t set_count[CHK_SET_NANOMALY];
 	char *set_sample[CHK_SET_NANOMALY];

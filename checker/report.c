@@ -162,7 +162,14 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 			sbuf_add(&b, "],\"states\":[", 12);
 			for (size_t s = 0; s < k->nstates; s++)
 				sbuf_addf(&b, "%s%s", s ? "," : "", k->states[s]);
-			sbuf_add(&b, "]}", 2);
+			sbuf_add(&b, "],\"linearized\":[", 16);
+			for (size_t l = 0; l < k->nlinearized; l++)
+				sbuf_addf(&b, "%s%llu", l ? "," : "",
+					  (unsigned long long)k->linearized[l]);
+			sbuf_addc(&b, ']');
+			if (k->linearized_skipped)
+				sbuf_addf(&b, ",\"linearized_skipped\":%zu", k->linearized_skipped);
+			sbuf_addc(&b, '}');
 		}
 		if (r->model == CHK_MODEL_SET) {
 			sbuf_addf(&b, ",\"set\":{\"acknowledged\":%zu", k->set_acked);
@@ -210,6 +217,7 @@ void chk_result_free_keys(struct chk_result *r)
 		for (size_t s = 0; s < k->nstates; s++)
 			free(k->states[s]);
 		free(k->states);
+		free(k->linearized);
 		for (int c = 0; c < CHK_SET_NANOMALY; c++)
 			free(k->set_sample[c]);
 	}

@@ -163,6 +163,10 @@ struct kctx {
 	int32_t best_op;
 	int32_t best_states[8];
 	size_t nbest;
+	/* the deepest path: ops in linearization order; path[0..path_low) is still the
+	 * bottom of the stack, so a new deepest path copies only what changed above it */
+	int32_t *path;
+	size_t npath, path_low;
 	int rerun;           /* a bounded second run for a better counterexample */
 	int unique_prune;    /* refuse to leave a once-written value a read still needs */
 	int greedy_reads;    /* read-only operations are linearized as soon as they can be */
@@ -850,6 +854,15 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 			format_state(c, states[i], &s);
 		out->states[out->nstates++] = sbuf_take(&s);
 	}
+	size_t skip = c->npath > CHK_LINEARIZED_MAX ? c->npath - CHK_LINEARIZED_MAX : 0;
+	if (c->npath - skip) {
+		out->linearized = malloc((c->npath - skip) * sizeof *out->linearized);
+		if (!out->linearized)
+			return SB_ENOMEM;
+		for (size_t i = skip; i < c->npath; i++)
+			out->linearized[out->nlinearized++] = key_op(c->h, k, c->ops[c->path[i]].src)->line;
+		out->linearized_skipped = skip;
+	}
 	struct sbuf why = {0};
 	explain(c, bad, nconc, out->states, out->nstates, &why);
 	out->why = sbuf_take(&why);
@@ -929,6 +942,11 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	cnext = malloc((n + 2) * sizeof *cnext);
 	if (!rets || !ent_op || !prev || !next || !is_call || !ce || !re || !stack || !chain_of ||
 	    !cops || !cstart || !clen || !ccur || !cprev || !cnext)
+		goto out;
+	free(c->path);
+	c->npath = c->path_low = 0;
+	c->path = malloc((n + 1) * sizeof *c->path);
+	if (!c->path)
 		goto out;
 
 	/* Indeterminate operations are grouped into chains of identical ones (same kind and
@@ -1144,6 +1162,9 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			best_depth = sp;
 			best_op = blocker;
 			nbest = 0;
+			for (size_t i = c->path_low; i < sp; i++)
+				c->path[i] = stack[i].op;
+			c->npath = c->path_low = sp;
 		}
 		if (sp == best_depth && best_op == blocker && nbest < MAX_STATES) {
 			size_t i = 0;
@@ -1160,6 +1181,8 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				goto out;
 			}
 			sp--;
+			if (sp < c->path_low)
+				c->path_low = sp;
 			o = stack[sp].op;
 			ro = stack[sp].ro;
 			state = stack[sp].state;
@@ -1288,6 +1311,9 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		int32_t sb = c.best_op, ss[MAX_STATES];
 		size_t sn = c.nbest;
 		memcpy(ss, c.best_states, sizeof ss);
+		int32_t *spath = c.path;
+		size_t snpath = c.npath;
+		c.path = NULL;
 		free(c.memo);
 		c.memo = NULL;
 		c.mcap = c.mn = 0;
@@ -1295,6 +1321,13 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		c.rerun = 1;
 		c.iter_limit = 1u << 21;
 		int v2 = run(&c, out);
+		if (v2 != CHK_INVALID) {
+			free(c.path);
+			c.path = spath;
+			c.npath = snpath;
+		} else {
+			free(spath);
+		}
 		if (v2 < 0)
 			goto out;
 		if (v2 != CHK_INVALID) {
@@ -1325,5 +1358,6 @@ out:
 	hmap_free(&c.sidx);
 	free(c.tmp);
 	free(c.memo);
+	free(c.path);
 	return rc;
 }

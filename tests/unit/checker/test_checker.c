@@ -234,6 +234,34 @@ static void test_kv_keys_and_counterexample(void **state)
 	chk_result_free(r);
 }
 
+/* The counterexample carries the order the deepest search path linearized, as the
+ * invocation lines of its operations: here both writes (either order) and the read of 2;
+ * the read of 1 (line 7) cannot follow. */
+static void test_linearized_order(void **state)
+{
+	const char *h = I(0, "write", "1") I(1, "write", "2") OK(0, "write", "1")
+		OK(1, "write", "2") I(2, "read", "null") OK(2, "read", "2")
+			I(2, "read", "null") OK(2, "read", "1");
+	int rc;
+	struct chk_result *r = run_opts("register", "0", h, NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	const struct chk_key_result *k = &r->keys[0];
+	assert_int_equal(k->bad->line, 7);
+	assert_int_equal(k->nlinearized, 3);
+	assert_int_equal(k->linearized_skipped, 0);
+	assert_int_equal(k->linearized[0] + k->linearized[1], 1 + 2); /* the writes */
+	assert_int_equal(k->linearized[2], 5);                       /* then the read of 2 */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(chk_result_write_json(r, f), 0);
+	fclose(f);
+	assert_true(strstr(buf, "\"linearized\":[1,2,5]") || strstr(buf, "\"linearized\":[2,1,5]"));
+	free(buf);
+	chk_result_free(r);
+}
+
 /* The sentence of the issue: a stale read after a completed overwrite. */
 static void test_stale_read_sentence(void **state)
 {
@@ -537,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_initial_and_absent),
 		cmocka_unit_test(test_rules_rejected),
 		cmocka_unit_test(test_kv_keys_and_counterexample),
+		cmocka_unit_test(test_linearized_order),
 		cmocka_unit_test(test_stale_read_sentence),
 		cmocka_unit_test(test_changed_read_invalid),
 		cmocka_unit_test(test_set_model),
