@@ -133,18 +133,7 @@ static int default_run_id(const struct db_cli *c, const struct nodes *nd, char *
 		snprintf(out, outlen, "%s", c->run_id);
 		return 0;
 	}
-	if (!strcmp(c->nodes, "lab")) {
-		char dir[CONTROL_PATH_MAX];
-		int rc = lab_dir_resolve(NULL, dir, sizeof dir, err, errlen);
-		if (rc)
-			return rc;
-		struct lab_names names;
-		lab_names_make(dir, &names);
-		snprintf(out, outlen, "lab-%s", names.tag);
-		return 0;
-	}
-	snprintf(out, outlen, "nodes-%08x", hash_str32(nd->path[0] ? nd->path : c->nodes));
-	return 0;
+	return db_default_run_id(c->nodes, nd->path, out, outlen, err, errlen);
 }
 
 /* Fill sel[] from --node: "all", "leader", or a comma-separated list of names. */

@@ -206,6 +206,12 @@ int db_leader_from_logs(struct db *db, struct db_leader *out, char *err, size_t 
 /* Collect every selected node's logs and listing into <store_dir>/<node>/ in parallel. */
 int db_collect(struct db *db, const bool *sel, const char *store_dir, char *err, size_t errlen);
 
+/* The default run id (db_opts.run_id) of a cluster given as `--nodes ARG` / `nodes: ARG`:
+ * "lab-<tag>" for the lab (its hosts share this machine's filesystem, so each lab has its own
+ * directory, which `lab down` removes), "nodes-<hash of the nodes file's path>" otherwise. */
+int db_default_run_id(const char *nodes_arg, const char *nodes_path, char *out, size_t outlen,
+		      char *err, size_t errlen);
+
 /* The kinds known to db_open. */
 extern const struct db_ops db_raftnode_ops;
 
