@@ -58,8 +58,10 @@ struct nemesis_act {
 	char value[NEMESIS_VALUE_MAX];     /* JSON for the history event: {"nodes":["n2"],...} */
 	char heal_desc[NEMESIS_DESC_MAX];  /* filled by heal: "restart n2" */
 	char heal_value[NEMESIS_VALUE_MAX];
-	int64_t started, until;            /* ns since the run started */
+	int64_t started, until;            /* ns since the run started: began, due to heal */
+	int64_t healed_at;                 /* when the heal finished (0: not healed) */
 	bool healed;
+	char error[256];                   /* why starting or healing failed, "" if it did not */
 	void *state;                       /* the kind's own, freed by its heal */
 };
 

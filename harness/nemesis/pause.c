@@ -1,0 +1,86 @@
+/* pause — SIGSTOP nodes for `duration`, then SIGCONT. A paused leader keeps its sockets
+ * open but answers nothing: the others elect a new leader, and when it resumes it must
+ * neither serve a stale read nor commit anything. */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/nemesis/nemesis.h"
+#include "lib/err.h"
+
+static int pause_start(struct nemesis_env *env, struct nemesis_act *act, uint64_t rnd,
+		       char *err, size_t errlen)
+{
+	const char *target = act->fault->target[0] ? act->fault->target : "random";
+	int leader = strcmp(target, "leader") && strcmp(target, "followers")
+			     ? -1
+			     : env->leader(env, 5000);
+	int rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen);
+	if (rc < 0)
+		return rc;
+	char names[NEMESIS_DESC_MAX - 16], json[NEMESIS_VALUE_MAX - 64];
+	nemesis_nodes_text(env->db, act->nodes, names, sizeof names);
+	nemesis_nodes_json(env->db, act->nodes, json, sizeof json);
+	snprintf(act->desc, sizeof act->desc, "pause %s", names);
+	snprintf(act->value, sizeof act->value, "{\"nodes\":%s,\"signal\":\"STOP\"}", json);
+	return db_each(env->db, DB_OP_PAUSE, act->nodes, NULL, err, errlen);
+}
+
+static int pause_heal(struct nemesis_env *env, struct nemesis_act *act, char *err,
+		      size_t errlen)
+{
+	char names[NEMESIS_DESC_MAX - 16], json[NEMESIS_VALUE_MAX - 64];
+	nemesis_nodes_text(env->db, act->nodes, names, sizeof names);
+	nemesis_nodes_json(env->db, act->nodes, json, sizeof json);
+	snprintf(act->heal_desc, sizeof act->heal_desc, "resume %s", names);
+	snprintf(act->heal_value, sizeof act->heal_value, "{\"nodes\":%s,\"signal\":\"CONT\"}",
+		 json);
+	/* A node that died while paused (another fault killed it) is not an error here: the
+	 * kill's heal, or heal_all, restarts it. */
+	struct db_status st[DB_MAX_NODES];
+	bool sel[DB_MAX_NODES] = {0};
+	int rc = db_status_all(env->db, st, err, errlen);
+	if (rc)
+		return rc;
+	size_t n = 0;
+	for (size_t i = 0; i < env->db->n; i++)
+		if (act->nodes[i] && st[i].running) {
+			sel[i] = true;
+			n++;
+		}
+	return n ? db_each(env->db, DB_OP_RESUME, sel, NULL, err, errlen) : 0;
+}
+
+/* Every node that is stopped is continued. */
+static int pause_heal_all(struct nemesis_env *env, char *err, size_t errlen)
+{
+	struct db_status st[DB_MAX_NODES];
+	bool sel[DB_MAX_NODES] = {0};
+	int rc = db_status_all(env->db, st, err, errlen);
+	if (rc)
+		return rc;
+	size_t n = 0;
+	for (size_t i = 0; i < env->db->n; i++)
+		if (st[i].running && st[i].paused) {
+			sel[i] = true;
+			n++;
+		}
+	if (!n)
+		return 0;
+	char names[256];
+	nemesis_nodes_text(env->db, sel, names, sizeof names);
+	env->log(env, "heal: resuming %s (stopped)", names);
+	return db_each(env->db, DB_OP_RESUME, sel, NULL, err, errlen);
+}
+
+const struct nemesis_kind nemesis_pause = {
+	.name = "pause",
+	.summary = "SIGSTOP the target nodes for duration, then SIGCONT",
+	.fields = "target,duration",
+	.required = "",
+	.default_target = "random",
+	.start_f = "pause",
+	.heal_f = "resume",
+	.start = pause_start,
+	.heal = pause_heal,
+	.heal_all = pause_heal_all,
+};
