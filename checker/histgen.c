@@ -1,4 +1,5 @@
-/* histgen — a discrete-event simulation of clients against a linearizable register store.
+/* histgen — a discrete-event simulation of clients against a linearizable register or list
+ * store.
  *
  * Each client slot cycles through three scheduled steps: invoke (emit the invocation), take
  * effect (apply the operation to the store at that instant: its linearization point; no
@@ -40,6 +41,13 @@ struct kstate {
 	uint32_t rh;            /* next slot to overwrite */
 	int cand;               /* a stale value exists: */
 	int64_t cand_v;         /* a value some ok write overwrote after it completed */
+	/* list workload */
+	int64_t *list;          /* the elements, in order */
+	size_t len, cap;
+	size_t done_len;        /* the longest prefix an ok append that completed ends */
+	size_t read_len;        /* the longest list an ok read that completed returned */
+	int has_reserved;       /* the next append of this key appends `reserved` */
+	int64_t reserved;
 };
 
 struct op {
@@ -49,9 +57,11 @@ struct op {
 	int res_has;            /* read result */
 	int64_t res;
 	int refused;            /* cas mismatch */
-	int target;             /* the injected read */
+	int target;             /* the injected operation */
 	int64_t inj_v;
 	int64_t tinv;
+	size_t rlen;            /* list read: the prefix it saw; append: its position (1-based) */
+	size_t stale_len;       /* list stale read: the length it returns */
 };
 
 struct slot {
@@ -84,6 +94,12 @@ struct histgen {
 	int nemesis_up;       /* alternate kill / start */
 	uint32_t wr, ww, wc;  /* mix weights out of 1<<20 */
 	uint32_t p_crash, p_fail; /* out of 1<<20 */
+	int inj_reserved;         /* an operation was chosen for the injection */
+	int lost_state;           /* lost append: 1 chosen, 2 completed, 3 a later read saw it missing */
+	uint32_t lost_key;
+	int64_t lost_tcomp, lost_elem, lost_index;
+	struct hval *litems;      /* a list read's elements */
+	size_t litcap;
 	struct hval items[2];
 	char keybuf[16];
 	struct histgen_report rep;
@@ -168,6 +184,29 @@ static struct hent hpop(struct histgen *g)
 
 /* ---- options ------------------------------------------------------------------------------- */
 
+static const char *const inject_names[] = {
+	[HISTGEN_INJECT_NONE] = "none",
+	[HISTGEN_INJECT_STALE_READ] = "stale-read",
+	[HISTGEN_INJECT_LOST_APPEND] = "lost-append",
+	[HISTGEN_INJECT_DUPLICATE] = "duplicate",
+	[HISTGEN_INJECT_ORDER] = "order",
+	[HISTGEN_INJECT_FUTURE_READ] = "future-read",
+	[HISTGEN_INJECT_NEVER_APPENDED] = "never-appended",
+};
+
+const char *histgen_inject_name(enum histgen_inject i)
+{
+	return (size_t)i < sizeof inject_names / sizeof inject_names[0] ? inject_names[i] : NULL;
+}
+
+int histgen_inject_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof inject_names / sizeof inject_names[0]; i++)
+		if (!strcmp(name, inject_names[i]))
+			return (int)i;
+	return -1;
+}
+
 void histgen_opts_default(struct histgen_opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -210,21 +249,38 @@ int histgen_new(struct histgen **out, const struct histgen_opts *o, char *err, s
 		return err_set(err, errlen, SB_EINVAL, "histgen: mix weights must be >= 0");
 	if (o->has_initial && (o->initial < -(INT64_MAX / 4) || o->initial > INT64_MAX / 4))
 		return err_set(err, errlen, SB_EINVAL, "histgen: initial value out of range");
-	if (o->inject != HISTGEN_INJECT_NONE && o->inject != HISTGEN_INJECT_STALE_READ)
+	if (o->workload != HISTGEN_REGISTER && o->workload != HISTGEN_LIST)
+		return err_set(err, errlen, SB_EINVAL, "histgen: unknown workload %d",
+			       (int)o->workload);
+	if (!histgen_inject_name(o->inject))
 		return err_set(err, errlen, SB_EINVAL, "histgen: unknown injection %d",
 			       (int)o->inject);
+	if (o->workload == HISTGEN_REGISTER && o->inject > HISTGEN_INJECT_STALE_READ)
+		return err_set(err, errlen, SB_EINVAL,
+			       "histgen: injection %s needs the list workload",
+			       histgen_inject_name(o->inject));
+	if (o->workload == HISTGEN_LIST && o->has_initial)
+		return err_set(err, errlen, SB_EINVAL,
+			       "histgen: the list workload starts from empty lists (no initial)");
 	struct histgen *g = calloc(1, sizeof *g);
 	if (!g)
 		return err_set(err, errlen, SB_ENOMEM, "histgen: out of memory");
 	g->o = *o;
 	rng_seed(&g->rng, o->seed);
 	double mr = o->mix_read, mw = o->mix_write, mc = o->mix_cas;
-	if (mr + mw + mc <= 0)
+	if (o->workload == HISTGEN_LIST)
+		mc = 0;
+	if (mr + mw + mc <= 0) {
 		mr = 0.5, mw = 0.3, mc = 0.2;
+		if (o->workload == HISTGEN_LIST)
+			mw = 0.5, mc = 0;
+	}
 	double sum = mr + mw + mc;
 	g->wr = prob(mr / sum);
 	g->ww = prob(mw / sum);
 	g->wc = (1u << 20) - g->wr - g->ww;
+	if (o->workload == HISTGEN_LIST)
+		g->ww += g->wc, g->wc = 0; /* rounding */
 	g->p_crash = prob(o->crash_rate);
 	g->p_fail = prob(o->fail_rate);
 	g->slots = calloc(o->concurrency, sizeof *g->slots);
@@ -261,7 +317,11 @@ void histgen_free(struct histgen *g)
 	if (!g)
 		return;
 	free(g->slots);
+	if (g->keys)
+		for (uint32_t k = 0; k < g->o.keys; k++)
+			free(g->keys[k].list);
 	free(g->keys);
+	free(g->litems);
 	free(g->heap);
 	free(g);
 }
@@ -316,6 +376,77 @@ static void roll_op(struct histgen *g, struct op *op)
 			op->exp = g->next_value; /* not written yet: refused */
 		op->nw = fresh_value(g);
 	}
+}
+
+/* List workload: a read or an append of a unique element (or the one a future-read
+ * injection reserved for this key). */
+static void roll_list_op(struct histgen *g, struct op *op)
+{
+	memset(op, 0, sizeof *op);
+	uint32_t r = (uint32_t)(rnd(g) >> 44);
+	op->kind = r < g->wr ? OP_READ : OP_WRITE;
+	op->key = g->o.keys > 1 ? (uint32_t)below(g, g->o.keys) : 0;
+	struct kstate *k = &g->keys[op->key];
+	uint32_t o = (uint32_t)(rnd(g) >> 44);
+	if (op->kind == OP_READ)
+		op->outcome = o < g->p_fail ? OUT_FAIL : OUT_OK;
+	else
+		op->outcome = o < g->p_crash                ? OUT_INFO
+			      : o < g->p_crash + g->p_fail ? OUT_FAIL
+							   : OUT_OK;
+	if (op->kind == OP_WRITE) {
+		if (k->has_reserved) {
+			op->v = k->reserved;
+			k->has_reserved = 0;
+		} else {
+			op->v = g->next_value++;
+		}
+	}
+}
+
+/* Choose the list operation being invoked as the injection's target when it qualifies. */
+static void list_choose_target(struct histgen *g, struct op *op, uint64_t n)
+{
+	if (!g->o.inject || g->inj_reserved || n < g->inject_from || op->outcome != OUT_OK)
+		return;
+	const struct kstate *k = &g->keys[op->key];
+	int read = op->kind == OP_READ, ok = 0;
+	switch (g->o.inject) {
+	case HISTGEN_INJECT_LOST_APPEND:
+		ok = !read;
+		break;
+	case HISTGEN_INJECT_STALE_READ:
+	case HISTGEN_INJECT_DUPLICATE:
+		ok = read && k->done_len >= 1;
+		op->stale_len = k->done_len - 1;
+		break;
+	case HISTGEN_INJECT_ORDER:
+		ok = read && k->read_len >= 2;
+		break;
+	default:
+		ok = read;
+		break;
+	}
+	if (ok)
+		op->target = g->inj_reserved = 1;
+}
+
+/* Apply a list operation at its linearization point. Returns 0, or -1 out of memory. */
+static int list_effect(struct histgen *g, struct op *op)
+{
+	struct kstate *k = &g->keys[op->key];
+	if (op->kind == OP_READ) {
+		op->rlen = k->len;
+		return 0;
+	}
+	int happens = op->outcome == OUT_OK || (op->outcome == OUT_INFO && chance(g, 1u << 19));
+	if (!happens || (op->target && g->o.inject == HISTGEN_INJECT_LOST_APPEND))
+		return 0;
+	if (array_grow((void **)&k->list, &k->cap, k->len + 1, sizeof *k->list, 64))
+		return -1;
+	k->list[k->len++] = op->v;
+	op->rlen = k->len;
+	return 0;
 }
 
 static void take_effect(struct histgen *g, struct op *op)
@@ -374,7 +505,8 @@ static void fill_common(struct histgen *g, struct hevent *ev, const struct slot 
 	ev->time = t;
 	ev->process = s->proc;
 	static const char *const names[] = {"read", "write", "cas"};
-	ev->f = names[s->op.kind];
+	ev->f = g->o.workload == HISTGEN_LIST && s->op.kind == OP_WRITE ? "append"
+									 : names[s->op.kind];
 	if (g->o.keys > 1) {
 		ev->has_key = 1;
 		if (g->o.string_keys) {
@@ -418,8 +550,106 @@ static void set_op_value(struct histgen *g, struct hevent *ev, const struct op *
 	}
 }
 
+/* The value of a list read's completion: the prefix it saw, changed when it is the
+ * injection's target. Returns 0, or -1 out of memory. */
+static int list_read_value(struct histgen *g, struct hevent *ev, const struct op *op)
+{
+	struct kstate *k = &g->keys[op->key];
+	size_t n = op->rlen, out = n;
+	enum histgen_inject inj = op->target ? g->o.inject : HISTGEN_INJECT_NONE;
+	if (inj == HISTGEN_INJECT_STALE_READ)
+		out = op->stale_len;
+	else if (inj == HISTGEN_INJECT_DUPLICATE || inj == HISTGEN_INJECT_FUTURE_READ ||
+		 inj == HISTGEN_INJECT_NEVER_APPENDED)
+		out = n + 1;
+	if (array_grow((void **)&g->litems, &g->litcap, out + 1, sizeof *g->litems, 64))
+		return -1;
+	for (size_t i = 0; i < out && i < n; i++)
+		set_int(&g->litems[i], k->list[i]);
+	char *w = g->rep.inj_what;
+	size_t wn = sizeof g->rep.inj_what;
+	long long line = (long long)ev->index + 1;
+	switch (inj) {
+	case HISTGEN_INJECT_STALE_READ:
+		snprintf(w, wn,
+			 "read at line %lld of key %u returns %zu of its %zu elements, missing "
+			 "%lld, whose ok append completed before the read was invoked",
+			 line, op->key, out, n, (long long)k->list[out]);
+		break;
+	case HISTGEN_INJECT_DUPLICATE:
+		set_int(&g->litems[n], k->list[0]);
+		snprintf(w, wn, "read at line %lld of key %u returns element %lld twice", line,
+			 op->key, (long long)k->list[0]);
+		break;
+	case HISTGEN_INJECT_ORDER:
+		set_int(&g->litems[0], k->list[1]);
+		set_int(&g->litems[1], k->list[0]);
+		snprintf(w, wn,
+			 "read at line %lld of key %u returns %lld before %lld, an earlier read "
+			 "returned them the other way",
+			 line, op->key, (long long)k->list[1], (long long)k->list[0]);
+		break;
+	case HISTGEN_INJECT_FUTURE_READ:
+		k->reserved = g->next_value++;
+		k->has_reserved = 1;
+		set_int(&g->litems[n], k->reserved);
+		snprintf(w, wn,
+			 "read at line %lld of key %u returns %lld, which only an append invoked "
+			 "after the read completed adds",
+			 line, op->key, (long long)k->reserved);
+		break;
+	case HISTGEN_INJECT_NEVER_APPENDED:
+		set_int(&g->litems[n], -1);
+		snprintf(w, wn, "read at line %lld of key %u returns -1, which nothing appends",
+			 line, op->key);
+		break;
+	default:
+		break;
+	}
+	if (inj) {
+		g->rep.injected = 1;
+		g->rep.inj_index = ev->index;
+		g->rep.inj_key = op->key;
+	} else if (n > k->read_len) {
+		k->read_len = n;
+	}
+	ev->value.kind = HVAL_ARRAY;
+	ev->value.len = (uint32_t)out;
+	ev->value.u.items = g->litems;
+	return 0;
+}
+
+/* Bookkeeping at a list operation's ok completion (time t): what later injections rely on,
+ * and whether a lost append was seen missing. */
+static void list_completed(struct histgen *g, const struct hevent *ev, const struct op *op,
+			   int64_t t)
+{
+	struct kstate *k = &g->keys[op->key];
+	if (op->kind == OP_WRITE && op->target) {
+		g->lost_state = 2;
+		g->lost_key = op->key;
+		g->lost_tcomp = t;
+		g->lost_elem = op->v;
+		g->lost_index = ev->index;
+	} else if (op->kind == OP_WRITE) {
+		if (op->rlen > k->done_len)
+			k->done_len = op->rlen;
+	} else if (g->lost_state == 2 && op->key == g->lost_key && op->tinv > g->lost_tcomp) {
+		g->lost_state = 3;
+		g->rep.injected = 1;
+		g->rep.inj_index = g->lost_index;
+		g->rep.inj_key = op->key;
+		snprintf(g->rep.inj_what, sizeof g->rep.inj_what,
+			 "append of %lld to key %u completed ok at line %lld but never reached "
+			 "the store; the read at line %lld began after it",
+			 (long long)g->lost_elem, op->key, (long long)g->lost_index + 1,
+			 (long long)ev->index + 1);
+	}
+}
+
 int histgen_next(struct histgen *g, struct hevent *ev)
 {
+	int list = g->o.workload == HISTGEN_LIST;
 	while (g->hn) {
 		struct hent e = hpop(g);
 		if (e.phase == PH_NEMESIS) {
@@ -450,11 +680,16 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 				s->used = 1;
 				g->rep.processes++;
 			}
-			roll_op(g, op);
+			if (list)
+				roll_list_op(g, op);
+			else
+				roll_op(g, op);
 			int64_t t = stamp(g, e.t);
 			op->tinv = t;
 			struct kstate *k = &g->keys[op->key];
-			if (g->o.inject && !g->rep.injected && n >= g->inject_from &&
+			if (list)
+				list_choose_target(g, op, n);
+			else if (g->o.inject && !g->inj_reserved && n >= g->inject_from &&
 			    op->kind == OP_READ && op->outcome == OUT_OK &&
 			    (g->o.values || k->cand)) {
 				op->target = 1;
@@ -466,6 +701,7 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 				else
 					op->inj_v = k->cand_v;
 				g->rep.injected = 1; /* reserved; the index is set at completion */
+				g->inj_reserved = 1;
 			}
 			if (g->o.nemesis_every && n && n % g->o.nemesis_every == 0 &&
 			    hpush(g, t + 1, UINT32_MAX, PH_NEMESIS))
@@ -480,7 +716,10 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 			return 1;
 		}
 		case PH_EFFECT: {
-			take_effect(g, op);
+			if (!list)
+				take_effect(g, op);
+			else if (list_effect(g, op))
+				return -1;
 			int64_t d = between(g, 20 * US, 1000 * US);
 			if (op->outcome == OUT_INFO)
 				d += between(g, 1000 * US, 5000 * US); /* a timeout */
@@ -492,6 +731,9 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 			int64_t t = stamp(g, e.t);
 			fill_common(g, ev, s, t);
 			set_op_value(g, ev, op, 1);
+			if (list && op->kind == OP_READ && op->outcome == OUT_OK &&
+			    list_read_value(g, ev, op))
+				return -1;
 			if (op->outcome == OUT_INFO) {
 				ev->type = HTYPE_INFO;
 				ev->error = "timeout";
@@ -508,10 +750,12 @@ int histgen_next(struct histgen *g, struct hevent *ev)
 			} else {
 				ev->type = HTYPE_OK;
 				g->rep.ok++;
-				if (op->kind != OP_READ)
+				if (list)
+					list_completed(g, ev, op, t);
+				else if (op->kind != OP_READ)
 					record_ok_write(g, op, t);
 			}
-			if (op->target) {
+			if (op->target && !list) {
 				char was[32] = "null";
 				if (op->res_has)
 					snprintf(was, sizeof was, "%lld", (long long)op->res);

@@ -1,7 +1,9 @@
-/* histgen — random histories from a simulated linearizable register store.
+/* histgen — random histories from a simulated linearizable register or list store.
  *
  * A pure, seeded generator: the same options give the same history, byte for byte. It runs
- * `concurrency` client processes against registers (one per key). Each operation is invoked,
+ * `concurrency` client processes against registers (one per key), or, with the list workload,
+ * against lists (one per key: `append` adds one element at the end, `read` returns the whole
+ * list; every appended element is unique). Each operation is invoked,
  * takes effect at one instant inside its interval (its linearization point, where the store's
  * state changes or is read), and then completes `ok`, `fail` or `info`. So every history it
  * makes is linearizable, unless a violation is injected on purpose.
@@ -21,7 +23,21 @@
  *     linearization exists: the history is certainly invalid.
  *   - a small value range: the read returns `values` (a value no operation ever writes),
  *     which is also certainly invalid, whatever the initial value.
- * The report names the event (index and line) that was changed.
+ * List workload injections (each makes the history certainly invalid; the generator refuses
+ * with SB_EINVAL when no operation qualified):
+ *   - HISTGEN_INJECT_STALE_READ: an ok read returns its list cut one element short of an ok
+ *     append that completed before the read was invoked;
+ *   - HISTGEN_INJECT_LOST_APPEND: an ok append never reaches the store, and some ok read of
+ *     its key is invoked after it completed;
+ *   - HISTGEN_INJECT_DUPLICATE: an ok read returns its first element twice;
+ *   - HISTGEN_INJECT_ORDER: an ok read returns its first two elements swapped, while an
+ *     earlier completed read returned them in order (the two reads disagree);
+ *   - HISTGEN_INJECT_FUTURE_READ: an ok read returns one more element, which only an append
+ *     invoked after the read completed adds;
+ *   - HISTGEN_INJECT_NEVER_APPENDED: an ok read returns one more element, -1, that no
+ *     operation appends.
+ * The report names the event (index and line) that was changed (for a lost append: the
+ * append's completion).
  *
  * Thread rules: a struct histgen belongs to one thread; different generators are independent.
  */
@@ -36,14 +52,31 @@
 enum histgen_inject {
 	HISTGEN_INJECT_NONE = 0,
 	HISTGEN_INJECT_STALE_READ,
+	HISTGEN_INJECT_LOST_APPEND,    /* list workload only, like the ones below */
+	HISTGEN_INJECT_DUPLICATE,
+	HISTGEN_INJECT_ORDER,
+	HISTGEN_INJECT_FUTURE_READ,
+	HISTGEN_INJECT_NEVER_APPENDED,
 };
+
+enum histgen_workload {
+	HISTGEN_REGISTER = 0, /* read, write, cas */
+	HISTGEN_LIST,         /* read, append: read weight mix_read, append weight mix_write
+			       * (mix_cas ignored); elements unique; `values` and the initial
+			       * value do not apply */
+};
+
+/* The injection's name as the histgen tool spells it ("stale-read", ...), and back (-1). */
+const char *histgen_inject_name(enum histgen_inject i);
+int histgen_inject_parse(const char *name);
 
 struct histgen_opts {
 	uint64_t seed;
+	enum histgen_workload workload;
 	uint32_t keys;        /* >= 1 */
 	uint32_t concurrency; /* client processes in flight, >= 1 */
 	uint64_t ops;         /* operations (invocations) in the history */
-	double crash_rate;    /* writes and cas that complete `info`, 0..1 */
+	double crash_rate;    /* writes, cas and appends that complete `info`, 0..1 */
 	double fail_rate;     /* operations that complete a plain `fail` (did not happen), 0..1 */
 	uint32_t values;      /* writes and cas use values 0..values-1; 0 = unique values */
 	double mix_read, mix_write, mix_cas; /* relative weights; all 0 = 0.5/0.3/0.2 */

@@ -1,4 +1,4 @@
-/* histgen — write a random history of a simulated linearizable register store.
+/* histgen — write a random history of a simulated linearizable register or list store.
  *
  *   histgen [options] [-o FILE]
  *
@@ -23,17 +23,22 @@ static void usage(FILE *f)
 		"                     of writes/cas indeterminate), unique (1 key, unique values),\n"
 		"                     multi (1000 keys, unique values, concurrency 20, 1M ops);\n"
 		"                     later options override it\n"
+		"  --workload W       register (read, write, cas; default) or list (read, append:\n"
+		"                     unique elements; --mix R,A weighs reads and appends)\n"
 		"  --seed N           random seed (default 1)\n"
 		"  --keys N           registers (default 1: no key field)\n"
 		"  --concurrency N    client processes in flight (default 5)\n"
 		"  --ops N            operations (default 1000)\n"
-		"  --crash P          share of writes and cas that complete info (default 0.05)\n"
+		"  --crash P          share of writes, cas and appends that complete info\n"
+		"                     (default 0.05)\n"
 		"  --fail P           share of operations that plainly fail (default 0.05)\n"
 		"  --values N|unique  write values 0..N-1, or unique values (default 5)\n"
-		"  --mix R,W,C        weights of read, write, cas (default 0.5,0.3,0.2)\n"
+		"  --mix R,W[,C]      weights of read, write, cas (default 0.5,0.3,0.2)\n"
 		"  --initial V        registers start at V (default: absent, reads give null)\n"
 		"  --nemesis N        a nemesis event every N operations\n"
-		"  --inject stale-read  change one ok read so the history is not linearizable\n"
+		"  --inject I         make the history not linearizable: stale-read (registers,\n"
+		"                     lists); lost-append, duplicate, order, future-read,\n"
+		"                     never-appended (lists; see checker/histgen.h)\n"
 		"  --string-keys      keys are \"k0\", \"k1\", ... instead of integers\n"
 		"  --leave-open       cut the history at the last invocation: operations in\n"
 		"                     flight never complete\n"
@@ -69,7 +74,7 @@ int main(int argc, char **argv)
 	const char *out = "-";
 	int quiet = 0;
 	enum { O_SHAPE = 256, O_SEED, O_KEYS, O_CONC, O_OPS, O_CRASH, O_FAIL, O_VALUES, O_MIX,
-	       O_INITIAL, O_NEMESIS, O_INJECT, O_OPEN, O_SKEYS };
+	       O_INITIAL, O_NEMESIS, O_INJECT, O_OPEN, O_SKEYS, O_WORKLOAD };
 	static const struct option lo[] = {
 		{"shape", required_argument, NULL, O_SHAPE},
 		{"seed", required_argument, NULL, O_SEED},
@@ -85,6 +90,7 @@ int main(int argc, char **argv)
 		{"inject", required_argument, NULL, O_INJECT},
 		{"leave-open", no_argument, NULL, O_OPEN},
 		{"string-keys", no_argument, NULL, O_SKEYS},
+		{"workload", required_argument, NULL, O_WORKLOAD},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -149,6 +155,10 @@ int main(int argc, char **argv)
 			if (*e1 != ',')
 				goto bad;
 			o.mix_write = strtod(e1 + 1, &e2);
+			if (*e2 == '\0') {
+				o.mix_cas = 0; /* R,W (lists: R,A) */
+				break;
+			}
 			if (*e2 != ',')
 				goto bad;
 			o.mix_cas = strtod(e2 + 1, &e3);
@@ -170,10 +180,20 @@ int main(int argc, char **argv)
 				goto bad;
 			o.nemesis_every = (uint32_t)u;
 			break;
-		case O_INJECT:
-			if (strcmp(a, "stale-read"))
+		case O_INJECT: {
+			int i = histgen_inject_parse(a);
+			if (i <= 0)
 				goto bad;
-			o.inject = HISTGEN_INJECT_STALE_READ;
+			o.inject = (enum histgen_inject)i;
+			break;
+		}
+		case O_WORKLOAD:
+			if (!strcmp(a, "register"))
+				o.workload = HISTGEN_REGISTER;
+			else if (!strcmp(a, "list"))
+				o.workload = HISTGEN_LIST;
+			else
+				goto bad;
 			break;
 		case O_OPEN:
 			o.leave_open = 1;

@@ -156,13 +156,20 @@ static void check_shape(const char *buf, size_t len, const struct histgen_opts *
 			assert_int_equal(ev.value.kind, HVAL_ARRAY);
 			assert_int_equal(ev.value.len, 2);
 		} else if (!strcmp(ev.f, "write")) {
+			assert_int_equal(o->workload, HISTGEN_REGISTER);
 			assert_int_equal(ev.value.kind, HVAL_INT);
 			if (o->values)
 				assert_true(ev.value.u.i >= 0 && ev.value.u.i < (int64_t)o->values);
+		} else if (!strcmp(ev.f, "append")) {
+			assert_int_equal(o->workload, HISTGEN_LIST);
+			assert_int_equal(ev.value.kind, HVAL_INT);
+			assert_true(ev.value.u.i >= 0);
 		} else {
 			assert_string_equal(ev.f, "read");
 			if (ev.type != HTYPE_OK)
 				assert_int_equal(ev.value.kind, HVAL_NULL);
+			else if (o->workload == HISTGEN_LIST)
+				assert_int_equal(ev.value.kind, HVAL_ARRAY);
 		}
 	}
 	if (rc < 0)
@@ -378,6 +385,60 @@ static void test_inject(void **state)
 	}
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The list workload: the rules hold, appended elements are unique, every injection happens
+ * and changes the history. */
+static void test_list(void **state)
+{
+	for (int inj = HISTGEN_INJECT_NONE; inj <= HISTGEN_INJECT_NEVER_APPENDED; inj++) {
+		struct histgen_opts o;
+		struct histgen_report rep;
+		char *buf, *valid;
+		size_t len, vlen;
+		histgen_opts_default(&o);
+		o.workload = HISTGEN_LIST;
+		o.seed = 11;
+		o.keys = 3;
+		o.concurrency = 10;
+		o.ops = 2000;
+		o.crash_rate = 0.1;
+		gen(&o, &valid, &vlen, &rep);
+		assert_false(rep.injected);
+		o.inject = (enum histgen_inject)inj;
+		gen(&o, &buf, &len, &rep);
+		check_shape(buf, len, &o, &rep);
+		assert_int_equal(rep.injected, inj != HISTGEN_INJECT_NONE);
+		if (inj) {
+			assert_true(rep.inj_what[0] != '\0');
+			assert_true(rep.inj_index >= 0 && (uint64_t)rep.inj_index < rep.events);
+			assert_true(len != vlen || memcmp(buf, valid, len));
+		}
+		/* appended elements are unique */
+		struct hreader *r;
+		struct hevent ev;
+		assert_int_equal(
+			hreader_open_mem(&r, buf, len, "gen", HFMT_JSONL, errbuf, sizeof errbuf), 0);
+		int64_t *el = malloc(o.ops * sizeof *el);
+		size_t n = 0;
+		while (hreader_next(r, &ev, errbuf, sizeof errbuf) == 1)
+			if (ev.type == HTYPE_INVOKE && !strcmp(ev.f, "append"))
+				el[n++] = ev.value.u.i;
+		hreader_close(r);
+		qsort(el, n, sizeof *el, cmp_i64);
+		for (size_t i = 1; i < n; i++)
+			assert_true(el[i] != el[i - 1]);
+		assert_true(n > o.ops / 3);
+		free(el);
+		free(buf);
+		free(valid);
+	}
+}
+
 static void test_bad_options(void **state)
 {
 	struct histgen_opts o;
@@ -402,6 +463,17 @@ static void test_bad_options(void **state)
 	assert_int_equal(histgen_to_mem(&o, &buf, &len, NULL, errbuf, sizeof errbuf), SB_EINVAL);
 	assert_non_null(strstr(errbuf, "injection"));
 	free(buf);
+	/* list injections need the list workload; lists start empty */
+	histgen_opts_default(&o);
+	o.inject = HISTGEN_INJECT_LOST_APPEND;
+	assert_int_equal(histgen_new(&g, &o, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_non_null(strstr(errbuf, "list workload"));
+	histgen_opts_default(&o);
+	o.workload = HISTGEN_LIST;
+	o.has_initial = 1;
+	assert_int_equal(histgen_new(&g, &o, errbuf, sizeof errbuf), SB_EINVAL);
+	assert_int_equal(histgen_inject_parse("order"), HISTGEN_INJECT_ORDER);
+	assert_int_equal(histgen_inject_parse("nope"), -1);
 	/* an unwritable path */
 	histgen_opts_default(&o);
 	assert_int_equal(histgen_write_file(&o, "/nonexistent/x.jsonl", NULL, errbuf,
@@ -422,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_inject),
+		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
