@@ -64,6 +64,26 @@ int64_t chk_now_ns(void)
 	return clock_mono_ns();
 }
 
+int chk_budget_expired(struct budget *b, int64_t key_deadline)
+{
+	if (atomic_load(&b->stop))
+		return 1;
+	if (!b->deadline_ns && !key_deadline)
+		return 0;
+	int64_t now = chk_now_ns();
+	if (b->deadline_ns && now > b->deadline_ns) {
+		atomic_store(&b->stop, 1);
+		return 1;
+	}
+	return key_deadline && now > key_deadline ? 2 : 0;
+}
+
+const char *chk_budget_why(int r)
+{
+	return r == 2 ? "the per-key time limit was reached before this key was decided"
+		      : "the time limit was reached before this key was decided";
+}
+
 const char *chk_kind_name(int kind)
 {
 	switch (kind) {

@@ -127,6 +127,23 @@ struct budget {
 
 int64_t chk_now_ns(void);
 
+/* Whether a search must stop now: 1 when the check's deadline has passed or another worker
+ * saw it pass (b->stop is then set for all), 2 when only this key's deadline (monotonic ns,
+ * 0 = none) has passed, 0 otherwise. Reads the clock once. Long loops call it every few
+ * thousand steps, so a time limit is kept to well within a second. */
+int chk_budget_expired(struct budget *b, int64_t key_deadline);
+/* The sentence for an unknown verdict caused by chk_budget_expired()'s answer r (1 or 2). */
+const char *chk_budget_why(int r);
+
+/* List model by inference: when the key has no list writes and every appended element is
+ * unique (and none is in the initial list), every read names the order of the appends it
+ * saw, and linearizability is a question of real time alone, decided in O(n log n) with
+ * the same verdict the search would reach. Returns 1 with out filled (valid, invalid, or
+ * unknown when a time limit passed), 0 when the key does not qualify (search it), or
+ * SB_ENOMEM. */
+int chk_list_infer(const struct chk_history *h, const struct ckey *k, struct budget *b,
+		   int64_t key_deadline, struct chk_key_result *out);
+
 /* Decide one key of a linearizability model; fills out (verdict, why, counterexample).
  * Returns 0, or SB_ENOMEM when a report could not be allocated. */
 int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,

@@ -67,10 +67,12 @@ void chk_result_print(const struct chk_result *r, FILE *f)
 			}
 			if (k->nconcurrent > PRINT_MAX_CONCURRENT)
 				fprintf(f, "      ...\n");
-			fprintf(f, "    states the search reached before it:");
-			for (size_t s = 0; s < k->nstates; s++)
-				fprintf(f, " %s", k->states[s]);
-			fputc('\n', f);
+			if (k->nstates) { /* none when decided without a search */
+				fprintf(f, "    states the search reached before it:");
+				for (size_t s = 0; s < k->nstates; s++)
+					fprintf(f, " %s", k->states[s]);
+				fputc('\n', f);
+			}
 		}
 	}
 	if (r->nunknown) {

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker/hmap.h"
 #include "checker/internal.h"
 #include "lib/err.h"
 
@@ -50,75 +51,6 @@ struct lop {
 	uint8_t kind, ok;
 	uint8_t lin;   /* linearized now */
 };
-
-/* ---- small hash map: 64-bit key -> int32 ---------------------------------------------------- */
-
-struct hmap {
-	uint64_t *k;
-	int32_t *v; /* -1 = empty slot */
-	size_t cap, n;
-};
-
-static void hmap_free(struct hmap *m)
-{
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof *m);
-}
-
-static int32_t hmap_get(const struct hmap *m, uint64_t key)
-{
-	if (!m->cap)
-		return -1;
-	size_t i = mix64(key) & (m->cap - 1);
-	while (m->v[i] >= 0) {
-		if (m->k[i] == key)
-			return m->v[i];
-		i = (i + 1) & (m->cap - 1);
-	}
-	return -1;
-}
-
-static int hmap_put(struct hmap *m, uint64_t key, int32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		uint64_t *k = malloc(cap * sizeof *k);
-		int32_t *v = malloc(cap * sizeof *v);
-		if (!k || !v) {
-			free(k);
-			free(v);
-			return -1;
-		}
-		memset(v, 0xff, cap * sizeof *v);
-		for (size_t j = 0; j < m->cap; j++) {
-			if (m->v[j] < 0)
-				continue;
-			size_t i = mix64(m->k[j]) & (cap - 1);
-			while (v[i] >= 0)
-				i = (i + 1) & (cap - 1);
-			k[i] = m->k[j];
-			v[i] = m->v[j];
-		}
-		free(m->k);
-		free(m->v);
-		m->k = k;
-		m->v = v;
-		m->cap = cap;
-	}
-	size_t i = mix64(key) & (m->cap - 1);
-	while (m->v[i] >= 0) {
-		if (m->k[i] == key) {
-			m->v[i] = val;
-			return 0;
-		}
-		i = (i + 1) & (m->cap - 1);
-	}
-	m->k[i] = key;
-	m->v[i] = val;
-	m->n++;
-	return 0;
-}
 
 /* ---- per-key context ---------------------------------------------------------------------- */
 
@@ -381,6 +313,14 @@ static void on_linearize(struct kctx *c, struct lop *o, int delta)
 
 /* ---- memo ------------------------------------------------------------------------------------ */
 
+/* The home slot of a configuration. Insertion and growth must agree on it: many
+ * configurations share a linearized set (h1) and differ only in the state, so a slot taken
+ * from h1 alone would pile them into one long probe run. */
+static size_t memo_slot(uint64_t h1, int32_t state, size_t cap)
+{
+	return (h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27)) & (cap - 1);
+}
+
 /* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
 static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
@@ -396,7 +336,7 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 		for (size_t j = 0; j < c->mcap; j++) {
 			if (!c->memo[j].used)
 				continue;
-			size_t i = c->memo[j].h1 & (cap - 1);
+			size_t i = memo_slot(c->memo[j].h1, c->memo[j].state, cap);
 			while (m[i].used)
 				i = (i + 1) & (cap - 1);
 			m[i] = c->memo[j];
@@ -405,8 +345,7 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 		c->memo = m;
 		c->mcap = cap;
 	}
-	uint64_t hs = h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27);
-	size_t i = hs & (c->mcap - 1);
+	size_t i = memo_slot(h1, state, c->mcap);
 	while (c->memo[i].used) {
 		struct mslot *e = &c->memo[i];
 		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
@@ -1059,20 +998,10 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				rc = CHK_UNKNOWN;
 				goto out;
 			}
-			int64_t now = c->b->deadline_ns || c->key_deadline ? chk_now_ns() : 0;
-			if (atomic_load(&c->b->stop) ||
-			    (c->b->deadline_ns && now > c->b->deadline_ns)) {
-				atomic_store(&c->b->stop, 1);
+			int ex = chk_budget_expired(c->b, c->key_deadline);
+			if (ex) {
 				if (!c->rerun)
-					out->why = strdup("the time limit was reached before this key "
-							  "was decided");
-				rc = CHK_UNKNOWN;
-				goto out;
-			}
-			if (c->key_deadline && now > c->key_deadline) {
-				if (!c->rerun)
-					out->why = strdup("the per-key time limit was reached before "
-							  "this key was decided");
+					out->why = strdup(chk_budget_why(ex));
 				rc = CHK_UNKNOWN;
 				goto out;
 			}
@@ -1269,6 +1198,15 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		l->ok = o->status == S_OK || o->status == S_FAIL;
 	}
 	out->ops = c.n;
+	if (c.model == CHK_MODEL_LIST) {
+		int ir = chk_list_infer(h, k, b, c.key_deadline, out);
+		if (ir < 0)
+			goto out;
+		if (ir == 1) {
+			rc = 0;
+			goto out;
+		}
+	}
 	int prc = 0;
 	if (is_register(c.model))
 		prc = prepare_register(&c);

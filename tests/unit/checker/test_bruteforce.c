@@ -1,6 +1,10 @@
 /* Cross-check of the checker against a brute-force search on thousands of small random
- * cas-register, mutex and list histories (valid and invalid alike: reads return random values, outcomes are
- * random ok / info / fail / mismatch / never completed). The brute force tries every order
+ * cas-register, mutex and list histories (valid and invalid alike: reads return random values,
+ * outcomes are random ok / info / fail / mismatch / never completed). List histories come
+ * in two kinds: small repeated elements (the checker searches) and unique appended
+ * elements, with and without an initial list (the checker decides by inference): reads
+ * there are mostly prefixes of one plausible order, sometimes disordered, stale, holding an
+ * element twice, or one never appended. The brute force tries every order
  * that respects real time and every choice of which indeterminate operations happened, with
  * no reduction at all, so any inexact pruning in the checker shows up as a disagreement.
  * A failing case prints its seed and the history. */
@@ -18,13 +22,16 @@
 #include "lib/err.h"
 
 enum { F_READ, F_WRITE, F_CAS, F_ACQUIRE, F_RELEASE, F_APPEND, F_LREAD };
-enum { M_CAS, M_MUTEX, M_LIST };
+enum { M_CAS, M_MUTEX, M_LIST, M_LIST_UNIQUE };
 static int model;
 enum { O_OK, O_INFO, O_FAIL, O_MISMATCH, O_OPEN };
 
+typedef uint64_t state_t; /* a register value, the lock, or a list code (see list_append) */
+
 struct bop {
 	int f, outcome;
-	int a, b;      /* write a; cas a -> b; read result a; append a; list read: code a */
+	state_t a;     /* write a; cas a -> b; read result a; append a; list read: code a */
+	int b;
 	int call, ret; /* event positions; ret = 1 << 30 if none */
 	int required;  /* must be linearized (ok, mismatch) */
 	int present;   /* takes part at all (not a plain fail) */
@@ -40,13 +47,26 @@ static unsigned rnd(unsigned n)
 	return (unsigned)((rng >> 33) % n);
 }
 
-static int list_append(int st, int v)
+/* A list of up to 12 elements 0..15: its length in bits 56.., element i in bits 4i..4i+3. */
+#define LIST_MAX 12
+static int list_len(state_t st)
 {
-	int len = st >> 20;
-	return ((len + 1) << 20) | (st & 0xfffff) | (v << (2 * len));
+	return (int)(st >> 56);
 }
 
-static int brute(const struct bop *ops, int n, unsigned mask, int state)
+static int list_elem(state_t st, int i)
+{
+	return (int)((st >> (4 * i)) & 15);
+}
+
+static state_t list_append(state_t st, int v)
+{
+	int len = list_len(st);
+	return ((state_t)(len + 1) << 56) | (st & (((state_t)1 << 56) - 1)) |
+	       ((state_t)v << (4 * len));
+}
+
+static int brute(const struct bop *ops, int n, unsigned mask, state_t state)
 {
 	int all = 1;
 	for (int i = 0; i < n; i++)
@@ -66,7 +86,7 @@ static int brute(const struct bop *ops, int n, unsigned mask, int state)
 				ok = 0;
 		if (!ok)
 			continue;
-		int ns = state;
+		state_t ns = state;
 		if (o->outcome == O_MISMATCH) {
 			if (state == o->a)
 				continue;
@@ -78,7 +98,7 @@ static int brute(const struct bop *ops, int n, unsigned mask, int state)
 		} else if (o->f == F_CAS) {
 			if (state != o->a)
 				continue;
-			ns = o->b;
+			ns = (state_t)o->b;
 		} else if (o->f == F_ACQUIRE) {
 			if (state != 0)
 				continue;
@@ -88,9 +108,9 @@ static int brute(const struct bop *ops, int n, unsigned mask, int state)
 				continue;
 			ns = 0;
 		} else {
-			if ((state >> 20) >= 9)
+			if (list_len(state) >= LIST_MAX)
 				continue;
-			ns = list_append(state, o->a);
+			ns = list_append(state, (int)o->a);
 		}
 		if (brute(ops, n, mask | (1u << i), ns))
 			return 1;
@@ -105,27 +125,64 @@ static const char *fname(int f)
 	return n[f];
 }
 
-static size_t emit_list(char *p, size_t cap, int code)
+static size_t emit_list(char *p, size_t cap, state_t code)
 {
 	size_t len = (size_t)snprintf(p, cap, "[");
-	for (int i = 0; i < (code >> 20); i++)
+	for (int i = 0; i < list_len(code); i++)
 		len += (size_t)snprintf(p + len, cap - len, "%s%d", i ? "," : "",
-					(code >> (2 * i)) & 3);
+					list_elem(code, i));
 	return len + (size_t)snprintf(p + len, cap - len, "]");
+}
+
+/* Unique-element lists: the initial list (code) of this history, and the elements appended
+ * so far in invocation order. */
+static state_t uinit;
+static int uappended[16], nuappended;
+
+/* A read for the unique-element kind: usually the initial list and a prefix of the appends
+ * so far, lightly shuffled; sometimes a mutation of that. */
+static state_t unique_read(void)
+{
+	int order[16], n = nuappended;
+	memcpy(order, uappended, sizeof order);
+	for (int i = 0; i + 1 < n; i++)
+		if (rnd(4) == 0) {
+			int t = order[i];
+			order[i] = order[i + 1];
+			order[i + 1] = t;
+		}
+	state_t code = uinit;
+	int take = n ? (int)rnd((unsigned)n + 1) : 0;
+	for (int i = 0; i < take && list_len(code) < LIST_MAX; i++)
+		code = list_append(code, order[i]);
+	switch (rnd(12)) {
+	case 0: /* an element twice, or one never appended */
+		if (list_len(code) < LIST_MAX)
+			code = list_append(code, rnd(2) && list_len(code) ? list_elem(code, 0) : 15);
+		break;
+	case 1: /* without the initial list */
+		code = 0;
+		for (int i = 0; i < take && i < LIST_MAX; i++)
+			code = list_append(code, order[i]);
+		break;
+	default:
+		break;
+	}
+	return code;
 }
 
 static size_t emit_value(char *p, size_t cap, const struct bop *o, int completion)
 {
 	if (o->f == F_READ)
-		return completion ? (size_t)snprintf(p, cap, "%d", o->a)
+		return completion ? (size_t)snprintf(p, cap, "%d", (int)o->a)
 				  : (size_t)snprintf(p, cap, "null");
 	if (o->f == F_LREAD)
 		return completion ? emit_list(p, cap, o->a) : (size_t)snprintf(p, cap, "null");
 	if (o->f == F_ACQUIRE || o->f == F_RELEASE)
 		return (size_t)snprintf(p, cap, "null");
 	if (o->f == F_WRITE || o->f == F_APPEND)
-		return (size_t)snprintf(p, cap, "%d", o->a);
-	return (size_t)snprintf(p, cap, "[%d,%d]", o->a, o->b);
+		return (size_t)snprintf(p, cap, "%d", (int)o->a);
+	return (size_t)snprintf(p, cap, "[%d,%d]", (int)o->a, o->b);
 }
 
 /* Make a random history of n ops over `procs` processes; text into buf. */
@@ -161,13 +218,19 @@ static void make_history(struct bop *ops, int n, int procs, char *buf, size_t ca
 			} else {
 				o->f = rnd(2) ? F_APPEND : F_LREAD;
 			}
-			o->a = (int)rnd(3);
+			o->a = rnd(3);
 			o->b = (int)rnd(3);
-			if (o->f == F_LREAD) { /* a short list of the values appended so far */
-				int nel = (int)rnd(4), code = 0;
+			if (o->f == F_LREAD && model == M_LIST) { /* a short list of small values */
+				int nel = (int)rnd(4);
+				state_t code = 0;
 				for (int i = 0; i < nel; i++)
 					code = list_append(code, (int)rnd(3));
 				o->a = code;
+			} else if (o->f == F_LREAD) {
+				o->a = unique_read();
+			} else if (o->f == F_APPEND && model == M_LIST_UNIQUE) {
+				o->a = (state_t)(1 + nuappended);
+				uappended[nuappended++] = (int)o->a;
 			}
 			o->call = pos++;
 			o->ret = NEVER;
@@ -226,17 +289,23 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 {
 	char buf[8192], err[512];
 	int counts[2] = {0, 0};
-	struct hval *zero = NULL;
+	struct hval *zero = NULL, *ilist = NULL;
 	model = m;
 	assert_int_equal(chk_value_parse("0", &zero, err, sizeof err), 0);
+	assert_int_equal(chk_value_parse("[14]", &ilist, err, sizeof err), 0);
 	for (uint64_t seed = 1; seed <= nseeds; seed++) {
 		rng = seed * 0x9e3779b97f4a7c15ULL;
 		struct bop ops[MAXOPS];
 		int n = 3 + (int)rnd(MAXOPS - 2);
 		int procs = 2 + (int)rnd(3);
+		/* unique lists: a third of the histories start from the list [14] */
+		int with_init = m == M_LIST_UNIQUE && seed % 3 == 0;
+		uinit = with_init ? list_append(0, 14) : 0;
+		nuappended = 0;
 		make_history(ops, n, procs, buf, sizeof buf);
-		int want = brute(ops, n, 0, 0) ? CHK_VALID : CHK_INVALID;
-		struct chk_options opt = {.model = cm, .initial = m == M_CAS ? zero : NULL,
+		int want = brute(ops, n, 0, uinit) ? CHK_VALID : CHK_INVALID;
+		struct chk_options opt = {.model = cm,
+					  .initial = m == M_CAS ? zero : with_init ? ilist : NULL,
 					  .threads = 1};
 		struct hreader *r = NULL;
 		assert_int_equal(
@@ -255,6 +324,7 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 		counts[want == CHK_VALID]++;
 	}
 	chk_value_free(zero);
+	chk_value_free(ilist);
 	print_message("%d valid, %d invalid histories agreed\n", counts[1], counts[0]);
 	/* Both verdicts must be well represented for the comparison to mean something. */
 	assert_true(counts[0] > min_each && counts[1] > min_each);
@@ -275,12 +345,19 @@ static void test_list(void **state)
 	against_brute_force(M_LIST, CHK_MODEL_LIST, 10000, 200);
 }
 
+/* Unique appended elements: decided by inference (checker/listinfer.c). */
+static void test_list_unique(void **state)
+{
+	against_brute_force(M_LIST_UNIQUE, CHK_MODEL_LIST, 30000, 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cas_register),
 		cmocka_unit_test(test_mutex),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_unique),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,27 @@
+/* hmap — a small open-addressing hash map: 64-bit key -> non-negative int32 value, for the
+ * checker's per-key tables (trie children, element ids, interned states).
+ *
+ * A zeroed struct hmap is an empty map. Values must be >= 0 (-1 marks an empty slot, and
+ * hmap_get() returns -1 for a missing key); any 64-bit key is allowed. The map owns its
+ * arrays (hmap_free()). Thread rules: one thread at a time.
+ */
+#ifndef SB_CHECKER_HMAP_H
+#define SB_CHECKER_HMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hmap {
+	uint64_t *k;
+	int32_t *v; /* -1 = empty slot */
+	size_t cap, n;
+};
+
+/* The value of key, or -1. */
+int32_t hmap_get(const struct hmap *m, uint64_t key);
+/* Set key to val (>= 0), replacing an old value. Returns 0, or -1 out of memory (the map is
+ * unchanged). */
+int hmap_put(struct hmap *m, uint64_t key, int32_t val);
+void hmap_free(struct hmap *m);
+
+#endif
