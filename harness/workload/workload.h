@@ -35,6 +35,8 @@ struct workload_kind {
 	const char *summary;       /* one line for docs and --help */
 	enum chk_model model;      /* the checker model that judges its history */
 	bool keyed;                /* operations carry `key` (register: one unnamed register) */
+	const char *single_key;    /* !keyed: the key the client stores the register under ("r");
+				      NULL for keyed kinds */
 	unsigned ops;              /* bit (1 << enum op_f) for each operation it makes */
 	double mix[OP_NF];         /* default weights */
 	unsigned default_keys;     /* when the spec does not say */
@@ -52,6 +54,10 @@ const char *workload_names(void);
 
 /* The history's key for key index i: "k<i>" (keyed workloads), written into buf. */
 void workload_key_name(unsigned i, char *buf, size_t n);
+
+/* The key the client sends for key index i (client_req.key): the history's key for a keyed
+ * kind, the kind's single_key ("r") for an unkeyed one. */
+void workload_client_key(const struct workload_kind *k, unsigned i, char *buf, size_t n);
 
 /* The rows, one per file. */
 extern const struct workload_kind workload_register;
