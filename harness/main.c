@@ -16,6 +16,7 @@ int cmd_check(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_hosts(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"help", cmd_help, "show this list"},
@@ -24,6 +25,7 @@ static const struct command commands[] = {
 	{"hosts", cmd_hosts, "preflight: check SSH, root, clock and tools on every host"},
 	{"db", cmd_db, "install, start, stop, kill, pause the nodes; find the leader; get logs"},
 	{"check", cmd_check, "check histories for linearizability and lost writes"},
+	{"report", cmd_report, "write a run's report.html (verdict, charts, counterexample)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
