@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "checker/checker.h"
+#include "harness/report/html.h"
 #include "lib/err.h"
 #include "lib/opt.h"
 
@@ -16,7 +17,8 @@ int cmd_check(int argc, char **argv);
 
 static const char usage_text[] =
 	"usage: splitbrain check [--model M] [--initial V] [--timeout D] [--key-timeout D]\n"
-	"                        [--threads N] [--memory SIZE] [--json FILE] HISTORY...\n"
+	"                        [--threads N] [--memory SIZE] [--json FILE] [--html FILE]\n"
+	"                        HISTORY...\n"
 	"\n"
 	"Decides whether each history (JSON Lines or Jepsen/Knossos EDN, '-' = stdin) is\n"
 	"linearizable per key, or for --model set whether acknowledged adds were lost.\n"
@@ -32,6 +34,8 @@ static const char usage_text[] =
 	"                 over it: unknown; default: half of the machine's physical memory\n"
 	"  --json FILE    write the verdicts, counts and counterexamples as JSON ('-' = stdout);\n"
 	"                 a history that could not be checked has \"verdict\":\"error\"\n"
+	"  --html FILE    write a page to read in a browser: per invalid key its operations\n"
+	"                 around the counterexample and the order the search reached\n"
 	"\n"
 	"One verdict line per history; exit code: 0 valid, 1 invalid, 2 unknown (the worst over\n"
 	"all histories), 254 bad arguments or input (names the line), 255 internal error.\n";
@@ -70,6 +74,21 @@ static int parse_initial(const struct opt *o, const char *v, char *err, size_t e
 	return chk_value_parse(v, o->dst, err, errlen);
 }
 
+/* --html: add a checked history to the page (made on first use). Returns 0 or -1. */
+static int html_page(struct report_check **page, const char *html_path, const char *path,
+		     const struct chk_result *r)
+{
+	char err[512];
+	if (!html_path)
+		return 0;
+	if ((!*page && report_check_new(page, err, sizeof err)) ||
+	    report_check_add(*page, path, r, err, sizeof err)) {
+		fprintf(stderr, "splitbrain check: --html: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct chk_options opt = {.model = CHK_MODEL_CAS_REGISTER};
@@ -79,7 +98,8 @@ int cmd_check(int argc, char **argv)
 	uint64_t memory = 0;
 	if (pages > 0 && psize > 0)
 		memory = (uint64_t)pages * (uint64_t)psize / 2;
-	const char *json_path = NULL;
+	const char *json_path = NULL, *html_path = NULL;
+	struct report_check *html = NULL;
 	struct hval *initial = NULL;
 	int64_t timeout_ns = 0, key_timeout_ns = 0;
 	const struct opt opts[] = {
@@ -93,6 +113,7 @@ int cmd_check(int argc, char **argv)
 		{.type = OPT_SIZE, .name = "memory", .dst = &memory, .unit = 1 << 20,
 		 .max = 1ll << 50},
 		OPT_STRING("json", 0, &json_path),
+		OPT_STRING("html", 0, &html_path),
 		OPT_END,
 	};
 	char err[1024];
@@ -179,6 +200,9 @@ int cmd_check(int argc, char **argv)
 						fputc(',', jf);
 					chk_result_write_json(r, jf);
 				}
+				if (html_page(&html, html_path, path, r) &&
+				    exit_rank(SB_EXIT_INTERNAL) > exit_rank(worst))
+					worst = SB_EXIT_INTERNAL;
 				chk_result_free(r);
 			}
 		}
@@ -202,6 +226,15 @@ int cmd_check(int argc, char **argv)
 			if (exit_rank(SB_EXIT_INTERNAL) > exit_rank(worst))
 				worst = SB_EXIT_INTERNAL;
 		}
+	}
+	if (html) {
+		err[0] = '\0';
+		if (report_check_write(html, html_path, err, sizeof err)) {
+			fprintf(stderr, "splitbrain check: --html %s\n", err);
+			if (exit_rank(SB_EXIT_INTERNAL) > exit_rank(worst))
+				worst = SB_EXIT_INTERNAL;
+		}
+		report_check_free(html);
 	}
 	free(files);
 	chk_value_free(initial);

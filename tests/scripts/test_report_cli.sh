@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `splitbrain report` from the command line: exit codes, where
+# `splitbrain report` and `splitbrain check --html` from the command line: exit codes, where
 # the page goes, and that it is one self-contained file (nothing fetched from elsewhere).
 set -u
 cd "$(dirname "$0")/../.."
@@ -27,6 +27,12 @@ check "no argument exits 254" '[ $rc -eq 254 ]'
 check "two arguments exit 254" '[ $rc -eq 254 ]'
 "$SB" report --help | grep -q "usage: splitbrain report"; rc=$?
 check "--help" '[ $rc -eq 0 ]'
+
+"$SB" check --model kv --initial 0 --html "$tmp/check.html" tests/fixtures/stores/invalid/history.jsonl >/dev/null; rc=$?
+check "check --html keeps the verdict's exit code" '[ $rc -eq 1 ]'
+check "check --html draws the key view" 'grep -q "id=\"keyview-0\"" "$tmp/check.html" && grep -q "class=\"op ok bad" "$tmp/check.html"'
+"$SB" check --model kv --initial 0 --html "$tmp/nodir/x.html" tests/fixtures/stores/valid/history.jsonl >/dev/null 2>"$tmp/err"; rc=$?
+check "check --html to an unwritable place exits 255" '[ $rc -eq 255 ] && grep -q -- "--html" "$tmp/err"'
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
