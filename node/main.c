@@ -10,6 +10,7 @@
 #include "node/log.h"
 #include "node/raft.h"
 #include "node/server.h"
+#include "node/wire.h"
 
 static void print_point(const struct crash_info *ci, void *arg)
 {
@@ -33,8 +34,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: raftnode --id NAME --peers NAME=HOST:PORT,... --client HOST:PORT --data DIR\n"
 		"                [--election-timeout MIN-MAX] [--heartbeat MS] [--snapshot-every N]\n"
-		"                [--max-clients N] [--fault-injection] [--bug NAME]... [--log FILE]\n"
-		"                [--debug]\n"
+		"                [--max-clients N] [--cluster-token STRING] [--fault-injection]\n"
+		"                [--bug NAME]... [--log FILE] [--debug]\n"
 		"\n"
 		"A Raft replicated key-value store speaking RESP2 to clients (redis-cli works).\n"
 		"\n"
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 		"  --heartbeat MS          leader heartbeat interval in ms (default 50)\n"
 		"  --snapshot-every N      snapshot the state machine every N applied entries (65536)\n"
 		"  --max-clients N         client connections at once (default 1024, at most 65535)\n"
+		"  --cluster-token STRING  peers accept each other's hello only with the same token\n"
+		"                          (default empty); keeps clusters apart, it is not a secret:\n"
+		"                          peers must be on a trusted network\n"
 		"  --fault-injection       accept DEBUG CRASHPOINT <name> [hit] | DEBUG CRASHPOINT CLEAR\n"
 		"  --bug NAME              re-introduce a known consensus bug (repeatable)\n"
 		"  --log FILE              append log lines to FILE instead of stderr\n"
@@ -184,7 +188,8 @@ int main(int argc, char **argv)
 		int known = !strcmp(a, "--id") || !strcmp(a, "--peers") || !strcmp(a, "--client") ||
 			    !strcmp(a, "--data") || !strcmp(a, "--election-timeout") ||
 			    !strcmp(a, "--heartbeat") || !strcmp(a, "--bug") || !strcmp(a, "--log") ||
-			    !strcmp(a, "--snapshot-every") || !strcmp(a, "--max-clients");
+			    !strcmp(a, "--snapshot-every") || !strcmp(a, "--max-clients") ||
+			    !strcmp(a, "--cluster-token");
 		if (!known)
 			return bad("unknown argument '%s'%s", a, "");
 		if (i + 1 >= argc)
@@ -222,6 +227,15 @@ int main(int argc, char **argv)
 			if (parse_u32(v, &n) || n > 65535)
 				return bad("--max-clients: '%s' is not a count from 1 to 65535%s", v, "");
 			cfg.max_clients = n;
+		} else if (!strcmp(a, "--cluster-token")) {
+			size_t n = strlen(v);
+			if (n >= WIRE_MAX_TOKEN)
+				return bad("--cluster-token: longer than %s bytes%s", "255", "");
+			for (size_t k = 0; k < n; k++)
+				if (v[k] < 0x21 || v[k] > 0x7e)
+					return bad("--cluster-token: '%s' has a space or a non-printable byte%s",
+						   v, "");
+			cfg.cluster_token = v;
 		} else if (!strcmp(a, "--bug")) {
 			unsigned bit;
 			char err[512];

@@ -44,6 +44,10 @@ _Static_assert(RESP_MAX_REQUEST >= RAFT_KV_MAX_KEY + 2u * RAFT_KV_MAX_VALUE + 40
 #define BACKOFF_MAX_MS 500
 #define MAX_PEER_IN 64
 #define PEER_ADDRS 8 /* resolved addresses kept per node */
+#define PEER_HELLO_TIMEOUT_MS 2000
+#define PIN_CHUNK 65536u
+/* Room for bodies across all incoming peer connections: two of the largest frames at once. */
+#define PEER_IN_BUDGET (2u * (WIRE_HDR + WIRE_MAX_BODY))
 
 struct client {
 	int kind; /* K_CLIENT: must be first (epoll data points at it) */
@@ -63,8 +67,10 @@ struct client {
 struct peer_in {
 	int kind; /* K_PEER_IN */
 	int fd;
-	struct wire_buf in;
-	raft_id from; /* from the hello; 0 until then */
+	struct wire_buf in;   /* capacity counted in server.pin_bytes */
+	raft_id from;         /* from the accepted hello; 0 until then */
+	uint64_t since;       /* accepted at (ms): the hello must follow soon */
+	struct sockaddr_storage addr; /* the connection's source address */
 };
 
 struct peer {
@@ -97,6 +103,7 @@ struct server {
 	struct client **clients;
 	size_t max_clients, n_clients;
 	struct peer_in *pins[MAX_PEER_IN];
+	size_t pin_bytes; /* buffer capacity held by all of pins[] */
 	size_t *kicks; /* slots of clients with kick set */
 	size_t n_kicks;
 	uint64_t req_counter;
@@ -188,6 +195,30 @@ static void addr_normalize(struct sockaddr_storage *a)
 	memcpy(a, &s4, sizeof s4);
 }
 
+/* Same host address (ports are not compared: a dialled connection has an ephemeral one). */
+static int addr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			       &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr));
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	return 0;
+}
+
+static void addr_format(const struct sockaddr_storage *a, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (a->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, host, sizeof host);
+	else if (a->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, host, sizeof host);
+	snprintf(out, n, "%s", host);
+}
+
 /* Resolve every node's peer address (kept: incoming hellos must come from them) and the client
  * address, before anything else happens: a name that does not resolve is a bad argument. */
 static int resolve_nodes(struct server *s, char *err, size_t errlen)
@@ -270,10 +301,43 @@ static void peer_connected(struct server *s, struct peer *p)
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	char err[256];
 	p->out.len = 0;
-	if (wire_encode_hello(&p->out, (raft_id)(s->cfg->self + 1), s->client_addr, err, sizeof err))
+	if (wire_encode_hello(&p->out, (raft_id)(s->cfg->self + 1), s->client_addr,
+			      s->cfg->cluster_token ? s->cfg->cluster_token : "", err, sizeof err))
 		log_event(LOG_WARN, "peer-hello-failed", "msg=\"%s\"", err);
 	log_event(LOG_INFO, "peer-connected", "peer=%s", node_name(s, p->id));
 	peer_flush(s, p);
+}
+
+/* Dial from this node's own --peers address when it names one (not a wildcard): the receiver
+ * accepts a hello only from the sender's configured address, and a host with several
+ * addresses would otherwise pick the source by its routes. */
+static int bind_own_address(struct server *s, int fd, int family)
+{
+	const struct peer *me = &s->peers[s->cfg->self];
+	for (size_t k = 0; k < me->n_addrs; k++) {
+		struct sockaddr_storage a = me->addrs[k];
+		socklen_t len;
+		if (a.ss_family != family)
+			continue;
+		if (family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
+			if (s4->sin_addr.s_addr == htonl(INADDR_ANY))
+				return 0;
+			s4->sin_port = 0;
+			len = sizeof *s4;
+		} else if (family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a;
+			if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+				return 0;
+			s6->sin6_port = 0;
+			len = sizeof *s6;
+		} else {
+			return 0;
+		}
+		errno = 0;
+		return bind(fd, (struct sockaddr *)&a, len);
+	}
+	return 0;
 }
 
 static void peer_dial(struct server *s, struct peer *p)
@@ -289,6 +353,13 @@ static void peer_dial(struct server *s, struct peer *p)
 	if (fd < 0) {
 		freeaddrinfo(res);
 		peer_close(s, p, strerror(errno));
+		return;
+	}
+	if (bind_own_address(s, fd, res->ai_family) < 0) {
+		int e = errno;
+		freeaddrinfo(res);
+		close(fd);
+		peer_close(s, p, e ? strerror(e) : "cannot bind to the own peer address");
 		return;
 	}
 	int rc = connect(fd, res->ai_addr, res->ai_addrlen);
@@ -346,25 +417,79 @@ static void peer_send(struct server *s, const struct raft_msg *m)
 	}
 }
 
-/* ---- peers: incoming --------------------------------------------------------------------- */
+/* ---- peers: incoming ---------------------------------------------------------------------
+ *
+ * What a connection may make the node hold is bounded at every step. Before its hello, only a
+ * hello (at most WIRE_HDR + WIRE_MAX_HELLO_BODY bytes) is read, and it must arrive within
+ * PEER_HELLO_TIMEOUT_MS. The hello must carry this cluster's token, name a configured peer
+ * and come from that peer's --peers address; a newer accepted hello from the same peer
+ * replaces its older connection. After it, each message's sender must be the hello's, a frame
+ * is checked against its kind's bound (wire.h) before its body is buffered, and the room
+ * reserved for bodies across all incoming connections stays within PEER_IN_BUDGET. */
+
+static void pin_resize(struct server *s, struct peer_in *pi, size_t cap);
 
 static void pin_close(struct server *s, size_t i, const char *why)
 {
 	struct peer_in *pi = s->pins[i];
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, pi->fd, NULL);
 	close(pi->fd);
-	if (why)
-		log_event(LOG_WARN, "peer-connection-dropped", "peer=%s reason=\"%s\"",
-			  node_name(s, pi->from), why);
-	wire_buf_free(&pi->in);
+	if (why) {
+		char addr[INET6_ADDRSTRLEN];
+		addr_format(&pi->addr, addr, sizeof addr);
+		log_event(LOG_WARN, "peer-connection-dropped", "peer=%s addr=%s reason=\"%s\"",
+			  node_name(s, pi->from), addr, why);
+	}
+	pin_resize(s, pi, 0);
 	free(pi);
 	s->pins[i] = NULL;
+}
+
+/* Give pi's input buffer exactly `cap` bytes of room (0 frees it), keeping s->pin_bytes, the
+ * sum over all incoming connections, up to date. No budget check: see pin_reserve. */
+static void pin_resize(struct server *s, struct peer_in *pi, size_t cap)
+{
+	if (cap == pi->in.cap)
+		return;
+	if (cap == 0) {
+		s->pin_bytes -= pi->in.cap;
+		wire_buf_free(&pi->in);
+		return;
+	}
+	unsigned char *q = realloc(pi->in.p, cap);
+	if (!q)
+		return; /* keep the old buffer; pin_reserve reports the shortage */
+	s->pin_bytes = s->pin_bytes - pi->in.cap + cap;
+	pi->in.p = q;
+	pi->in.cap = cap;
+}
+
+/* Make room for `want` bytes in pi's buffer. -1 with *why set if that would take the incoming
+ * buffers over their budget or memory runs out. */
+static int pin_reserve(struct server *s, struct peer_in *pi, size_t want, const char **why)
+{
+	if (want <= pi->in.cap)
+		return 0;
+	if (s->pin_bytes - pi->in.cap + want > PEER_IN_BUDGET) {
+		*why = "incoming peer buffers over budget";
+		return -1;
+	}
+	pin_resize(s, pi, want);
+	if (pi->in.cap < want) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
 }
 
 static void peer_accept(struct server *s)
 {
 	for (;;) {
-		int fd = accept4(s->peer_l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct sockaddr_storage addr;
+		socklen_t alen = sizeof addr;
+		memset(&addr, 0, sizeof addr);
+		int fd = accept4(s->peer_l.fd, (struct sockaddr *)&addr, &alen,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
 		size_t i = 0;
@@ -377,22 +502,162 @@ static void peer_accept(struct server *s)
 		}
 		pi->kind = K_PEER_IN;
 		pi->fd = fd;
+		pi->addr = addr;
+		addr_normalize(&pi->addr);
+		pi->since = now_ms();
 		s->pins[i] = pi;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = pi};
 		epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
 	}
 }
 
-static void pin_event(struct server *s, size_t i)
+/* Connections that have not said hello in time. */
+static void expire_pins(struct server *s, uint64_t now)
+{
+	for (size_t i = 0; i < MAX_PEER_IN; i++)
+		if (s->pins[i] && !s->pins[i]->from && now - s->pins[i]->since >= PEER_HELLO_TIMEOUT_MS)
+			pin_close(s, i, "no hello in time");
+}
+
+/* Why a hello cannot be accepted, or NULL if it can. */
+static const char *hello_refusal(const struct server *s, const struct peer_in *pi, raft_id from,
+				 const char *token)
+{
+	if (pi->from)
+		return "a second hello on one connection";
+	if (from == 0 || from > s->cfg->n_nodes || from == s->cfg->self + 1)
+		return "hello from an unknown node";
+	if (strcmp(token, s->cfg->cluster_token ? s->cfg->cluster_token : ""))
+		return "hello with another cluster token";
+	const struct peer *p = &s->peers[from - 1];
+	for (size_t k = 0; k < p->n_addrs; k++)
+		if (addr_same_host(&pi->addr, &p->addrs[k]))
+			return NULL;
+	return "hello from an address other than the node's --peers address";
+}
+
+/* Handle a hello on connection i. -1 if the connection was closed. */
+static int pin_hello(struct server *s, size_t i, const unsigned char *body, size_t blen)
+{
+	struct peer_in *pi = s->pins[i];
+	raft_id from = 0;
+	char addr[WIRE_MAX_ADDR], token[WIRE_MAX_TOKEN], err[256];
+	const char *why = NULL;
+	if (wire_decode_hello(body, blen, &from, addr, sizeof addr, token, sizeof token, err,
+			      sizeof err))
+		why = err;
+	else
+		why = hello_refusal(s, pi, from, token);
+	if (why) {
+		char src[INET6_ADDRSTRLEN];
+		addr_format(&pi->addr, src, sizeof src);
+		log_event(LOG_WARN, "peer-hello-refused", "claimed=%u addr=%s reason=\"%s\"", from, src,
+			  why);
+		pin_close(s, i, NULL);
+		return -1;
+	}
+	pi->from = from;
+	/* A peer dials one connection at a time: an older one from it is dead or forged. */
+	for (size_t j = 0; j < MAX_PEER_IN; j++)
+		if (j != i && s->pins[j] && s->pins[j]->from == from)
+			pin_close(s, j, "replaced by a newer connection from the same peer");
+	snprintf(s->peers[from - 1].client_addr, sizeof s->peers[from - 1].client_addr, "%s", addr);
+	return 0;
+}
+
+/* Hand one message to the core. -1 if the connection was closed (or the node must stop). */
+static int pin_message(struct server *s, size_t i, const unsigned char *body, size_t blen)
 {
 	struct peer_in *pi = s->pins[i];
 	char err[256];
-	for (;;) {
-		if (wire_buf_reserve(&pi->in, 65536) < 0) {
-			pin_close(s, i, "out of memory");
+	struct raft_msg m;
+	int rc = wire_decode_msg(body, blen, &m, err, sizeof err);
+	if (rc == SB_ENOMEM) {
+		set_fatal(s, "decode peer message", err);
+		return -1;
+	}
+	if (rc) {
+		pin_close(s, i, err);
+		return -1;
+	}
+	if (m.from != pi->from) {
+		snprintf(err, sizeof err, "a message from node %u on %s's connection", m.from,
+			 node_name(s, pi->from));
+		wire_msg_free(&m);
+		pin_close(s, i, err);
+		return -1;
+	}
+	rc = raft_step(s->raft, &m, err, sizeof err);
+	wire_msg_free(&m);
+	if (rc == SB_ENOMEM) {
+		set_fatal(s, "raft_step", err);
+		return -1;
+	}
+	if (rc)
+		log_event(LOG_WARN, "peer-message-rejected", "peer=%s msg=\"%s\"", node_name(s, pi->from),
+			  err);
+	return 0;
+}
+
+/* Handle every complete frame in connection i's buffer. -1 if the connection was closed. */
+static int pin_frames(struct server *s, size_t i)
+{
+	struct peer_in *pi = s->pins[i];
+	char err[256];
+	size_t off = 0;
+	while (!s->fatal) {
+		const unsigned char *p = pi->in.p + off;
+		size_t n = pi->in.len - off;
+		if (!pi->from && n > 3 && p[3] != WIRE_HELLO) {
+			pin_close(s, i, "a message before the hello");
+			return -1;
+		}
+		int kind;
+		const unsigned char *body;
+		size_t blen, used;
+		int rc = wire_frame(p, n, &kind, &body, &blen, &used, err, sizeof err);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			pin_close(s, i, err);
+			return -1;
+		}
+		off += used;
+		if (kind == WIRE_HELLO ? pin_hello(s, i, body, blen) : pin_message(s, i, body, blen))
+			return -1;
+	}
+	wire_buf_consume(&pi->in, off);
+	return s->fatal ? -1 : 0;
+}
+
+/* How much buffer the next read may fill: before the hello, the rest of a largest hello;
+ * after it, the rest of the frame being received or PIN_CHUNK, whichever is more. */
+static size_t pin_want(const struct peer_in *pi)
+{
+	if (!pi->from)
+		return WIRE_HDR + WIRE_MAX_HELLO_BODY;
+	size_t frame = wire_frame_size(pi->in.p, pi->in.len);
+	return frame > pi->in.len + PIN_CHUNK ? frame : pi->in.len + PIN_CHUNK;
+}
+
+static void pin_event(struct server *s, size_t i)
+{
+	/* A few chunks at a time, so that one busy peer does not starve the loop (epoll is
+	 * level-triggered: the rest is read on the next round). */
+	for (int round = 0; round < 16; round++) {
+		struct peer_in *pi = s->pins[i];
+		const char *why = NULL;
+		size_t want = pin_want(pi);
+		if (want <= pi->in.len) {
+			pin_close(s, i, "hello too large");
 			return;
 		}
-		ssize_t r = recv(pi->fd, pi->in.p + pi->in.len, pi->in.cap - pi->in.len, 0);
+		if (pin_reserve(s, pi, want, &why) < 0) {
+			pin_close(s, i, why);
+			return;
+		}
+		size_t room = want - pi->in.len;
+		ssize_t r = recv(pi->fd, pi->in.p + pi->in.len, room, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -402,57 +667,16 @@ static void pin_event(struct server *s, size_t i)
 			return;
 		}
 		pi->in.len += (size_t)r;
-		if ((size_t)r < 65536)
+		if (pin_frames(s, i) < 0)
+			return;
+		if ((size_t)r < room)
 			break;
 	}
-	size_t off = 0;
-	for (;;) {
-		int kind;
-		const unsigned char *body;
-		size_t blen, used;
-		int rc = wire_frame(pi->in.p + off, pi->in.len - off, &kind, &body, &blen, &used, err,
-				    sizeof err);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			pin_close(s, i, err);
-			return;
-		}
-		off += used;
-		if (kind == WIRE_HELLO) {
-			raft_id from;
-			char addr[WIRE_MAX_ADDR];
-			if (wire_decode_hello(body, blen, &from, addr, sizeof addr, err, sizeof err) ||
-			    from == 0 || from > s->cfg->n_nodes || from == s->cfg->self + 1) {
-				pin_close(s, i, err[0] ? err : "hello from an unknown node");
-				return;
-			}
-			pi->from = from;
-			snprintf(s->peers[from - 1].client_addr, sizeof s->peers[from - 1].client_addr, "%s",
-				 addr);
-			continue;
-		}
-		struct raft_msg m;
-		rc = wire_decode_msg(body, blen, &m, err, sizeof err);
-		if (rc == SB_ENOMEM) {
-			set_fatal(s, "decode peer message", err);
-			return;
-		}
-		if (rc) {
-			pin_close(s, i, err);
-			return;
-		}
-		rc = raft_step(s->raft, &m, err, sizeof err);
-		wire_msg_free(&m);
-		if (rc == SB_ENOMEM) {
-			set_fatal(s, "raft_step", err);
-			return;
-		}
-		if (rc)
-			log_event(LOG_WARN, "peer-message-rejected", "peer=%s msg=\"%s\"",
-				  node_name(s, pi->from), err);
-	}
-	wire_buf_consume(&pi->in, off);
+	/* Give back the room of a large frame once it is handled. */
+	struct peer_in *pi = s->pins[i];
+	if (pi->in.cap > 2 * PIN_CHUNK && pi->in.len < PIN_CHUNK &&
+	    wire_frame_size(pi->in.p, pi->in.len) <= PIN_CHUNK)
+		pin_resize(s, pi, pi->in.len ? PIN_CHUNK : 0);
 }
 
 /* ---- clients ----------------------------------------------------------------------------- */
@@ -1107,6 +1331,7 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 		if (process_ready(s))
 			break;
 		expire_requests(s, now);
+		expire_pins(s, now);
 
 		uint64_t deadline = raft_next_deadline(s->raft);
 		for (size_t i = 0; i < cfg->n_nodes; i++)

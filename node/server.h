@@ -8,9 +8,15 @@
  * one fsync (group commit).
  *
  * Each TCP connection to a peer carries traffic in one direction: a node sends on the
- * connection it dialled and receives on the ones it accepted. The first frame on a dialled
- * connection is a hello with the sender's id and client address, so that followers can redirect
- * clients to the leader (-NOTLEADER n2 host:port).
+ * connection it dialled (from its own --peers address) and receives on the ones it accepted.
+ * The first frame on a dialled connection is a hello with the sender's id, client address and
+ * the cluster token, so that followers can redirect clients to the leader (-NOTLEADER n2
+ * host:port). An accepted connection gets nothing through before a hello, which must come
+ * within PEER_HELLO_TIMEOUT_MS, carry this node's token and come from the claimed node's
+ * --peers address; then every message's sender must be the hello's. Frames are bounded per
+ * kind before they are buffered, and so are all incoming buffers together (server.c). This
+ * keeps clusters and stray traffic apart; it is not cryptography: peers must be on a trusted
+ * network.
  *
  * A client connection has at most one request in the core at a time (replies stay in order);
  * further pipelined requests wait in the socket until the reply is out.
@@ -43,6 +49,7 @@ struct server_config {
 	int fault_injection;
 	unsigned bugs;
 	size_t max_clients; /* 0: SERVER_MAX_CLIENTS */
+	const char *cluster_token; /* NULL or "": the empty token; must match the peers' */
 	uint64_t snapshot_every; /* 0: SERVER_SNAPSHOT_EVERY */
 };
 

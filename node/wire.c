@@ -130,6 +130,15 @@ int wire_frame(const unsigned char *buf, size_t len, int *kind, const unsigned c
 			       WIRE_MAX_BODY);
 	if (buf[3] != WIRE_HELLO && buf[3] != WIRE_MSG)
 		return err_set(err, errlen, SB_EINVAL, "unknown frame kind %u", buf[3]);
+	if (buf[3] == WIRE_HELLO && blen > WIRE_MAX_HELLO_BODY)
+		return err_set(err, errlen, SB_EINVAL, "hello of %u bytes exceeds %u", blen,
+			       WIRE_MAX_HELLO_BODY);
+	/* Only AppendEntries and InstallSnapshot carry data: the others are refused before a
+	 * large body is buffered. */
+	if (buf[3] == WIRE_MSG && blen > WIRE_MAX_SMALL_BODY && len > WIRE_HDR &&
+	    buf[WIRE_HDR] != RAFT_MSG_APPEND && buf[WIRE_HDR] != RAFT_MSG_SNAPSHOT)
+		return err_set(err, errlen, SB_EINVAL, "message of type %u with a %u-byte body (max %u)",
+			       buf[WIRE_HDR], blen, WIRE_MAX_SMALL_BODY);
 	if (len - WIRE_HDR < blen)
 		return 0;
 	if (crc32c(0, buf + WIRE_HDR, blen) != get32p(buf + 8))
@@ -139,6 +148,16 @@ int wire_frame(const unsigned char *buf, size_t len, int *kind, const unsigned c
 	*body_len = blen;
 	*consumed = WIRE_HDR + (size_t)blen;
 	return 1;
+}
+
+size_t wire_frame_size(const unsigned char *buf, size_t len)
+{
+	if (len < WIRE_HDR)
+		return 0;
+	uint32_t blen = get32p(buf + 4);
+	if (buf[3] == WIRE_MSG && blen > WIRE_MAX_SMALL_BODY && len == WIRE_HDR)
+		return 0; /* its type, and so its bound, is not known yet */
+	return WIRE_HDR + (size_t)blen;
 }
 
 /* ---- messages ----------------------------------------------------------------------------
@@ -199,16 +218,20 @@ int wire_encode_msg(struct wire_buf *b, const struct raft_msg *m, char *err, siz
 	return finish_frame(b, at, err, errlen);
 }
 
-int wire_encode_hello(struct wire_buf *b, raft_id from, const char *client_addr, char *err,
-		      size_t errlen)
+int wire_encode_hello(struct wire_buf *b, raft_id from, const char *client_addr,
+		      const char *token, char *err, size_t errlen)
 {
-	size_t n = strlen(client_addr);
+	size_t n = strlen(client_addr), t = strlen(token);
 	if (n >= WIRE_MAX_ADDR)
 		return err_set(err, errlen, SB_EINVAL, "client address too long (%zu bytes)", n);
+	if (t >= WIRE_MAX_TOKEN)
+		return err_set(err, errlen, SB_EINVAL, "cluster token too long (%zu bytes)", t);
 	size_t at = begin_frame(b, WIRE_HELLO);
 	put32(b, from);
 	put16(b, (uint16_t)n);
 	wire_buf_put(b, client_addr, n);
+	put16(b, (uint16_t)t);
+	wire_buf_put(b, token, t);
 	return finish_frame(b, at, err, errlen);
 }
 
@@ -338,21 +361,34 @@ void wire_msg_free(struct raft_msg *m)
 	m->n_entries = 0;
 }
 
+/* Copy a length-prefixed printable string out of a hello. */
+static int hello_string(struct rd *r, char *out, size_t outlen, size_t max, const char *what,
+			char *err, size_t errlen)
+{
+	size_t n = (size_t)get_n(r, 2);
+	const unsigned char *p = take(r, n);
+	if (r->short_read)
+		return err_set(err, errlen, SB_EINVAL, "malformed hello: %s cut short", what);
+	if (n >= outlen || n >= max)
+		return err_set(err, errlen, SB_EINVAL, "hello %s too long (%zu bytes)", what, n);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return err_set(err, errlen, SB_EINVAL, "hello %s has a non-printable byte", what);
+	if (n)
+		memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
 int wire_decode_hello(const unsigned char *body, size_t len, raft_id *from, char *addr,
-		      size_t addrlen, char *err, size_t errlen)
+		      size_t addrlen, char *token, size_t tokenlen, char *err, size_t errlen)
 {
 	struct rd r = {body, len, 0};
 	*from = (raft_id)get_n(&r, 4);
-	size_t n = (size_t)get_n(&r, 2);
-	const unsigned char *p = take(&r, n);
-	if (r.short_read || r.n)
-		return err_set(err, errlen, SB_EINVAL, "malformed hello (%zu bytes)", len);
-	if (n >= addrlen || n >= WIRE_MAX_ADDR)
-		return err_set(err, errlen, SB_EINVAL, "hello address too long (%zu bytes)", n);
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x21 || p[i] > 0x7e)
-			return err_set(err, errlen, SB_EINVAL, "hello address has a non-printable byte");
-	memcpy(addr, p, n);
-	addr[n] = '\0';
-	return 0;
+	int rc = hello_string(&r, addr, addrlen, WIRE_MAX_ADDR, "address", err, errlen);
+	if (!rc)
+		rc = hello_string(&r, token, tokenlen, WIRE_MAX_TOKEN, "cluster token", err, errlen);
+	if (!rc && r.n)
+		rc = err_set(err, errlen, SB_EINVAL, "malformed hello: %zu trailing bytes", r.n);
+	return rc;
 }

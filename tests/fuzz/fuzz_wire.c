@@ -40,8 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += used;
 		if (kind == WIRE_HELLO) {
 			raft_id from;
-			char addr[WIRE_MAX_ADDR];
-			wire_decode_hello(body, blen, &from, addr, sizeof addr, err, sizeof err);
+			char addr[WIRE_MAX_ADDR], token[WIRE_MAX_TOKEN];
+			wire_decode_hello(body, blen, &from, addr, sizeof addr, token, sizeof token, err,
+					  sizeof err);
 			continue;
 		}
 		struct raft_msg m;

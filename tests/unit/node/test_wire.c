@@ -51,7 +51,7 @@ static void test_roundtrip(void **state)
 	struct raft_msg m = sample(es, 3);
 	struct wire_buf b = {0};
 	char err[256];
-	assert_int_equal(wire_encode_hello(&b, 1, "127.0.0.1:7001", err, sizeof err), 0);
+	assert_int_equal(wire_encode_hello(&b, 1, "127.0.0.1:7001", "run-42", err, sizeof err), 0);
 	assert_int_equal(wire_encode_msg(&b, &m, err, sizeof err), 0);
 
 	int kind;
@@ -63,10 +63,12 @@ static void test_roundtrip(void **state)
 	assert_int_equal(wire_frame(b.p, b.len, &kind, &body, &blen, &used, err, sizeof err), 1);
 	assert_int_equal(kind, WIRE_HELLO);
 	raft_id from;
-	char addr[64];
-	assert_int_equal(wire_decode_hello(body, blen, &from, addr, sizeof addr, err, sizeof err), 0);
+	char addr[64], token[WIRE_MAX_TOKEN];
+	assert_int_equal(wire_decode_hello(body, blen, &from, addr, sizeof addr, token, sizeof token,
+					   err, sizeof err), 0);
 	assert_int_equal(from, 1);
 	assert_string_equal(addr, "127.0.0.1:7001");
+	assert_string_equal(token, "run-42");
 
 	size_t off = used;
 	for (size_t i = off; i < b.len; i++)
@@ -176,6 +178,81 @@ static void test_bad_frames(void **state)
 	wire_buf_free(&b);
 }
 
+/* A hello: the empty token is a token too; bad ones are refused on both sides. */
+static void test_hello(void **state)
+{
+	struct wire_buf b = {0};
+	char err[256], addr[WIRE_MAX_ADDR], token[WIRE_MAX_TOKEN], big[WIRE_MAX_TOKEN + 1];
+	assert_int_equal(wire_encode_hello(&b, 2, "h:1", "", err, sizeof err), 0);
+	raft_id from;
+	assert_int_equal(wire_decode_hello(b.p + WIRE_HDR, b.len - WIRE_HDR, &from, addr, sizeof addr,
+					   token, sizeof token, err, sizeof err), 0);
+	assert_int_equal(from, 2);
+	assert_string_equal(token, "");
+	/* an old (version 1) hello body, without a token, is cut short */
+	assert_int_equal(wire_decode_hello(b.p + WIRE_HDR, b.len - WIRE_HDR - 2, &from, addr,
+					   sizeof addr, token, sizeof token, err, sizeof err), SB_EINVAL);
+	memset(big, 't', WIRE_MAX_TOKEN);
+	big[WIRE_MAX_TOKEN] = '\0';
+	b.len = 0;
+	assert_int_equal(wire_encode_hello(&b, 2, "h:1", big, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "token too long"));
+	b.len = 0;
+	assert_int_equal(wire_encode_hello(&b, 2, "h:1", "a b", err, sizeof err), 0);
+	assert_int_equal(wire_decode_hello(b.p + WIRE_HDR, b.len - WIRE_HDR, &from, addr, sizeof addr,
+					   token, sizeof token, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "non-printable"));
+	wire_buf_free(&b);
+}
+
+/* Per-kind bounds, known from the header and the first body byte, before a body is buffered:
+ * a receiver once buffered 64 MiB per connection for any frame before checking it. */
+static void test_frame_bounds(void **state)
+{
+	unsigned char h[WIRE_HDR + 1] = {0x53, 0x42, WIRE_VERSION, WIRE_HELLO, 0, 0, 0x10, 0};
+	int kind;
+	const unsigned char *body;
+	size_t blen, used;
+	char err[256];
+	/* a hello claiming 1 MiB */
+	assert_int_equal(wire_frame(h, WIRE_HDR, &kind, &body, &blen, &used, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "hello of"));
+	h[6] = 0;
+	h[4] = (unsigned char)WIRE_MAX_HELLO_BODY; /* the largest hello: more bytes needed */
+	h[5] = (unsigned char)(WIRE_MAX_HELLO_BODY >> 8);
+	assert_int_equal(wire_frame(h, WIRE_HDR, &kind, &body, &blen, &used, err, sizeof err), 0);
+	assert_int_equal(wire_frame_size(h, WIRE_HDR), WIRE_HDR + WIRE_MAX_HELLO_BODY);
+	/* a 1 MiB message: its type decides */
+	h[3] = WIRE_MSG;
+	h[4] = h[5] = 0;
+	h[6] = 0x10;
+	assert_int_equal(wire_frame(h, WIRE_HDR, &kind, &body, &blen, &used, err, sizeof err), 0);
+	assert_int_equal(wire_frame_size(h, WIRE_HDR), 0); /* type not known yet */
+	const int small[] = {RAFT_MSG_PREVOTE, RAFT_MSG_VOTE, RAFT_MSG_VOTE_RESP,
+			     RAFT_MSG_APPEND_RESP, RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW};
+	for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+		h[WIRE_HDR] = (unsigned char)small[i];
+		assert_int_equal(wire_frame(h, sizeof h, &kind, &body, &blen, &used, err, sizeof err),
+				 SB_EINVAL);
+		assert_non_null(strstr(err, "body (max"));
+	}
+	h[WIRE_HDR] = RAFT_MSG_APPEND;
+	assert_int_equal(wire_frame(h, sizeof h, &kind, &body, &blen, &used, err, sizeof err), 0);
+	assert_int_equal(wire_frame_size(h, sizeof h), WIRE_HDR + (1u << 20));
+	h[WIRE_HDR] = RAFT_MSG_SNAPSHOT;
+	assert_int_equal(wire_frame(h, sizeof h, &kind, &body, &blen, &used, err, sizeof err), 0);
+	/* every message the core makes without data fits the small bound */
+	struct raft_msg m = sample(NULL, 0);
+	m.type = RAFT_MSG_VOTE;
+	m.data = NULL;
+	m.len = 0;
+	struct wire_buf b = {0};
+	assert_int_equal(wire_encode_msg(&b, &m, err, sizeof err), 0);
+	assert_true(b.len - WIRE_HDR <= WIRE_MAX_SMALL_BODY);
+	assert_int_equal(wire_frame(b.p, b.len, &kind, &body, &blen, &used, err, sizeof err), 1);
+	wire_buf_free(&b);
+}
+
 static void test_random_bodies(void **state)
 {
 	srand(11);
@@ -212,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_bad_frames),
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_frame_bounds),
 		cmocka_unit_test(test_random_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
