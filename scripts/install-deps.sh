@@ -7,6 +7,7 @@ pkgs=(
 	openssh-server openssh-client              # the lab's per-host sshd
 	iproute2 iptables iputils-ping procps psmisc # namespaces, veth, bridge, faults
 	redis-tools                                 # redis-cli, used by tests against raftnode
+	faketime                                    # libfaketime: the clock fault skews a node's clock
 	libjansson-dev                              # bench/parse.c: the history reader vs jansson
 	python3                                     # tests/scripts/test_check_cli.sh reads --json output
 )

@@ -70,6 +70,8 @@ struct control_host {
 	enum control_hostkey_policy hostkey_policy;
 	int connect_timeout_ms;          /* TCP connect + handshake + auth; default 5000 */
 	enum control_backend backend;
+	char dc[CONTROL_NAME_MAX];       /* datacenter label ("" if none): the cut-dc and cut-link
+	                                    faults (harness/nemesis) group nodes by it */
 };
 
 /* Fill `h` with the defaults above (name and address empty). */

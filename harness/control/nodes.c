@@ -142,6 +142,11 @@ static int apply_kv(struct control_host *h, char *word, int col, const char *bas
 			return perr(p, vcol, err, errlen,
 				    "connect_timeout '%s' is not milliseconds in 100..600000", v, NULL);
 		h->connect_timeout_ms = (int)num;
+	} else if (!strcmp(k, "dc")) {
+		if (!name_ok(v))
+			return perr(p, vcol, err, errlen,
+				    "bad datacenter label '%s' (1..63 of A-Z a-z 0-9 _ . -)", v, NULL);
+		snprintf(h->dc, sizeof h->dc, "%s", v);
 	} else if (!strcmp(k, "backend")) {
 		if (!strcmp(v, "ssh"))
 			h->backend = CONTROL_BACKEND_SSH;
@@ -152,7 +157,7 @@ static int apply_kv(struct control_host *h, char *word, int col, const char *bas
 	} else {
 		return perr(p, col, err, errlen,
 			    "unknown key '%s' (known: user, port, key, known_hosts, host_key, "
-			    "connect_timeout, backend)",
+			    "connect_timeout, backend, dc)",
 			    k, NULL);
 	}
 	return 0;
@@ -379,9 +384,12 @@ int nodes_write(const struct nodes *n, const char *path, char *err, size_t errle
 			h->key_file[0] ? h->key_file : "agent");
 		if (h->known_hosts[0])
 			fprintf(f, " known_hosts=%s", h->known_hosts);
-		fprintf(f, " host_key=%s connect_timeout=%d backend=%s\n",
+		fprintf(f, " host_key=%s connect_timeout=%d backend=%s",
 			control_hostkey_policy_name(h->hostkey_policy), h->connect_timeout_ms,
 			h->backend == CONTROL_BACKEND_LOCAL ? "local" : "ssh");
+		if (h->dc[0])
+			fprintf(f, " dc=%s", h->dc);
+		fprintf(f, "\n");
 	}
 	if (fflush(f) || ferror(f)) {
 		fclose(f);

@@ -6,7 +6,7 @@
  *     defaults user=root port=22 key=lab_ed25519 known_hosts=known_hosts host_key=strict
  *     host n1 10.77.3.11
  *     host n2 10.77.3.12 port=2222 user=alice
- *     host n3 node3.example key=agent host_key=accept-new connect_timeout=2000
+ *     host n3 node3.example key=agent host_key=accept-new connect_timeout=2000 dc=west
  *     host me - backend=local
  *
  *   defaults KEY=VALUE...      sets values for the `host` lines that follow it
@@ -14,7 +14,9 @@
  *
  * Keys: user, port (1..65535), key (a private key file, or `agent` for ssh-agent),
  * known_hosts (file), host_key (strict | accept-new | off), connect_timeout (milliseconds,
- * 100..600000), backend (ssh | local). Relative paths are relative to the nodes file's
+ * 100..600000), backend (ssh | local), dc (a datacenter label, 1..63 characters of
+ * [A-Za-z0-9_.-]: the cut-dc and cut-link faults cut datacenters apart by it; hosts without
+ * one belong to no datacenter). Relative paths are relative to the nodes file's
  * directory. NAME: 1..63 characters of [A-Za-z0-9_.-], unique in the file. ADDRESS: an IP
  * literal or host name ([A-Za-z0-9.:-], or `-` with backend=local). Values cannot contain
  * spaces, quotes or `=`; a line is at most 4096 bytes. Unknown keys, directives and

@@ -106,6 +106,7 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 	snprintf(db->kind, sizeof db->kind, "%s", kind);
 	db->ready_timeout_ms = o.ready_timeout_ms > 0 ? o.ready_timeout_ms : 10000;
 	db->op_timeout_ms = o.op_timeout_ms > 0 ? o.op_timeout_ms : 20000;
+	db->faketime = o.faketime;
 	if ((rc = copy_str(db->base_dir, sizeof db->base_dir,
 			   o.base_dir ? o.base_dir : "/var/lib/splitbrain", "base directory", err,
 			   errlen)) ||
@@ -157,6 +158,7 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 				goto out;
 			}
 		snprintf(d->name, sizeof d->name, "%s", h->name);
+		snprintf(d->dc, sizeof d->dc, "%s", h->dc);
 		if (h->backend == CONTROL_BACKEND_LOCAL && (!h->address[0] || !strcmp(h->address, "-")))
 			snprintf(d->listen_host, sizeof d->listen_host, "127.0.0.1");
 		else

@@ -37,6 +37,8 @@ struct db_node {
 	int client_port;                         /* RESP client port */
 	int peer_port;                           /* Raft peer port */
 	char dir[CONTROL_PATH_MAX];              /* remote per-node directory */
+	char dc[CONTROL_NAME_MAX];               /* the host's datacenter label (control_host.dc),
+	                                            "" if none: the cut-dc/cut-link faults use it */
 };
 
 /* Options for db_open. Zero values mean the defaults given. Strings are copied. */
@@ -55,6 +57,11 @@ struct db_opts {
 	                            or none if there is no record yet. */
 	int ready_timeout_ms;    /* start: wait until the client port answers; default 10000 */
 	int op_timeout_ms;       /* each remote command; default 20000 */
+	bool faketime;           /* start nodes under libfaketime (LD_PRELOAD) so that the clock
+	                            fault (nemesis/clock.c) can skew their wall clock while they
+	                            run: each node reads <dir>/faketime.rc, created neutral
+	                            ("+0 x1") when missing. The kind's start fails with a clear
+	                            message when the host has no libfaketime. Default off. */
 };
 
 /* What a node says about itself (db_status). */
@@ -136,6 +143,7 @@ struct db {
 	bool args_given;          /* opts.args was not NULL */
 	int ready_timeout_ms;
 	int op_timeout_ms;
+	bool faketime;            /* opts.faketime */
 	void *impl;               /* the kind's own state */
 };
 

@@ -184,6 +184,32 @@ out:
 	return rc;
 }
 
+/* db_opts.faketime: run the node under libfaketime so that the clock fault can skew its wall
+ * clock while it runs. The preload and its settings go to the node alone (through env(1)), not
+ * to this script's own commands. The node reads faketime.rc on every wall-clock read
+ * (FAKETIME_NO_CACHE; about 5 us a read, and raftnode reads the wall clock only to stamp log
+ * lines); its monotonic clock is left real (FAKETIME_DONT_FAKE_MONOTONIC), as an NTP step
+ * never moves CLOCK_MONOTONIC either. A missing faketime.rc is created neutral; an existing
+ * one is kept, so a node restarted during a clock fault stays skewed, like its host's clock
+ * would. ASan must otherwise be the first library loaded: verify_asan_link_order=0 lets a
+ * sanitizer build run preloaded. The block prefixes the node's command line ("$@", from
+ * raftnode.args) with env(1) and the settings; env execs the node, so the pid file still
+ * names raftnode itself. */
+static const char faketime_block[] =
+	"ft=\n"
+	"for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \\\n"
+	"         /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \\\n"
+	"         /usr/local/lib/faketime/libfaketimeMT.so.1; do\n"
+	"  [ -f \"$f\" ] && { ft=$f; break; }\n"
+	"done\n"
+	"[ -n \"$ft\" ] || { echo 'libfaketime is not installed on this host (Debian: apt-get "
+	"install faketime); the clock fault needs it' >&2; exit 3; }\n"
+	"[ -f faketime.rc ] || { echo '+0 x1' > faketime.rc.tmp && mv -f faketime.rc.tmp faketime.rc; } "
+	"|| exit 3\n"
+	"set -- env \"LD_PRELOAD=$ft\" \"FAKETIME_TIMESTAMP_FILE=$d/faketime.rc\" FAKETIME_NO_CACHE=1 \\\n"
+	"  FAKETIME_DONT_FAKE_MONOTONIC=1 \"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+	"verify_asan_link_order=0\" \"$@\"\n";
+
 static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 {
 	char *cfg = config_block(db, i, !db->args_given);
@@ -199,6 +225,7 @@ static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 		"cd \"$d\" || exit 3\n"
 		"%s"
 		". ./raftnode.args || exit 3\n"
+		"%s"
 		"rm -f pid\n"
 		"setsid \"$@\" >>stdout.log 2>&1 </dev/null &\n"
 		"q=$!\n"
@@ -220,12 +247,13 @@ static int rn_start(struct db *db, size_t i, char *err, size_t errlen)
 		"  sleep 0.02\n"
 		"done\n"
 		"echo \"started pid=$q\"\n";
-	size_t n = sizeof fmt + strlen(cfg);
+	const char *pre = db->faketime ? faketime_block : "";
+	size_t n = sizeof fmt + strlen(cfg) + strlen(pre);
 	if (!(body = malloc(n))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(body, n, fmt, cfg);
+	snprintf(body, n, fmt, cfg, pre);
 	rc = run(db, i, body, NULL, err, errlen);
 out:
 	free(body);

@@ -110,6 +110,9 @@ static int fake_node_main(int argc, char **argv)
 				else if (v->type == RESP_ARRAY && v->nelems &&
 					 !strcmp(v->elems[0].str, "INFO"))
 					n = snprintf(out, sizeof out, "$%zu\r\n%s\r\n", strlen(info), info);
+				else if (v->type == RESP_ARRAY && v->nelems &&
+					 !strcmp(v->elems[0].str, "TIME")) /* its wall clock, seconds */
+					n = snprintf(out, sizeof out, ":%lld\r\n", (long long)time(NULL));
 				else
 					n = snprintf(out, sizeof out, "-ERR unknown\r\n");
 				resp_value_free(v);
@@ -628,6 +631,90 @@ static void test_lifecycle_local(void **state)
 	db_close(db);
 }
 
+/* The fake node's wall clock (its TIME command), in seconds. */
+static long long node_time(struct db *db, size_t i)
+{
+	char addr[128], err[256];
+	db_client_addr(db, i, addr, sizeof addr);
+	struct resp_client *c = NULL;
+	struct resp_value *v = NULL;
+	const char *argv[] = {"TIME"};
+	if (resp_client_connect_addr(&c, addr, 2000, err, sizeof err) ||
+	    resp_client_command(c, 1, argv, NULL, &v, err, sizeof err))
+		fail_msg("TIME on %s: %s", addr, err);
+	assert_int_equal(v->type, RESP_INTEGER);
+	long long t = v->integer;
+	resp_value_free(v);
+	resp_client_close(c);
+	return t;
+}
+
+/* db_opts.faketime: the node runs under libfaketime, reading its own faketime.rc (created
+ * neutral), so that rewriting that file moves its wall clock while it runs; a restart keeps
+ * the file. Without the option nothing is preloaded. */
+static void test_faketime_start(void **state)
+{
+	if (access("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1", F_OK))
+		skip(); /* scripts/install-deps.sh installs it */
+	struct control_host h[1];
+	local_hosts(h, 1);
+	char base[256], p[512], buf[8192];
+	snprintf(base, sizeof base, "%s/ft", tmpdir);
+	assert_int_equal(mkdir(base, 0755), 0);
+	int cport = 0, pport = 0;
+	pick_ports(1, &cport, &pport);
+	struct db_opts o = {.binary = self_exe, .base_dir = base, .run_id = "r",
+			    .client_port = cport, .peer_port = pport, .args = (const char *[]){NULL},
+			    .ready_timeout_ms = 5000, .faketime = true};
+	struct db *db = NULL;
+	char err[1024] = "";
+	assert_int_equal(db_open(&db, h, 1, &o, err, sizeof err), 0);
+	if (db_each(db, DB_OP_INSTALL, NULL, NULL, err, sizeof err) ||
+	    db_each(db, DB_OP_START, NULL, NULL, err, sizeof err))
+		fail_msg("install/start: %s", err);
+	snprintf(p, sizeof p, "%s/r/n1/faketime.rc", base);
+	assert_true(read_file(p, buf, sizeof buf) > 0);
+	assert_string_equal(buf, "+0 x1\n");
+	struct db_status st;
+	assert_int_equal(db->ops->status(db, 0, &st, err, sizeof err), 0);
+	assert_true(st.running);
+	char envp[64], want[600];
+	snprintf(envp, sizeof envp, "/proc/%ld/environ", st.pid);
+	size_t n = read_file(envp, buf, sizeof buf);
+	snprintf(want, sizeof want, "FAKETIME_TIMESTAMP_FILE=%s", p);
+	assert_non_null(memmem(buf, n, want, strlen(want) + 1));
+	assert_non_null(memmem(buf, n, "FAKETIME_DONT_FAKE_MONOTONIC=1", 31));
+	assert_non_null(memmem(buf, n, "LD_PRELOAD=", 11));
+	long long real = (long long)time(NULL), t = node_time(db, 0);
+	assert_true(t >= real - 5 && t <= real + 5);
+	/* An hour ahead, without a restart. */
+	FILE *f = fopen(p, "w");
+	fputs("+3600 x1\n", f);
+	fclose(f);
+	t = node_time(db, 0);
+	real = (long long)time(NULL);
+	assert_true(t >= real + 3600 - 5 && t <= real + 3600 + 5);
+	/* A restart keeps the setting (the host's clock would still be off). */
+	assert_int_equal(db_do(db, DB_OP_RESTART, 0, err, sizeof err), 0);
+	t = node_time(db, 0);
+	real = (long long)time(NULL);
+	assert_true(t >= real + 3600 - 5 && t <= real + 3600 + 5);
+	db_close(db);
+	/* Without the option, the same node starts without the preload. */
+	o.faketime = false;
+	assert_int_equal(db_open(&db, h, 1, &o, err, sizeof err), 0);
+	assert_int_equal(db_do(db, DB_OP_RESTART, 0, err, sizeof err), 0);
+	assert_int_equal(db->ops->status(db, 0, &st, err, sizeof err), 0);
+	snprintf(envp, sizeof envp, "/proc/%ld/environ", st.pid);
+	n = read_file(envp, buf, sizeof buf);
+	assert_null(memmem(buf, n, "FAKETIME", 8));
+	t = node_time(db, 0);
+	real = (long long)time(NULL);
+	assert_true(t >= real - 5 && t <= real + 5);
+	assert_int_equal(db_each(db, DB_OP_WIPE, NULL, NULL, err, sizeof err), 0);
+	db_close(db);
+}
+
 /* Start failures are reported with the node's name and its output. */
 static void test_start_errors(void **state)
 {
@@ -766,6 +853,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_open_layout),
 		cmocka_unit_test(test_leader_decide),
 		cmocka_unit_test(test_lifecycle_local),
+		cmocka_unit_test(test_faketime_start),
 		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_cli),
 	};

@@ -29,9 +29,9 @@ static void test_full_file(void **state)
 		"host n1 10.0.0.1\n"
 		"host n2 10.0.0.2 port=22 user=bob   # trailing comment\n"
 		"  host\tn3 node3.example key=agent host_key=off connect_timeout=1500\r\n"
-		"defaults user=carol\n"
+		"defaults user=carol dc=east\n"
 		"host n_4 fe80::1 backend=ssh\n"
-		"host me - backend=local";
+		"host me - backend=local dc=dc-2.b_c";
 	struct nodes n;
 	char err[256] = "";
 	assert_int_equal(parse(text, &n, err, sizeof err), 0);
@@ -54,6 +54,10 @@ static void test_full_file(void **state)
 	assert_string_equal(n.hosts[3].address, "fe80::1");
 	assert_int_equal(n.hosts[4].backend, CONTROL_BACKEND_LOCAL);
 	assert_string_equal(n.hosts[4].address, "");
+	/* Datacenter labels: none unless given, from defaults, and per host. */
+	assert_string_equal(n.hosts[0].dc, "");
+	assert_string_equal(n.hosts[3].dc, "east");
+	assert_string_equal(n.hosts[4].dc, "dc-2.b_c");
 	assert_non_null(nodes_find(&n, "n3"));
 	assert_null(nodes_find(&n, "n9"));
 	nodes_free(&n);
@@ -91,6 +95,9 @@ static void test_errors_name_file_line_col(void **state)
 		{"host n1 10.0.0.1 user=a;b\n", "t.nodes:1:23: bad user name 'a;b'"},
 		{"host n1 10.0.0.1 key=a=b\n", "t.nodes:1:22: value of 'key'"},
 		{"host n1 10.0.0.1\x01\n", "t.nodes:1:17: control character"},
+		{"host n1 10.0.0.1 dc=a;b\n", "t.nodes:1:21: bad datacenter label 'a;b'"},
+		{"host n1 10.0.0.1 dc=$(x)\n", "t.nodes:1:21: bad datacenter label"},
+		{"host n1 10.0.0.1 dc=\n", "t.nodes:1:21: empty value for 'dc'"},
 		{"# only comments\n\n", "t.nodes: no 'host' lines"},
 		{"", "t.nodes: no 'host' lines"},
 	};
@@ -148,6 +155,7 @@ static void test_write_and_load_roundtrip(void **state)
 	snprintf(h[0].known_hosts, sizeof h[0].known_hosts, "/k/known_hosts");
 	h[0].port = 2200;
 	h[0].hostkey_policy = CONTROL_HOSTKEY_ACCEPT_NEW;
+	snprintf(h[0].dc, sizeof h[0].dc, "west");
 	control_host_defaults(&h[1]);
 	snprintf(h[1].name, sizeof h[1].name, "local");
 	h[1].backend = CONTROL_BACKEND_LOCAL;
