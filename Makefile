@@ -32,7 +32,7 @@ ifneq ($(SANITIZE),)
   LDFLAGS += $(SANFLAGS)
 endif
 
-EXT_LIBS := -lssh2 -lyaml -lpcre2-8
+EXT_LIBS := -lssh2 -lyaml -lpcre2-8 -lmicrohttpd
 
 LIB_SRC     := $(wildcard lib/*.c)
 CHECKER_SRC := $(wildcard checker/*.c)

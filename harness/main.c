@@ -17,6 +17,7 @@ int cmd_lab(int argc, char **argv);
 int cmd_hosts(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"help", cmd_help, "show this list"},
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	{"db", cmd_db, "install, start, stop, kill, pause the nodes; find the leader; get logs"},
 	{"check", cmd_check, "check histories for linearizability and lost writes"},
 	{"report", cmd_report, "write a run's report.html (verdict, charts, counterexample)"},
+	{"serve", cmd_serve, "serve the store's runs and reports over HTTP (read-only)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -10,6 +10,7 @@ pkgs=(
 	faketime                                    # libfaketime: the clock fault skews a node's clock
 	libjansson-dev                              # bench/parse.c: the history reader vs jansson
 	python3                                     # tests/scripts/test_check_cli.sh reads --json output
+	libmicrohttpd-dev curl                      # splitbrain serve; its test's client
 )
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: needs root (apt-get install ${pkgs[*]})" >&2
