@@ -38,6 +38,8 @@ struct client_req {
 	const char *key;       /* the key's name ("k3"); the single register's key for `register` */
 	int64_t value;         /* write/add/append: the value; cas: the new value */
 	int64_t expect;        /* cas: the expected value */
+	bool collection;       /* read: the key holds a set or a list (workload_kind.collection):
+				  read all of its elements, not one value */
 	int64_t deadline;      /* lib/clock monotonic ns: give up (info, or fail for reads) then */
 };
 
@@ -50,7 +52,8 @@ struct client_res {
 				  HVAL_ARRAY of those (sets, lists) */
 	char error[CLIENT_ERROR_MAX]; /* fail/info: why ("mismatch" for a cas that did not
 				  match, "timeout", "not leader", ...) */
-	char node[CONTROL_NAME_MAX];  /* the node that answered (after redirects), or "" */
+	char node[CONTROL_NAME_MAX];  /* the node it talked to last (after redirects): the one that
+				  answered, or the one that did not */
 	/* storage behind value (owned) */
 	struct hval *items;
 	size_t cap;
@@ -74,6 +77,9 @@ struct client_kind {
 	void (*invoke)(struct client *c, const struct client_req *req, struct client_res *res);
 	void (*close)(struct client *c);
 };
+
+/* The adapters, one per db kind; NULL-terminated. */
+extern const struct client_kind *const client_kinds[];
 
 /* The adapter for db kind `name`, or NULL. */
 const struct client_kind *client_find(const char *name);

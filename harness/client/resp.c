@@ -236,19 +236,76 @@ too_big:
 		       RESP_MAX_REPLY);
 }
 
-int resp_parse(const char *buf, size_t len, size_t *consumed, struct resp_value **out,
-	       char *err, size_t errlen)
+int resp_reply_len(const char *buf, size_t len, size_t *consumed, char *err, size_t errlen)
 {
 	size_t pos = 0, total = 0;
 	int rc = parse_value(buf, len, &pos, 0, &total, NULL, err, errlen);
 	if (rc)
 		return rc;
+	*consumed = pos;
+	return 0;
+}
+
+int resp_next(const char *buf, size_t len, size_t *pos, struct resp_item *it)
+{
+	size_t start = *pos, eol = 0;
+	if (start >= len || find_line(buf, len, start + 1, &eol, NULL, 0))
+		return SB_EINVAL;
+	const char *line = buf + start + 1;
+	size_t n = eol - start - 1, next = eol + 2;
+	long long num = 0;
+	memset(it, 0, sizeof *it);
+	switch (buf[start]) {
+	case '+':
+	case '-':
+		it->type = buf[start] == '+' ? RESP_SIMPLE : RESP_ERROR;
+		it->str = line;
+		it->len = n;
+		*pos = next;
+		return 0;
+	case ':':
+		if (parse_ll(line, n, &num, 0, NULL, 0))
+			return SB_EINVAL;
+		it->type = RESP_INTEGER;
+		it->integer = num;
+		*pos = next;
+		return 0;
+	case '$':
+	case '*':
+		if (parse_ll(line, n, &num, 0, NULL, 0) || num < -1)
+			return SB_EINVAL;
+		*pos = next;
+		if (num == -1) {
+			it->type = RESP_NIL;
+			return 0;
+		}
+		if (buf[start] == '*') {
+			it->type = RESP_ARRAY;
+			it->nelems = (size_t)num;
+			return 0;
+		}
+		if (len - next < (size_t)num + 2)
+			return SB_EINVAL;
+		it->type = RESP_BULK;
+		it->str = buf + next;
+		it->len = (size_t)num;
+		*pos = next + (size_t)num + 2;
+		return 0;
+	default:
+		return SB_EINVAL;
+	}
+}
+
+int resp_parse(const char *buf, size_t len, size_t *consumed, struct resp_value **out,
+	       char *err, size_t errlen)
+{
+	size_t end = 0, pos = 0, total = 0;
+	int rc = resp_reply_len(buf, len, &end, err, errlen);
+	if (rc)
+		return rc;
 	struct resp_value *v = calloc(1, sizeof *v);
 	if (!v)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
-	size_t end = pos;
-	pos = 0;
-	total = 0;
 	rc = parse_value(buf, len, &pos, 0, &total, v, err, errlen);
 	if (rc) {
 		resp_value_free(v);
@@ -302,13 +359,17 @@ struct resp_client {
 	char addr[300]; /* "host:port" for messages */
 	char *buf;      /* received bytes not yet consumed */
 	size_t len, cap;
+	size_t used;    /* the front of buf holds the last reply handed out by exchange */
 };
 
+/* Milliseconds left until deadline (monotonic ns), rounded up so that a poll does not wake
+ * just before the deadline and spin. */
 static int remaining(long long deadline)
 {
-	long long r = deadline - clock_mono_ms();
-	if (r < 0)
+	long long r = deadline - clock_mono_ns();
+	if (r <= 0)
 		return 0;
+	r = (r + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS;
 	return r > INT_MAX ? INT_MAX : (int)r;
 }
 
@@ -379,7 +440,7 @@ int resp_client_connect(struct resp_client **out, const char *host, int port, in
 	if (g)
 		return err_set(err, errlen, SB_EIO, "connect %s:%d: resolve: %s", host, port,
 			       gai_strerror(g));
-	long long deadline = clock_mono_ms() + timeout_ms;
+	long long deadline = clock_mono_ns() + (long long)timeout_ms * CLOCK_NS_PER_MS;
 	int fd = -1, rc = SB_EIO, err_no = 0;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		rc = try_connect(ai, deadline, &fd, &err_no);
@@ -461,11 +522,142 @@ static int fail(struct resp_client *c, char *err, size_t errlen, int code, const
 {
 	c->broken = true;
 	if (code == SB_ETIMEOUT)
-		return err_set(err, errlen, code, "%s: %s timed out after %d ms", c->addr, what,
-			       c->timeout_ms);
+		return err_set(err, errlen, code, "%s: %s timed out", c->addr, what);
 	if (err_no)
 		return err_set(err, errlen, code, "%s: %s: %s", c->addr, what, strerror(err_no));
 	return err_set(err, errlen, code, "%s: %s", c->addr, what);
+}
+
+/* Drop the reply handed out by the last exchange. */
+static void drop_used(struct resp_client *c)
+{
+	if (!c->used)
+		return;
+	if (c->len > c->used)
+		memmove(c->buf, c->buf + c->used, c->len - c->used);
+	c->len -= c->used;
+	c->used = 0;
+}
+
+int resp_client_check(struct resp_client *c, char *err, size_t errlen)
+{
+	if (c->broken)
+		return err_set(err, errlen, SB_EIO, "%s: connection already failed", c->addr);
+	drop_used(c);
+	if (c->len)
+		return fail(c, err, errlen, SB_EIO, "bytes from the server that no request asked for",
+			    0);
+	char b;
+	ssize_t r;
+	do
+		r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (r == 0)
+		return fail(c, err, errlen, SB_EIO, "connection closed by the server", 0);
+	if (r > 0)
+		return fail(c, err, errlen, SB_EIO, "bytes from the server that no request asked for",
+			    0);
+	return fail(c, err, errlen, SB_EIO, "recv", errno);
+}
+
+static int send_all(struct resp_client *c, const char *req, size_t reqlen, long long deadline,
+		    bool *sent, char *err, size_t errlen)
+{
+	size_t off = 0;
+	while (off < reqlen) {
+		ssize_t w = send(c->fd, req + off, reqlen - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			*sent = true;
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int rc = wait_fd(c->fd, POLLOUT, deadline);
+			if (rc)
+				return fail(c, err, errlen, rc, "send", errno);
+			continue;
+		}
+		return fail(c, err, errlen, SB_EIO, "send", errno);
+	}
+	return 0;
+}
+
+/* Receive until buf holds one whole reply; *n is its length. The reply of a request just
+ * sent is rarely there at once, so wait before reading (a read first would cost a system
+ * call that finds nothing). */
+static int recv_reply(struct resp_client *c, long long deadline, size_t *n, char *err,
+		      size_t errlen)
+{
+	bool wait_first = c->len == 0;
+	for (;;) {
+		if (c->len > 0) {
+			int rc = resp_reply_len(c->buf, c->len, n, err, errlen);
+			if (rc == 0)
+				return 0;
+			if (rc < 0) {
+				c->broken = true;
+				err_prefix(err, errlen, "%s: bad reply", c->addr);
+				return rc;
+			}
+		}
+		if (c->len >= RESP_MAX_REPLY + RESP_MAX_LINE)
+			return fail(c, err, errlen, SB_EINVAL, "reply too large", 0);
+		if (c->cap - c->len < 4096) {
+			size_t ncap = c->cap ? c->cap * 2 : 16384;
+			char *nb = realloc(c->buf, ncap);
+			if (!nb)
+				return fail(c, err, errlen, SB_ENOMEM, "out of memory", 0);
+			c->buf = nb;
+			c->cap = ncap;
+		}
+		if (wait_first) {
+			int rc = wait_fd(c->fd, POLLIN, deadline);
+			if (rc)
+				return fail(c, err, errlen, rc, "reply", errno);
+		}
+		ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (r > 0) {
+			c->len += (size_t)r;
+			wait_first = true;
+			continue;
+		}
+		if (r == 0)
+			return fail(c, err, errlen, SB_EIO,
+				    c->len ? "connection closed in the middle of a reply"
+					   : "connection closed by the server",
+				    0);
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wait_first = true;
+			continue;
+		}
+		return fail(c, err, errlen, SB_EIO, "recv", errno);
+	}
+}
+
+int resp_client_exchange(struct resp_client *c, const char *req, size_t reqlen,
+			 long long deadline_ns, const char **reply, size_t *replylen, bool *sent,
+			 char *err, size_t errlen)
+{
+	*sent = false;
+	if (c->broken)
+		return err_set(err, errlen, SB_EIO, "%s: connection already failed", c->addr);
+	drop_used(c);
+	size_t n = 0;
+	int rc = send_all(c, req, reqlen, deadline_ns, sent, err, errlen);
+	if (rc == 0)
+		rc = recv_reply(c, deadline_ns, &n, err, errlen);
+	if (rc)
+		return rc;
+	c->used = n;
+	*reply = c->buf;
+	*replylen = n;
+	return 0;
 }
 
 int resp_client_command(struct resp_client *c, int argc, const char *const *argv,
@@ -478,80 +670,13 @@ int resp_client_command(struct resp_client *c, int argc, const char *const *argv
 	int rc = resp_encode(argc, argv, lens, &req, &reqlen, err, errlen);
 	if (rc)
 		return rc;
-	long long deadline = clock_mono_ms() + c->timeout_ms;
-	size_t off = 0;
-	while (off < reqlen) {
-		ssize_t w = send(c->fd, req + off, reqlen - off, MSG_NOSIGNAL);
-		if (w > 0) {
-			off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((rc = wait_fd(c->fd, POLLOUT, deadline))) {
-				rc = fail(c, err, errlen, rc, "send", errno);
-				goto out;
-			}
-			continue;
-		}
-		rc = fail(c, err, errlen, SB_EIO, "send", errno);
-		goto out;
-	}
-	for (;;) {
-		if (c->len > 0) {
-			size_t used = 0;
-			rc = resp_parse(c->buf, c->len, &used, reply, err, errlen);
-			if (rc == 0) {
-				memmove(c->buf, c->buf + used, c->len - used);
-				c->len -= used;
-				goto out;
-			}
-			if (rc < 0) {
-				c->broken = true;
-				err_prefix(err, errlen, "%s: bad reply", c->addr);
-				goto out;
-			}
-		}
-		if (c->len >= RESP_MAX_REPLY + RESP_MAX_LINE) {
-			rc = fail(c, err, errlen, SB_EINVAL, "reply too large", 0);
-			goto out;
-		}
-		if (c->cap - c->len < 4096) {
-			size_t ncap = c->cap ? c->cap * 2 : 16384;
-			char *nb = realloc(c->buf, ncap);
-			if (!nb) {
-				rc = fail(c, err, errlen, SB_ENOMEM, "out of memory", 0);
-				goto out;
-			}
-			c->buf = nb;
-			c->cap = ncap;
-		}
-		ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-		if (r > 0) {
-			c->len += (size_t)r;
-			continue;
-		}
-		if (r == 0) {
-			rc = fail(c, err, errlen, SB_EIO,
-				  c->len ? "connection closed in the middle of a reply"
-					 : "connection closed by the server",
-				  0);
-			goto out;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((rc = wait_fd(c->fd, POLLIN, deadline))) {
-				rc = fail(c, err, errlen, rc, "reply", errno);
-				goto out;
-			}
-			continue;
-		}
-		rc = fail(c, err, errlen, SB_EIO, "recv", errno);
-		goto out;
-	}
-out:
+	long long deadline = clock_mono_ns() + (long long)c->timeout_ms * CLOCK_NS_PER_MS;
+	const char *r = NULL;
+	size_t rlen = 0, used = 0;
+	bool sent = false;
+	rc = resp_client_exchange(c, req, reqlen, deadline, &r, &rlen, &sent, err, errlen);
+	if (rc == 0)
+		rc = resp_parse(r, rlen, &used, reply, err, errlen);
 	free(req);
 	return rc;
 }

@@ -9,6 +9,10 @@
  *   resp_parse()            pure: decode one reply from a byte buffer (no I/O), or say that
  *                           more bytes are needed.
  *   resp_client_*()         the socket shell around it: connect, write, read with deadlines.
+ * and a path without allocation for clients that run an operation per call on the hot path
+ * (workload clients): resp_client_exchange() sends bytes the caller encoded and hands back
+ * the reply's bytes in the connection's own buffer, which resp_reply_len() has checked whole
+ * and resp_next() walks element by element.
  *
  * Thread rules: a struct resp_client is used by one thread at a time; distinct clients are
  * independent. The parser is reentrant.
@@ -16,6 +20,7 @@
 #ifndef SB_RESP_CLIENT_H
 #define SB_RESP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Limits on what a reply may contain (a reply beyond them is a protocol error). */
@@ -63,6 +68,26 @@ int resp_parse(const char *buf, size_t len, size_t *consumed, struct resp_value 
 int resp_encode(int argc, const char *const *argv, const size_t *lens, char **out,
 		size_t *outlen, char *err, size_t errlen);
 
+/* Check that buf[0..len) starts with one whole, valid reply (the same rules and limits as
+ * resp_parse) without building it: 0 and *consumed, RESP_NEED_MORE, or SB_EINVAL with the
+ * offset. Pure, no allocation. */
+int resp_reply_len(const char *buf, size_t len, size_t *consumed, char *err, size_t errlen);
+
+/* One element of a reply that resp_reply_len() accepted: SIMPLE, ERROR and BULK point at
+ * their bytes in the buffer (`str`, `len`; not NUL-terminated), INTEGER has `integer`, ARRAY
+ * has `nelems` (its elements follow: walk them with further calls), NIL has nothing. */
+struct resp_item {
+	enum resp_type type;
+	long long integer;
+	const char *str;
+	size_t len;
+	size_t nelems;
+};
+
+/* Read the element at *pos of a checked reply and move *pos past its header (and a bulk
+ * string's payload). Returns 0, or SB_EINVAL if buf is not a checked reply there. Pure. */
+int resp_next(const char *buf, size_t len, size_t *pos, struct resp_item *it);
+
 /* Human-readable type name ("simple string", "error", ...). */
 const char *resp_type_name(enum resp_type t);
 
@@ -88,6 +113,22 @@ int resp_client_connect_addr(struct resp_client **out, const char *addr, int tim
  * connection is closed and further commands fail. */
 int resp_client_command(struct resp_client *c, int argc, const char *const *argv,
 			const size_t *lens, struct resp_value **reply, char *err, size_t errlen);
+
+/* Is a connection that has been idle still usable for a new request? One non-blocking peek:
+ * 0 when nothing has arrived; SB_EIO when the server closed it (or reset it), or sent bytes
+ * that no request asked for (say a late reply to a request that timed out): the connection
+ * is then broken and must be replaced. Nothing is sent. */
+int resp_client_check(struct resp_client *c, char *err, size_t errlen);
+
+/* Send req[0..reqlen) (a command the caller encoded) and read one whole reply, all before
+ * deadline_ns (lib/clock monotonic ns). On success *reply and *replylen are the reply's
+ * bytes in the client's buffer, checked by resp_reply_len(), valid until the next call on c.
+ * *sent tells whether any byte of the request reached the kernel: a failure with *sent false
+ * means the server cannot have seen the request. Errors as resp_client_command (the
+ * connection is then broken). No allocation once the buffer has grown to the largest reply. */
+int resp_client_exchange(struct resp_client *c, const char *req, size_t reqlen,
+			 long long deadline_ns, const char **reply, size_t *replylen, bool *sent,
+			 char *err, size_t errlen);
 
 /* Change the per-command time limit. */
 void resp_client_set_timeout(struct resp_client *c, int timeout_ms);

@@ -7,6 +7,7 @@ const struct workload_kind workload_list_append = {
 	.summary = "lists k0..kN-1: append, read; order and lost appends checked",
 	.model = CHK_MODEL_LIST,
 	.keyed = true,
+	.collection = true,
 	.ops = 1u << OP_APPEND | 1u << OP_READ,
 	.mix = {[OP_APPEND] = 1, [OP_READ] = 1},
 	.default_keys = 8,

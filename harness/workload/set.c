@@ -8,6 +8,7 @@ const struct workload_kind workload_set = {
 	.summary = "sets k0..kN-1: add, read; lost, stale and unexpected elements",
 	.model = CHK_MODEL_SET,
 	.keyed = true,
+	.collection = true,
 	.ops = 1u << OP_ADD | 1u << OP_READ,
 	.mix = {[OP_ADD] = 1, [OP_READ] = 1},
 	.default_keys = 8,

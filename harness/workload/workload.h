@@ -37,6 +37,8 @@ struct workload_kind {
 	bool keyed;                /* operations carry `key` (register: one unnamed register) */
 	const char *single_key;    /* !keyed: the key the client stores the register under ("r");
 				      NULL for keyed kinds */
+	bool collection;           /* a key holds a set or a list: a read returns all of its
+				      elements (the client's LRANGE rather than GET) */
 	unsigned ops;              /* bit (1 << enum op_f) for each operation it makes */
 	double mix[OP_NF];         /* default weights */
 	unsigned default_keys;     /* when the spec does not say */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "harness/client/resp.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 static struct resp_value *parse_ok(const char *s, size_t len)
@@ -163,6 +164,52 @@ static void test_parse_malformed(void **state)
 	memset(big + 1, 'a', n - 1);
 	expect_bad(big, n, "longer than");
 	free(big);
+}
+
+/* The checking pass and the walker agree with the parser, without allocating. */
+static void test_reply_len_and_next(void **state)
+{
+	const char *r = "*4\r\n$1\r\na\r\n:-5\r\n$-1\r\n*1\r\n+x y\r\n-ERR no\r\n";
+	size_t len = strlen(r), used = 0;
+	/* one reply (the array) and then the start of the next */
+	assert_int_equal(resp_reply_len(r, len, &used, NULL, 0), 0);
+	assert_int_equal(used, len - strlen("-ERR no\r\n"));
+	for (size_t k = 0; k < used; k++)
+		assert_int_equal(resp_reply_len(r, k, &used, NULL, 0), RESP_NEED_MORE);
+	char err[128] = "";
+	assert_int_equal(resp_reply_len("$2\r\nabc\r\n", 9, &used, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "not followed by CRLF"));
+
+	size_t pos = 0;
+	struct resp_item it;
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_ARRAY);
+	assert_int_equal(it.nelems, 4);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_BULK);
+	assert_int_equal(it.len, 1);
+	assert_memory_equal(it.str, "a", 1);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_INTEGER);
+	assert_int_equal(it.integer, -5);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_NIL);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_ARRAY);
+	assert_int_equal(it.nelems, 1);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_SIMPLE);
+	assert_int_equal(it.len, 3);
+	assert_memory_equal(it.str, "x y", 3);
+	assert_int_equal(resp_next(r, len, &pos, &it), 0);
+	assert_int_equal(it.type, RESP_ERROR);
+	assert_memory_equal(it.str, "ERR no", 6);
+	assert_int_equal(pos, len);
+	assert_int_equal(resp_next(r, len, &pos, &it), SB_EINVAL); /* nothing left */
+	pos = 0;
+	assert_int_equal(resp_next("$5\r\nab\r\n", 9, &pos, &it), SB_EINVAL); /* cut short */
+	pos = 0;
+	assert_int_equal(resp_next("?\r\n", 3, &pos, &it), SB_EINVAL);
 }
 
 static void test_encode(void **state)
@@ -427,6 +474,54 @@ static void test_client_bad_reply(void **state)
 	srv_stop(&s);
 }
 
+/* The allocation-free path: raw request, the reply's bytes in place; and the check that an
+ * idle connection is still open. */
+static void test_client_exchange(void **state)
+{
+	struct srv s;
+	srv_start(&s, SRV_REPLY, ":7\r\n", 2);
+	char err[256] = "";
+	struct resp_client *c = NULL;
+	assert_int_equal(resp_client_connect(&c, "127.0.0.1", s.port, 2000, err, sizeof err), 0);
+	assert_int_equal(resp_client_check(c, err, sizeof err), 0);
+	const char *req = "*1\r\n$4\r\nINCR\r\n";
+	const char *r = NULL;
+	size_t rlen = 0;
+	bool sent = false;
+	for (int i = 0; i < 2; i++) {
+		long long deadline = clock_mono_ns() + 2000 * CLOCK_NS_PER_MS;
+		int rc = resp_client_exchange(c, req, strlen(req), deadline, &r, &rlen, &sent, err,
+					      sizeof err);
+		if (rc)
+			fail_msg("%s", err);
+		assert_true(sent);
+		assert_int_equal(rlen, 4);
+		assert_memory_equal(r, ":7\r\n", 4);
+	}
+	srv_stop(&s); /* the server closed its side after two requests */
+	assert_int_equal(resp_client_check(c, err, sizeof err), SB_EIO);
+	assert_non_null(strstr(err, "closed by the server"));
+	/* a broken connection sends nothing */
+	int rc = resp_client_exchange(c, req, strlen(req), clock_mono_ns() + CLOCK_NS_PER_S, &r,
+				      &rlen, &sent, err, sizeof err);
+	assert_int_equal(rc, SB_EIO);
+	assert_false(sent);
+	resp_client_close(c);
+
+	/* a reply nobody asked for waiting on an idle connection is caught before the next
+	 * request could take it for its own */
+	srv_start(&s, SRV_REPLY, "+OK\r\n+LATE\r\n", 1);
+	assert_int_equal(resp_client_connect(&c, "127.0.0.1", s.port, 2000, err, sizeof err), 0);
+	rc = resp_client_exchange(c, req, strlen(req), clock_mono_ns() + 2 * CLOCK_NS_PER_S, &r,
+				  &rlen, &sent, err, sizeof err);
+	assert_int_equal(rc, 0);
+	assert_memory_equal(r, "+OK\r\n", 5);
+	srv_stop(&s);
+	assert_int_equal(resp_client_check(c, err, sizeof err), SB_EIO);
+	assert_non_null(strstr(err, "no request asked for"));
+	resp_client_close(c);
+}
+
 static void test_client_refused(void **state)
 {
 	/* A port that was just bound and released has no listener. */
@@ -449,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_parse_leaves_rest),
 		cmocka_unit_test(test_parse_prefixes),
 		cmocka_unit_test(test_parse_malformed),
+		cmocka_unit_test(test_reply_len_and_next),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_info_field),
 		cmocka_unit_test(test_split_addr),
@@ -457,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_client_timeout),
 		cmocka_unit_test(test_client_closed_mid_reply),
 		cmocka_unit_test(test_client_bad_reply),
+		cmocka_unit_test(test_client_exchange),
 		cmocka_unit_test(test_client_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

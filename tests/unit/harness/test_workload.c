@@ -87,6 +87,9 @@ static void test_rows(void **state)
 		assert_int_equal(k->default_keys, want[i].keys);
 		assert_true(k->summary && k->summary[0]);
 		assert_int_equal(k->single_key != NULL, !k->keyed);
+		/* a read returns a whole set or list exactly when elements are added */
+		assert_int_equal(k->collection,
+				 (k->ops & (1u << OP_ADD | 1u << OP_APPEND)) != 0);
 		for (int f = 0; f < OP_NF; f++) {
 			if (k->ops & (1u << f))
 				assert_true(k->mix[f] > 0);
