@@ -32,7 +32,9 @@ static void on_signal(int sig)
 	stop_requested = sig;
 }
 
-enum kind { K_CLIENT_LISTEN = 1, K_PEER_LISTEN, K_CLIENT, K_PEER_IN, K_PEER_OUT };
+/* K_DEAD: a closed client whose memory is freed after the current batch of epoll events (a
+ * later event of the batch may still point at it). */
+enum kind { K_CLIENT_LISTEN = 1, K_PEER_LISTEN, K_CLIENT, K_PEER_IN, K_PEER_OUT, K_DEAD };
 
 #define PEER_OUT_MAX (64u << 20) /* bytes queued to one peer before messages are dropped */
 #define CLIENT_OUT_MAX (64u << 20)
@@ -62,6 +64,9 @@ struct client {
 	int closing;               /* close once the output is flushed */
 	int kick;                  /* got its reply: parse further requests after the ready */
 	uint32_t events;           /* registered epoll events */
+	uint64_t partial_since;    /* a request is incomplete since (ms); 0 = none */
+	uint64_t last_active;      /* last bytes received or reply delivered (ms) */
+	struct client *dead_next;  /* when K_DEAD: the list of closed clients to free */
 };
 
 struct peer_in {
@@ -102,6 +107,7 @@ struct server {
 	struct peer peers[RAFT_MAX_NODES]; /* by raft id - 1; the self slot is unused */
 	struct client **clients;
 	size_t max_clients, n_clients;
+	struct client *dead; /* closed in this batch, freed after it */
 	struct peer_in *pins[MAX_PEER_IN];
 	size_t pin_bytes; /* buffer capacity held by all of pins[] */
 	size_t *kicks; /* slots of clients with kick set */
@@ -688,8 +694,20 @@ static void client_close(struct server *s, struct client *c)
 	s->clients[c->slot] = NULL;
 	s->n_clients--;
 	free(c->in);
+	c->in = NULL;
 	resp_out_free(&c->out);
-	free(c);
+	c->kind = K_DEAD;
+	c->dead_next = s->dead;
+	s->dead = c;
+}
+
+static void free_dead_clients(struct server *s)
+{
+	while (s->dead) {
+		struct client *c = s->dead;
+		s->dead = c->dead_next;
+		free(c);
+	}
 }
 
 /* Write what we can; returns -1 if the client was closed. */
@@ -946,6 +964,14 @@ static int client_process(struct server *s, struct client *c)
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 	}
+	/* Bytes that do not make a request yet: the clock of the partial-request timeout runs
+	 * from the first of them (a client dribbling bytes gets no more time). */
+	if (c->in_len && !c->waiting && !c->closing) {
+		if (!c->partial_since)
+			c->partial_since = now_ms();
+	} else {
+		c->partial_since = 0;
+	}
 	return client_flush(s, c);
 }
 
@@ -978,11 +1004,33 @@ static void client_read(struct server *s, struct client *c)
 			return;
 		}
 		c->in_len += (size_t)r;
+		c->last_active = now_ms();
 		if (c->in_len >= c->in_cap)
 			continue;
 		break;
 	}
 	client_process(s, c);
+}
+
+/* When every slot is taken, the connection idle the longest (for at least
+ * SERVER_IDLE_EVICT_MS, with no request in the core and no reply pending) makes room for a new
+ * one: otherwise idle or stalled connections could lock every other client out. */
+static int evict_idle_client(struct server *s, uint64_t now)
+{
+	struct client *victim = NULL;
+	for (size_t i = 0; i < s->max_clients; i++) {
+		struct client *c = s->clients[i];
+		if (!c || c->waiting || c->out.len || now - c->last_active < SERVER_IDLE_EVICT_MS)
+			continue;
+		if (!victim || c->last_active < victim->last_active)
+			victim = c;
+	}
+	if (!victim)
+		return -1;
+	log_event(LOG_INFO, "client-evicted", "reason=\"idle for %" PRIu64 " ms while all %zu slots were taken\"",
+		  now - victim->last_active, s->max_clients);
+	client_close(s, victim);
+	return 0;
 }
 
 static void client_accept(struct server *s)
@@ -991,7 +1039,8 @@ static void client_accept(struct server *s)
 		int fd = accept4(s->client_l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
-		if (s->n_clients >= s->max_clients) {
+		uint64_t now = now_ms();
+		if (s->n_clients >= s->max_clients && evict_idle_client(s, now) < 0) {
 			static const char msg[] = "-ERR max number of clients reached\r\n";
 			(void)!send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
 			close(fd);
@@ -1017,6 +1066,7 @@ static void client_accept(struct server *s)
 		x ^= x >> 31;
 		c->client_id = x ? x : 1;
 		c->events = EPOLLIN | EPOLLRDHUP;
+		c->last_active = now;
 		s->clients[slot] = c;
 		s->n_clients++;
 		struct epoll_event ev = {.events = c->events, .data.ptr = c};
@@ -1046,6 +1096,7 @@ static void deliver_reply(struct server *s, const struct raft_reply *r)
 	else
 		resp_put_error(&c->out, "TIMEOUT leadership changed while the request was in flight");
 	c->waiting = 0;
+	c->last_active = now_ms();
 	if (!c->kick) {
 		c->kick = 1;
 		s->kicks[s->n_kicks++] = c->slot;
@@ -1071,8 +1122,18 @@ static void expire_requests(struct server *s, uint64_t now)
 		struct client *c = s->clients[i];
 		if (c && c->waiting && now >= c->deadline) {
 			c->waiting = 0;
+			c->last_active = now;
 			resp_put_error(&c->out, "TIMEOUT no reply within %d ms", SERVER_REQUEST_TIMEOUT_MS);
 			client_process(s, c);
+		} else if (c && c->partial_since && now - c->partial_since >= SERVER_PARTIAL_TIMEOUT_MS) {
+			/* Half a request held for long: say why, as far as the socket takes it, and
+			 * close (a client that does not read must not keep the slot either). */
+			log_event(LOG_DEBUG, "client-timed-out", "reason=\"request incomplete\" bytes=%zu",
+				  c->in_len);
+			resp_put_error(&c->out, "ERR request incomplete after %d ms", SERVER_PARTIAL_TIMEOUT_MS);
+			c->closing = 1;
+			if (client_flush(s, c) == 0)
+				client_close(s, c);
 		}
 	}
 }
@@ -1364,9 +1425,10 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 						break;
 					}
 				break;
+			case K_DEAD: /* closed earlier in this batch */
+				break;
 			case K_CLIENT: {
 				struct client *c = ptr;
-				/* A connection closed earlier in this batch may have had its slot reused. */
 				if (evs[i].events & EPOLLIN)
 					client_read(s, c);
 				else if (evs[i].events & (EPOLLHUP | EPOLLERR))
@@ -1379,10 +1441,12 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 			}
 			}
 		}
+		free_dead_clients(s);
 		if (s->fatal)
 			break;
 		if (process_ready(s))
 			break;
+		free_dead_clients(s);
 	}
 	if (s->fatal) {
 		rc = err_set(err, errlen, SB_EIO, "%s", s->fatal_msg);
@@ -1396,6 +1460,7 @@ out:
 	for (size_t i = 0; s->clients && i < s->max_clients; i++)
 		if (s->clients[i])
 			client_close(s, s->clients[i]);
+	free_dead_clients(s);
 	for (size_t i = 0; i < MAX_PEER_IN; i++)
 		if (s->pins[i])
 			pin_close(s, i, NULL);

@@ -19,7 +19,10 @@
  * network.
  *
  * A client connection has at most one request in the core at a time (replies stay in order);
- * further pipelined requests wait in the socket until the reply is out.
+ * further pipelined requests wait in the socket until the reply is out. A connection holding an
+ * incomplete request for SERVER_PARTIAL_TIMEOUT_MS is closed, and when all client slots are
+ * taken a new connection takes the slot of the one idle the longest (if idle for at least
+ * SERVER_IDLE_EVICT_MS), so that stalled clients cannot lock the others out.
  */
 #ifndef NODE_SERVER_H
 #define NODE_SERVER_H
@@ -30,7 +33,9 @@
 #include "node/raft.h"
 
 #define SERVER_MAX_CLIENTS 1024
-#define SERVER_REQUEST_TIMEOUT_MS 5000
+#define SERVER_REQUEST_TIMEOUT_MS 5000 /* a request in the core: -TIMEOUT after this */
+#define SERVER_PARTIAL_TIMEOUT_MS 5000 /* an incomplete request: the connection is closed */
+#define SERVER_IDLE_EVICT_MS 1000      /* idle this long: may give its slot to a newcomer */
 #define SERVER_SNAPSHOT_EVERY 65536 /* applied entries between snapshots, unless configured */
 
 struct server_node {
