@@ -993,11 +993,12 @@ static void *worker(void *arg)
 		uint32_t ki = j->order[i];
 		const struct ckey *k = &j->h->keys[ki];
 		struct chk_key_result *r = &j->res[ki];
-		if (atomic_load(&j->b->stop) ||
-		    (j->b->deadline_ns && chk_now_ns() > j->b->deadline_ns)) {
-			atomic_store(&j->b->stop, 1);
+		if (j->h->cut || chk_budget_expired(j->b, 0)) {
 			r->verdict = CHK_UNKNOWN;
-			r->why = strdup("the time limit was reached before this key was checked");
+			r->why = strdup(j->h->cut ? "the time limit was reached while the history "
+						    "was being read"
+						  : "the time limit was reached before this key was "
+						    "checked");
 			continue;
 		}
 		int rc = j->h->opt.model == CHK_MODEL_SET ? chk_set_key(j->h, k, r)
@@ -1081,7 +1082,7 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 	r->keys = j.res;
 	r->nkeys = h->nkeys;
 	j.res = NULL;
-	r->verdict = CHK_VALID;
+	r->verdict = h->cut ? CHK_UNKNOWN : CHK_VALID; /* unknown even with no key yet */
 	for (size_t i = 0; i < r->nkeys; i++) {
 		enum chk_verdict v = r->keys[i].verdict;
 		r->verdict = chk_verdict_worst(r->verdict, v);
@@ -1117,7 +1118,14 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 		return rc;
 	struct hevent ev;
 	int first = 1;
-	for (;;) {
+	int64_t deadline = opt->timeout_s > 0 ? h->start_ns + (int64_t)(opt->timeout_s * 1e9) : 0;
+	for (uint64_t n = 1;; n++) {
+		/* A history too long to read within the time limit is not decided: stop reading
+		 * (a look at the clock every few thousand events costs nothing). */
+		if (deadline && n % 4096 == 0 && chk_now_ns() > deadline) {
+			h->cut = 1;
+			break;
+		}
 		rc = hreader_next(rd, &ev, err, errlen);
 		if (rc <= 0)
 			break;

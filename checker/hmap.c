@@ -39,6 +39,11 @@ int hmap_put(struct hmap *m, uint64_t key, int32_t val)
 		}
 		memset(v, 0xff, cap * sizeof *v);
 		for (size_t j = 0; j < m->cap; j++) {
+			if ((j & 0x3ffff) == 0x3ffff && m->over && m->over(m->over_arg)) {
+				free(k);
+				free(v);
+				return -2;
+			}
 			if (m->v[j] < 0)
 				continue;
 			size_t i = mix64(m->k[j]) & (cap - 1);

@@ -15,12 +15,16 @@ struct hmap {
 	uint64_t *k;
 	int32_t *v; /* -1 = empty slot */
 	size_t cap, n;
+	/* Optional: asked every few hundred thousand entries while a large map grows; a
+	 * nonzero answer abandons the growth (a time limit passed). */
+	int (*over)(void *arg);
+	void *over_arg;
 };
 
 /* The value of key, or -1. */
 int32_t hmap_get(const struct hmap *m, uint64_t key);
-/* Set key to val (>= 0), replacing an old value. Returns 0, or -1 out of memory (the map is
- * unchanged). */
+/* Set key to val (>= 0), replacing an old value. Returns 0, -1 out of memory, or -2 when
+ * `over` stopped a growth (the map is unchanged in both cases). */
 int hmap_put(struct hmap *m, uint64_t key, int32_t val);
 void hmap_free(struct hmap *m);
 

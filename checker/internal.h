@@ -108,6 +108,7 @@ struct chk_history {
 	size_t ops;
 	int failed;
 	int64_t start_ns;
+	int cut; /* the time limit passed while reading: every key is unknown */
 };
 
 /* The i-th operation of key k. */

@@ -91,6 +91,7 @@ struct kctx {
 	size_t mcap, mn;
 	size_t accounted;
 	int oom; /* a model table or the memo hit the memory cap */
+	int expired; /* a time limit passed inside a long step (chk_budget_expired's answer) */
 	/* the deepest failure of the last run: the op whose completion was reached unlinearized */
 	int32_t best_op;
 	int32_t best_states[8];
@@ -105,6 +106,17 @@ struct kctx {
 	uint64_t iter_limit; /* 0: none */
 	int64_t key_deadline; /* monotonic ns; 0: none */
 };
+
+/* Whether a time limit has passed (remembered in c->expired); for the long steps outside
+ * the search loop: growing a large table, preparing a long key. */
+static int kctx_over(void *arg)
+{
+	struct kctx *c = arg;
+	int r = chk_budget_expired(c->b, c->key_deadline);
+	if (r)
+		c->expired = r;
+	return r;
+}
 
 /* Charge `bytes` more to the shared budget. Returns -1 when the cap is exceeded. */
 static int charge(struct kctx *c, size_t bytes)
@@ -334,6 +346,10 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 			return -1;
 		}
 		for (size_t j = 0; j < c->mcap; j++) {
+			if ((j & 0x3ffff) == 0x3ffff && kctx_over(c)) {
+				free(m);
+				return -1;
+			}
 			if (!c->memo[j].used)
 				continue;
 			size_t i = memo_slot(c->memo[j].h1, c->memo[j].state, cap);
@@ -473,6 +489,10 @@ static int prepare_list(struct kctx *c)
 		return SB_ENOMEM;
 	for (size_t i = 0; i < c->n; i++) {
 		struct lop *o = &c->ops[i];
+		if ((i & 0xfff) == 0xfff && kctx_over(c)) {
+			free(buf);
+			return SB_ENOMEM; /* c->expired tells it was the clock */
+		}
 		if (o->kind == K_LREAD || o->kind == K_LWRITE) {
 			size_t d = chk_seq_get(c->h, (int32_t)o->a, buf);
 			int32_t s = trie_walk(c, buf, d);
@@ -1142,7 +1162,11 @@ static int run(struct kctx *c, struct chk_key_result *out)
 		} while (ro);
 	}
 oom:
-	if (c->oom) {
+	if (c->expired) {
+		if (!c->rerun)
+			out->why = strdup(chk_budget_why(c->expired));
+		rc = CHK_UNKNOWN;
+	} else if (c->oom) {
 		if (!c->rerun)
 			out->why = strdup("the memory cap was reached before this key was "
 					  "decided");
@@ -1178,6 +1202,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model, .greedy_reads = 1};
 	if (h->opt.key_timeout_s > 0)
 		c.key_deadline = chk_now_ns() + (int64_t)(h->opt.key_timeout_s * 1e9);
+	c.trie.over = c.elem_ids.over = c.sidx.over = kctx_over;
+	c.trie.over_arg = c.elem_ids.over_arg = c.sidx.over_arg = &c;
 	int rc = SB_ENOMEM;
 	c.ops = malloc((k->n + 1) * sizeof *c.ops);
 	if (!c.ops)
@@ -1216,9 +1242,11 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		prc = prepare_multi(&c);
 	else
 		c.init = 0;
-	if (prc && c.oom) {
+	if (prc && (c.oom || c.expired)) {
 		out->verdict = CHK_UNKNOWN;
-		out->why = strdup("the memory cap was reached before this key was decided");
+		out->why = strdup(c.expired ? chk_budget_why(c.expired)
+					    : "the memory cap was reached before this key was "
+					      "decided");
 		rc = 0;
 		goto out;
 	}
