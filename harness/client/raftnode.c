@@ -19,6 +19,16 @@
  *         error reply, or a reply that makes no sense for the command
  *   and a read that would be info is fail (it changed nothing).
  *
+ * Where an operation goes. The client is bound to one node and starts there; after a
+ * redirect it remembers the leader it was sent to (the hint) and starts the next operations
+ * there, as a client library caching the leader would. That halves the round trips of a
+ * worker bound to a follower (and the controller's CPU per operation with them: bench/
+ * bench_client.c). The hint is dropped, and the bound node asked again at once within the same
+ * operation, whenever it fails before the request is sent (refused: a killed leader) or
+ * answers -NOTLEADER ? (a deposed leader that knows no successor); it is dropped after an
+ * operation on it ends with an unknown outcome (a paused or cut-off leader), so the next
+ * operation starts at the bound node again.
+ *
  * Lean on purpose: the controller's CPU per operation bounds the rate a run can drive. Each
  * client keeps its connections (one per address it was sent to), its request buffer and the
  * connection's reply buffer; the common path allocates nothing, parses the reply in place
@@ -49,6 +59,8 @@ struct client {
 	struct db *db;
 	char addr[ADDR_MAX];               /* the node this client is bound to */
 	char name[CONTROL_NAME_MAX];
+	char hint[ADDR_MAX];               /* the leader last redirected to, or "" */
+	char hint_name[CONTROL_NAME_MAX];
 	struct conn conns[CONN_MAX];
 	size_t nconns;
 	uint64_t uses;
@@ -362,32 +374,29 @@ static void conn_drop(struct client *c, struct conn *k)
 }
 
 /* The open connection to addr, connecting within the deadline if there is none (or the one
- * kept was closed by the server meanwhile). NULL: res says why (fail: nothing was sent). */
-static struct conn *conn_get(struct client *c, const char *addr, int64_t deadline,
-			     struct client_res *res)
+ * kept was closed by the server meanwhile). NULL: nothing was sent, and err says why. */
+static struct conn *conn_get(struct client *c, const char *addr, int64_t deadline, char *err,
+			     size_t errlen)
 {
-	char err[256];
 	for (size_t i = 0; i < c->nconns; i++) {
 		struct conn *k = &c->conns[i];
 		if (strcmp(k->addr, addr) != 0)
 			continue;
 		k->last_use = ++c->uses;
-		if (resp_client_check(k->rc, err, sizeof err) == 0)
+		if (resp_client_check(k->rc, err, errlen) == 0)
 			return k;
 		conn_drop(c, k); /* closed while idle (a restarted node): connect again */
 		break;
 	}
 	int64_t left = deadline - clock_mono_ns();
 	if (left <= 0) {
-		fail_with(res, "timeout before the request was sent");
+		snprintf(err, errlen, "timeout before the request was sent");
 		return NULL;
 	}
 	int ms = (int)((left + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS);
 	struct resp_client *rc = NULL;
-	if (resp_client_connect_addr(&rc, addr, ms, err, sizeof err)) {
-		fail_with(res, err);
+	if (resp_client_connect_addr(&rc, addr, ms, err, errlen))
 		return NULL;
-	}
 	if (c->nconns == CONN_MAX) {
 		size_t lru = 0;
 		for (size_t i = 1; i < c->nconns; i++)
@@ -423,11 +432,27 @@ static void parse_notleader(const char *s, size_t n, char *id, size_t idlen, cha
 	snprintf(addr, addrlen, "%.*s", (int)(i - a), s + a);
 }
 
+/* Where the current attempt of an operation goes. */
+struct route {
+	char target[ADDR_MAX];
+	char name[CONTROL_NAME_MAX];
+	bool on_hint; /* target is the client's hint, not a node that redirected us there */
+	int hops;
+};
+
+static void route_to_bound(struct client *c, struct route *rt)
+{
+	c->hint[0] = '\0';
+	memcpy(rt->target, c->addr, sizeof rt->target);
+	memcpy(rt->name, c->name, sizeof rt->name);
+	rt->on_hint = false;
+}
+
 enum step { STEP_DONE, STEP_RETRY };
 
-/* An error reply: the outcome, or a redirect (target and name updated) to follow. */
-static enum step on_error(const struct client_req *req, struct client_res *res,
-			  const struct resp_item *it, char *target, char *name, int *hops)
+/* An error reply: the outcome, or where to ask next. */
+static enum step on_error(struct client *c, const struct client_req *req,
+			  struct client_res *res, const struct resp_item *it, struct route *rt)
 {
 	if (!has_prefix(it->str, it->len, "NOTLEADER")) {
 		if (not_executed(it->str, it->len))
@@ -439,6 +464,10 @@ static enum step on_error(const struct client_req *req, struct client_res *res,
 	char id[CONTROL_NAME_MAX], addr[ADDR_MAX];
 	parse_notleader(it->str, it->len, id, sizeof id, addr, sizeof addr);
 	if (strcmp(id, "?") == 0 || strcmp(addr, "?") == 0 || !addr[0]) {
+		if (rt->on_hint) { /* a deposed leader: ask the bound node at once */
+			route_to_bound(c, rt);
+			return STEP_RETRY;
+		}
 		/* No leader known (an election): ask the same node again shortly. */
 		if (clock_mono_ns() + NOTLEADER_PAUSE_NS >= req->deadline) {
 			fail_with(res, "not leader");
@@ -447,12 +476,19 @@ static enum step on_error(const struct client_req *req, struct client_res *res,
 		clock_sleep_ns(NOTLEADER_PAUSE_NS, NULL);
 		return STEP_RETRY;
 	}
-	if (++*hops > REDIRECT_MAX) {
+	if (++rt->hops > REDIRECT_MAX) {
 		fail_with(res, "not leader (too many redirects)");
 		return STEP_DONE;
 	}
-	memcpy(target, addr, sizeof addr);
-	snprintf(name, CONTROL_NAME_MAX, "%s", id);
+	memcpy(rt->target, addr, sizeof addr);
+	snprintf(rt->name, sizeof rt->name, "%s", id);
+	rt->on_hint = false;
+	if (strcmp(addr, c->addr) == 0) {
+		c->hint[0] = '\0';
+	} else {
+		memcpy(c->hint, addr, sizeof addr);
+		memcpy(c->hint_name, rt->name, sizeof c->hint_name);
+	}
 	return STEP_RETRY;
 }
 
@@ -464,15 +500,26 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 		fail_with(res, "bad request (operation or key)");
 		return;
 	}
-	char target[ADDR_MAX], name[CONTROL_NAME_MAX], err[256];
-	memcpy(target, c->addr, sizeof target);
-	memcpy(name, c->name, sizeof name);
-	int hops = 0;
+	struct route rt = {.hops = 0};
+	if (c->hint[0]) {
+		memcpy(rt.target, c->hint, sizeof rt.target);
+		memcpy(rt.name, c->hint_name, sizeof rt.name);
+		rt.on_hint = true;
+	} else {
+		route_to_bound(c, &rt);
+	}
+	char err[256];
 	for (;;) {
-		memcpy(res->node, name, sizeof res->node);
-		struct conn *k = conn_get(c, target, req->deadline, res);
-		if (!k)
+		memcpy(res->node, rt.name, sizeof res->node);
+		struct conn *k = conn_get(c, rt.target, req->deadline, err, sizeof err);
+		if (!k && rt.on_hint) { /* nothing was sent: the bound node may know better */
+			route_to_bound(c, &rt);
+			continue;
+		}
+		if (!k) {
+			fail_with(res, err);
 			return;
+		}
 		const char *r = NULL;
 		size_t rlen = 0, pos = 0;
 		bool sent = false;
@@ -480,6 +527,11 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 					      &sent, err, sizeof err);
 		if (rc) {
 			conn_drop(c, k);
+			if (!sent && rt.on_hint) {
+				route_to_bound(c, &rt);
+				continue;
+			}
+			c->hint[0] = '\0'; /* it may be paused or cut off: start at home next time */
 			if (!sent)
 				fail_with(res, err);
 			else if (rc == SB_ETIMEOUT)
@@ -497,8 +549,11 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 			outcome(res, req, r, rlen, pos, &it);
 			return;
 		}
-		if (on_error(req, res, &it, target, name, &hops) == STEP_DONE)
+		if (on_error(c, req, res, &it, &rt) == STEP_DONE) {
+			if (res->type == HTYPE_INFO || has_prefix(it.str, it.len, "TIMEOUT"))
+				c->hint[0] = '\0';
 			return;
+		}
 	}
 }
 

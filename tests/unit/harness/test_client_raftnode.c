@@ -383,14 +383,14 @@ static void test_error_replies(void **state)
 	fake_stop(&f);
 }
 
-/* -NOTLEADER id addr: followed, on a connection kept for the next operation. */
+/* -NOTLEADER id addr: followed; the client remembers the leader and starts there next time,
+ * on the connection it kept. */
 static void test_redirect(void **state)
 {
 	struct fake a, b;
 	fake_start(&a);
 	fake_start(&b);
-	for (int i = 0; i < 3; i++)
-		fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
+	fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
 	fake_step(&b, A_REPLY, "+OK\r\n");
 	fake_step(&b, A_REPLY, "$1\r\n4\r\n");
 	fake_step(&b, A_REPLY, ":1\r\n");
@@ -412,11 +412,62 @@ static void test_redirect(void **state)
 	client_res_free(&res);
 	fake_stop(&a);
 	fake_stop(&b);
-	/* every operation starts at the bound node; both connections were reused */
-	assert_int_equal(a.requests, 3);
+	/* the first operation started at the bound node, the others at the leader */
+	assert_int_equal(a.requests, 1);
 	assert_int_equal(b.requests, 3);
 	assert_int_equal(a.conns, 1);
 	assert_int_equal(b.conns, 1);
+}
+
+/* The remembered leader is left for the bound node whenever it cannot have taken the
+ * request: refused (killed), or -NOTLEADER ? (deposed, no successor known); and after an
+ * unknown outcome on it (paused, cut off), the next operation starts at the bound node. */
+static void test_hint_fallback(void **state)
+{
+	struct fake a, b, c3;
+	fake_start(&a);
+	fake_start(&b);
+	fake_start(&c3);
+	fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
+	fake_step(&b, A_REPLY, "+OK\r\n");
+	fake_step(&a, A_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
+	fake_step(&c3, A_REPLY, "+OK\r\n");
+	fake_step(&c3, A_REPLY, "-NOTLEADER ?\r\n");
+	fake_step(&a, A_REPLY, "+OK\r\n");
+	fake_step(&a, A_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
+	fake_step(&c3, A_SILENT, "%s", "");
+	fake_step(&a, A_REPLY, "+OK\r\n");
+	int ports[3] = {a.port, b.port, c3.port};
+	struct tdb t;
+	tdb_init(&t, ports, 3, fake_names);
+	struct client *c = open_client(&t, 0);
+	struct client_res res = {0};
+	invoke(c, OP_WRITE, "k", 1, 0, false, LONG, &res);
+	expect_type(&res, HTYPE_OK, NULL);
+	assert_string_equal(res.node, "b");
+	/* b dies: its kept connection is found closed, the reconnect refused, nothing sent */
+	fake_stop(&b);
+	invoke(c, OP_WRITE, "k", 2, 0, false, LONG, &res);
+	expect_type(&res, HTYPE_OK, NULL);
+	assert_string_equal(res.node, "c");
+	/* c is deposed and knows no leader: straight back to a, no pause */
+	invoke(c, OP_WRITE, "k", 3, 0, false, LONG, &res);
+	expect_type(&res, HTYPE_OK, NULL);
+	assert_string_equal(res.node, "a");
+	/* a sends us to c again, which never answers: unknown; then a again */
+	invoke(c, OP_WRITE, "k", 4, 0, false, 200 * MS, &res);
+	expect_type(&res, HTYPE_INFO, "timeout");
+	assert_string_equal(res.node, "c");
+	invoke(c, OP_WRITE, "k", 5, 0, false, LONG, &res);
+	expect_type(&res, HTYPE_OK, NULL);
+	assert_string_equal(res.node, "a");
+	client_raftnode.close(c);
+	client_res_free(&res);
+	fake_stop(&a);
+	fake_stop(&c3);
+	assert_int_equal(a.requests, 5);
+	assert_int_equal(b.requests, 1);
+	assert_int_equal(c3.requests, 3);
 }
 
 /* Redirects that lead nowhere: to a closed port (nothing was executed: fail), or round in
@@ -803,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_commands_and_values),
 		cmocka_unit_test(test_error_replies),
 		cmocka_unit_test(test_redirect),
+		cmocka_unit_test(test_hint_fallback),
 		cmocka_unit_test(test_redirect_failures),
 		cmocka_unit_test(test_notleader_unknown),
 		cmocka_unit_test(test_refused),
