@@ -13,7 +13,7 @@
  *         execute it; a redirect is followed first, and "?" is retried after a pause, until
  *         the deadline); the -ERR replies raftnode gives before executing anything (max
  *         clients, unknown command, wrong number of arguments, protocol error: request too
- *         large); cas :0 ("mismatch")
+ *         large, request incomplete after the node's time limit); cas :0 ("mismatch")
  *   info  the request went out and then: no reply by the deadline, the connection broke,
  *         -TIMEOUT (leadership changed, or no reply within the node's own limit), any other
  *         error reply, or a reply that makes no sense for the command
@@ -200,6 +200,7 @@ static bool not_executed(const char *s, size_t n)
 	static const char *const prefixes[] = {
 		"ERR max number of clients", "ERR unknown command",
 		"ERR wrong number of arguments", "ERR Protocol error",
+		"ERR request incomplete",
 	};
 	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
 		if (has_prefix(s, n, prefixes[i]))

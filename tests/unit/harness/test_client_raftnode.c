@@ -347,6 +347,7 @@ static void test_error_replies(void **state)
 	fake_step(&f, A_REPLY, ":5\r\n");                              /* SET answered :5 */
 	fake_step(&f, A_REPLY, "+OK\r\n");                             /* GET answered +OK */
 	fake_step(&f, A_REPLY, "*1\r\n*0\r\n");                        /* LRANGE nested */
+	fake_step(&f, A_REPLY, "-ERR request incomplete after 5000 ms\r\n");
 	fake_step(&f, A_REPLY_CLOSE, "-ERR max number of clients reached\r\n");
 	struct tdb t;
 	tdb_init(&t, &f.port, 1, fake_names);
@@ -373,6 +374,8 @@ static void test_error_replies(void **state)
 	expect_type(&res, HTYPE_FAIL, "unexpected reply");
 	invoke(c, OP_READ, "k", 0, 0, true, LONG, &res);
 	expect_type(&res, HTYPE_FAIL, "unexpected reply");
+	invoke(c, OP_APPEND, "k", 8, 0, false, LONG, &res);
+	expect_type(&res, HTYPE_FAIL, "request incomplete");
 	invoke(c, OP_WRITE, "k", 8, 0, false, LONG, &res);
 	expect_type(&res, HTYPE_FAIL, "max number of clients");
 	/* a request the client cannot make */
