@@ -43,8 +43,9 @@ int report_html_write_to(const char *store_dir, const char *out_path, char *err,
 struct report_check;
 
 int report_check_new(struct report_check **out, char *err, size_t errlen);
-/* Add a checked history: its path ("-" = standard input, shown without the view over time
- * and without line texts, since it cannot be read twice) and its result (borrowed). */
+/* Add a checked history: its path ("-" = standard input: shown with the checker's sentences
+ * only, without the charts and the bars, since it cannot be read twice) and its result
+ * (borrowed). */
 int report_check_add(struct report_check *rc, const char *history_path,
 		     const struct chk_result *r, char *err, size_t errlen);
 /* Write the page to out_path (replaced atomically). */
