@@ -19,7 +19,9 @@
  * types, values out of range, duplicate keys and missing required fields are errors
  * "FILE:LINE:COL: what is wrong" (SB_EINVAL, exit 254), where LINE:COL point at the offending
  * key or value. Kinds are checked against their tables: workload kinds (workload.h), db kinds
- * (db.h), fault kinds and the fields each takes (nemesis.h), checker models (checker.h).
+ * (one row each in spec/fields.c), fault kinds and the fields each takes (nemesis.h), checker
+ * models (checker.h). Anchors, aliases and tags are refused (a YAML bomb stops at its first
+ * anchor), and so is a second document.
  * Quantities use lib/units: durations `500ms`, `5s`, `2m` (a bare number is seconds), rates in
  * operations per second, concurrency as a number or per node (`2n`).
  *
@@ -113,7 +115,7 @@ struct spec_workload {
 	char kind[SPEC_WORD_MAX];     /* register | kv | set | list-append (workload.h's table);
 					 required */
 	uint32_t keys;                /* default: the workload's (register 1, others 8) */
-	enum spec_key_dist key_dist;  /* `keys_dist: uniform | zipf`, default uniform */
+	enum spec_key_dist key_dist;  /* `key_dist: uniform | zipf`, default uniform */
 	double zipf_s;                /* default 1.0 */
 	uint32_t concurrency;         /* worker processes; with concurrency_per_node, times the
 					 number of nodes (`2n`); default 2n */
@@ -121,8 +123,8 @@ struct spec_workload {
 	double rate;                  /* total operations per second; 0: as fast as the workers
 					 go; default 100 */
 	double jitter;                /* 0..1: each gap is 1/rate * (1 ± jitter); default 0.5 */
-	struct spec_mix mix;          /* default: the workload's */
-	bool mix_given;
+	struct spec_mix mix;          /* default: the workload's (filled in by the parser) */
+	bool mix_given;               /* the spec had `mix:` (informational: mix is always set) */
 	int64_t op_timeout_ns;        /* one operation's time limit; default 5s */
 	uint32_t ops_per_key;         /* move on to a fresh key after this many operations on a
 					 key (Jepsen's independent keys: keeps each key's search
@@ -154,7 +156,8 @@ struct spec_fault {
 	/* clock */
 	int64_t offset_ns;
 	double clock_rate;            /* 1.0 = normal speed */
-	uint64_t set;                 /* bit i: field i of the kind's field list was given */
+	uint64_t set;                 /* which fields hold a value (given, or the default of a
+					 field the kind takes): ask spec_fault_given() */
 	struct spec_pos pos;
 };
 
@@ -162,8 +165,8 @@ struct spec_fault {
 struct spec_step {
 	char name[SPEC_WORD_MAX];     /* `id:`; later steps name it as `$id` in targets */
 	int64_t at_ns;                /* `at:` time into the run; -1 when `when:` is used */
-	char when[SPEC_NAME_MAX];     /* condition (nemesis.h): leader, commit>=N, log~RE, died */
-	char when_arg[512];
+	char when[SPEC_NAME_MAX];     /* condition: "leader", "died", "commit" or "log"; "" with at */
+	char when_arg[512];           /* commit: N (digits); log: the PCRE2 pattern (checked) */
 	int64_t timeout_ns;           /* how long the condition may take; default 30s */
 	struct spec_fault action;     /* what the step does */
 	bool heal;                    /* `do: heal`: heal every active fault */
@@ -207,6 +210,10 @@ struct spec {
 	char expect[16];              /* "" | valid | invalid: what the run must find */
 };
 
+/* Does fault f have a value for `field` (its YAML name: "duration", "target")? True when
+ * the spec gave it, or when the kind takes it and it has a default. */
+bool spec_fault_given(const struct spec_fault *f, const char *field);
+
 /* Fill every field with its default (name, workload kind empty). */
 void spec_defaults(struct spec *s);
 
@@ -232,6 +239,11 @@ struct spec_overrides {
 };
 int spec_override(struct spec *s, const struct spec_overrides *o, char *err, size_t errlen);
 
+/* Clear what depends on where and how the spec was written rather than on the test it
+ * describes: the file's name and directory, the YAML positions, mix_given. Two specs of the
+ * same test then compare equal with memcmp (a spec and the spec_write of it read back). */
+void spec_normalise(struct spec *s);
+
 /* The number of worker processes for a cluster of `nnodes` nodes. */
 uint32_t spec_concurrency(const struct spec *s, size_t nnodes);
 
@@ -239,5 +251,11 @@ uint32_t spec_concurrency(const struct spec *s, size_t nnodes);
  * given), in the order of the field tables, so that `splitbrain run` of the output runs the
  * same test. Returns 0 or SB_EIO. */
 int spec_write(const struct spec *s, FILE *f);
+
+/* The field reference in Markdown, drawn from the same tables (every section's fields with
+ * type, default, example and meaning; the workload kinds; the fault kinds). workloads/README.md
+ * holds a copy between markers; test_spec fails when the two differ, and
+ * `build/tools/specdoc --update workloads/README.md` refreshes it. Returns 0 or SB_EIO. */
+int spec_write_reference(FILE *out);
 
 #endif
