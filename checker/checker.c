@@ -1,4 +1,4 @@
-/* checker — pairing events into operations (the rules of DESIGN.md §2), and running the
+/* checker — pairing events into operations (the rules of docs/history.md), and running the
  * per-key checks on a pool of threads. See checker.h for the contract. */
 #include <pthread.h>
 #include <stdlib.h>

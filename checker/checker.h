@@ -1,14 +1,14 @@
-/* checker — decides whether a history (DESIGN.md §2) is linearizable, per key, and whether
+/* checker — decides whether a history (docs/history.md) is linearizable, per key, and whether
  * acknowledged set elements were lost.
  *
  * Pipeline: events (from lib/history's readers, or fed one by one) are paired into operations
- * by chk_history_add(), which enforces the rules of DESIGN.md §2 and rejects a history that
+ * by chk_history_add(), which enforces the rules of docs/history.md and rejects a history that
  * breaks them with an error naming the line. chk_history_check() then decides every key on
  * its own (P-compositionality) on a pool of threads: a Wing–Gong–Lowe search with Lowe's
  * memo of (linearized set, model state) for the register, list, mutex and multi-register
  * models; the set model is a direct analysis (lost, stale, never-read, unexpected, recovered).
  *
- * Semantics (DESIGN.md §2): `ok` took effect; a plain `fail` did not happen and is dropped;
+ * Semantics (docs/history.md): `ok` took effect; a plain `fail` did not happen and is dropped;
  * a cas `fail` with error "mismatch" is kept as an observation (the value differed from the
  * expected one at some instant of its interval); `info` and operations still open at the end
  * may or may not have happened, at any time after their invocation; nemesis events are
@@ -41,7 +41,7 @@ enum chk_model {
 	CHK_MODEL_MULTI_REGISTER, /* txn of [read k v] / [write k v] over several registers */
 };
 
-/* Verdicts, in order of severity; the numeric value is the exit code (DESIGN.md §4). */
+/* Verdicts, in order of severity; the numeric value is the exit code (docs/exit-codes.md). */
 enum chk_verdict { CHK_VALID = 0, CHK_INVALID = 1, CHK_UNKNOWN = 2 };
 
 /* Parse a model name ("cas-register", ...). Returns 0 or SB_EINVAL with the list of models. */
@@ -153,7 +153,7 @@ int chk_history_new(struct chk_history **out, const struct chk_options *opt, con
  * (null read = absent). Default: JSON Lines. */
 void chk_history_set_edn(struct chk_history *h, int edn);
 /* Add the next event (borrowed; copied as needed). Returns 0, or SB_EINVAL with
- * "line N: ..." when the event breaks a rule of DESIGN.md §2 or does not fit the model,
+ * "line N: ..." when the event breaks a rule of docs/history.md or does not fit the model,
  * or SB_ENOMEM. After an error the history must only be freed. */
 int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, size_t errlen);
 /* Decide every key. Operations still open count as `info`. *out is owned by the caller.

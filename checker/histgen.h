@@ -8,7 +8,7 @@
  * state changes or is read), and then completes `ok`, `fail` or `info`. So every history it
  * makes is linearizable, unless a violation is injected on purpose.
  *
- * Rules it follows (DESIGN.md §2): a process has one operation in flight; an operation that
+ * Rules it follows (docs/history.md): a process has one operation in flight; an operation that
  * completes `info` may or may not have taken effect (decided at random at its linearization
  * point) and its process is retired: the slot continues under a fresh process number, as in
  * Jepsen. A cas whose expected value differs from the current one completes `fail` with

@@ -22,7 +22,7 @@ enum {
 	SB_ELIMIT = -5,   /* a configured size or count limit was reached */
 };
 
-/* Exit codes of every command (DESIGN.md §4). */
+/* Exit codes of every command (docs/exit-codes.md). */
 enum {
 	SB_EXIT_VALID = 0,
 	SB_EXIT_INVALID = 1,

@@ -1,4 +1,4 @@
-/* history — the operation history of DESIGN.md §2.
+/* history — the operation history of docs/history.md.
  *
  * Streaming readers for JSON Lines and for Jepsen/Knossos EDN, and an append-and-flush JSON
  * Lines writer. Shared by the checker (which reads) and the harness (which writes).

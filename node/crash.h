@@ -1,4 +1,4 @@
-/* crash — named crash points for fault injection (DESIGN.md §5, `DEBUG CRASHPOINT`).
+/* crash — named crash points for fault injection (docs/node-protocol.md, `DEBUG CRASHPOINT`).
  *
  * A crash point is a place in the node where it may die on purpose: `crash_point("name")`
  * does nothing unless that name is armed; when armed, the hit-th pass logs

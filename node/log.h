@@ -2,7 +2,7 @@
  *
  *   2026-11-24T00:10:00.123456Z INFO node=n1 term=3 event=became-leader key=value ...
  *
- * so that the harness can match lines with PCRE2 patterns (DESIGN.md §5). Each line is
+ * so that the harness can match lines with PCRE2 patterns (docs/node-protocol.md). Each line is
  * written with a single write(2), so lines from a process that dies right after logging are
  * complete, and nothing is buffered in user space (a crash point logs and then _exits).
  *

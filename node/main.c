@@ -1,5 +1,5 @@
-/* raftnode — the reference Raft key-value store (DESIGN.md §5): argument parsing and start-up.
- * The work happens in node/server.c (I/O shell) around node/raft.c (consensus core). */
+/* raftnode — the reference Raft key-value store (docs/node-protocol.md): argument parsing and
+ * start-up. The work happens in node/server.c (I/O shell) around node/raft.c (consensus core). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

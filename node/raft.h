@@ -1,4 +1,4 @@
-/* raft — the pure Raft consensus core of raftnode (DESIGN.md §5, STYLE.md "pure core").
+/* raft — the pure Raft consensus core of raftnode (docs/node-protocol.md, STYLE.md "pure core").
  *
  * Events in, actions out. The core makes no syscalls, reads no clock and uses no ambient
  * randomness: time comes in with raft_tick(), randomness from a PRNG seeded by the config.

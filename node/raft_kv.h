@@ -1,5 +1,5 @@
-/* raft_kv — the replicated key-value state machine (DESIGN.md §5) that every Raft node applies
- * committed entries to, identically in raftnode and in the simulator.
+/* raft_kv — the replicated key-value state machine (docs/node-protocol.md) that every Raft node
+ * applies committed entries to, identically in raftnode and in the simulator.
  *
  * Pure: no I/O, no clock, no randomness. Not thread-safe; one owner (the Raft core).
  *

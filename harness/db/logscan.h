@@ -7,7 +7,8 @@
  *
  * Uses:
  *   - leader discovery fallback: logscan_latest_leader() reads `event=became-leader` lines
- *     (`... node=ID term=T event=became-leader ...`, DESIGN.md §5) and picks the highest term;
+ *     (`... node=ID term=T event=became-leader ...`, docs/node-protocol.md) and picks the
+ *     highest term;
  *   - scanning collected logs for the patterns a spec names (panics, assertion failures) and
  *     the defaults below.
  *

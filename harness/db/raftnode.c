@@ -1,4 +1,4 @@
-/* db_raftnode — the db vtable for raftnode (DESIGN.md §5).
+/* db_raftnode — the db vtable for raftnode (docs/node-protocol.md).
  *
  * Each node lives in its own directory on its host, <base>/<run-id>/<node>/:
  *

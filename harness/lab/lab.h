@@ -1,5 +1,6 @@
 /* lab — a cluster of N "hosts" on this machine: network namespaces on a private bridge,
- * each with its own address, loopback, iptables and sshd (DESIGN.md §7).
+ * each with its own address, loopback, iptables and sshd (README: "The lab and the control
+ * plane").
  *
  * Everything a lab makes is derived from, and recorded in, its directory (default ./lab,
  * $SPLITBRAIN_LAB_DIR, or --dir):

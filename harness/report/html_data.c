@@ -599,7 +599,7 @@ static int invocation(struct rep_hist *h, struct ptab *pt, const struct hevent *
 	return 0;
 }
 
-/* Operations still open at the end count as info (DESIGN.md §2). */
+/* Operations still open at the end count as info (docs/history.md). */
 static int close_open(struct rep_hist *h, struct ptab *pt)
 {
 	for (size_t i = 0; i < pt->cap; i++) {

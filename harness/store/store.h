@@ -1,4 +1,4 @@
-/* store — the directory that keeps everything a run produced (DESIGN.md §8):
+/* store — the directory that keeps everything a run produced (docs/store.md):
  *
  *     <root>/<test>/<YYYYmmddTHHMMSS>/      one run (the time is UTC)
  *     <root>/<test>/<...>/<node>/           that node's logs and data-dir listing

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `splitbrain check` as a command: exit codes (DESIGN.md §4), messages that name the line,
+# `splitbrain check` as a command: exit codes (docs/exit-codes.md), messages that name the line,
 # several files per invocation (worst verdict wins, bad input wins over all), --json output,
 # limits that turn into `unknown`.
 set -u

@@ -1,5 +1,5 @@
 /* Unit tests of the checker: small histories with known verdicts, the pairing rules of
- * DESIGN.md §2, the set/list/mutex/multi-register models, limits turning into `unknown`. */
+ * docs/history.md, the set/list/mutex/multi-register models, limits turning into `unknown`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,7 +182,7 @@ static void expect_reject(const char *model, const char *text, const char *want)
 		fail_msg("error '%s' does not contain '%s'", last_err, want);
 }
 
-/* The rules of DESIGN.md §2 are enforced with the line named. */
+/* The rules of docs/history.md are enforced with the line named. */
 static void test_rules_rejected(void **state)
 {
 	expect_reject("register",

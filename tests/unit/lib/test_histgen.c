@@ -1,4 +1,4 @@
-/* Tests for checker/histgen: determinism, the process rules of DESIGN.md §2, and injection. */
+/* Tests for checker/histgen: determinism, the process rules of docs/history.md, and injection. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
