@@ -8,10 +8,17 @@
 #include "lib/rng.h"
 
 /* The kinds, in the order heal_all() runs them at the end of a run: the network and clocks
- * first, then paused processes resumed, then dead nodes restarted (a node restarted into a
- * partition would only have to be healed again). */
+ * first, then paused processes resumed, then armed crash points cleared (a paused node could
+ * not answer), then dead nodes restarted (a node restarted into a partition would only have
+ * to be healed again). */
 const struct nemesis_kind *const nemesis_kinds[] = {
+	&nemesis_partition,
+	&nemesis_cut_dc,
+	&nemesis_cut_link,
+	&nemesis_netem,
+	&nemesis_clock,
 	&nemesis_pause,
+	&nemesis_crashpoint,
 	&nemesis_kill,
 	NULL,
 };
@@ -202,4 +209,20 @@ void nemesis_nodes_json(const struct db *db, const bool *sel, char *buf, size_t 
 	}
 	if (len < n)
 		snprintf(buf + len, n - len, "]");
+}
+
+static void kind_db_opts(const char *kind, struct db_opts *o)
+{
+	const struct nemesis_kind *k = nemesis_find(kind);
+	if (k && k->db_opts)
+		k->db_opts(o);
+}
+
+void nemesis_db_opts(const struct spec *s, struct db_opts *o)
+{
+	for (size_t i = 0; i < s->nemesis.nfaults && i < SPEC_MAX_FAULTS; i++)
+		kind_db_opts(s->nemesis.faults[i].kind, o);
+	for (size_t i = 0; i < s->nemesis.nsteps && i < SPEC_MAX_STEPS; i++)
+		if (!s->nemesis.steps[i].heal)
+			kind_db_opts(s->nemesis.steps[i].action.kind, o);
 }

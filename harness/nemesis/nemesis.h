@@ -58,11 +58,16 @@ struct nemesis_act {
 	char value[NEMESIS_VALUE_MAX];     /* JSON for the history event: {"nodes":["n2"],...} */
 	char heal_desc[NEMESIS_DESC_MAX];  /* filled by heal: "restart n2" */
 	char heal_value[NEMESIS_VALUE_MAX];
-	int64_t started, until;            /* ns since the run started: began, due to heal */
+	int64_t started, until;            /* ns since the run started: began, due to heal. start
+					      may move `until` (crashpoint: its window when the
+					      spec gives no duration); the interpreter heals at the
+					      act's `until` as start left it */
 	int64_t healed_at;                 /* when the heal finished (0: not healed) */
 	bool healed;
 	char error[256];                   /* why starting or healing failed, "" if it did not */
-	void *state;                       /* the kind's own, freed by its heal */
+	void *state;                       /* the kind's own: one malloc'd block or NULL, freed
+					      by its heal. A caller that drops an act without
+					      healing it (heal_all undid it) frees it with free() */
 };
 
 struct nemesis_kind {
@@ -81,6 +86,14 @@ struct nemesis_kind {
 	int (*heal)(struct nemesis_env *env, struct nemesis_act *act, char *err, size_t errlen);
 	/* Undo every fault of this kind on every node; idempotent; safe when none was started. */
 	int (*heal_all)(struct nemesis_env *env, char *err, size_t errlen);
+	/* Optional (NULL: nothing to check): is the fault's combination of fields sound, before
+	 * any node is known (a shape name, groups without overlap, netem with something to do)?
+	 * Pure; for the spec's validation at load time ("partition: unknown shape 'x'"). Node
+	 * names are checked when the fault starts. */
+	int (*check)(const struct spec_fault *f, char *err, size_t errlen);
+	/* Optional: what the kind needs from the db when a spec uses it (clock: faketime). Called
+	 * by nemesis_db_opts before the cluster is opened. */
+	void (*db_opts)(struct db_opts *o);
 };
 
 /* The kinds; NULL-terminated. */
@@ -107,7 +120,24 @@ bool nemesis_target_ok(const char *target);
 void nemesis_nodes_text(const struct db *db, const bool *sel, char *buf, size_t n);
 void nemesis_nodes_json(const struct db *db, const bool *sel, char *buf, size_t n);
 
+/* Pure, for crashpoint: scan node log text for `event=crashpoint-armed` (the last one) and
+ * `event=crashpoint-hit` (the first one) lines with name=`point`; returns the flags found and
+ * their times (ns since the epoch, from the lines' timestamps). */
+#define NEMESIS_CRASH_ARMED 1
+#define NEMESIS_CRASH_HIT 2
+int nemesis_crash_scan(const char *log, const char *point, int64_t *armed_ns, int64_t *hit_ns);
+
+/* The db options the spec's faults need (db_opts.faketime for a clock fault); the
+ * interpreter calls it before db_open. Looks at nemesis.faults and the timeline's steps. */
+void nemesis_db_opts(const struct spec *s, struct db_opts *o);
+
 extern const struct nemesis_kind nemesis_kill;
 extern const struct nemesis_kind nemesis_pause;
+extern const struct nemesis_kind nemesis_partition;
+extern const struct nemesis_kind nemesis_cut_dc;
+extern const struct nemesis_kind nemesis_cut_link;
+extern const struct nemesis_kind nemesis_netem;
+extern const struct nemesis_kind nemesis_clock;
+extern const struct nemesis_kind nemesis_crashpoint;
 
 #endif
