@@ -5,7 +5,8 @@
  * work:
  *   start  notes where each target's log ends, arms the point over RESP on every target
  *          (default: the leader) and returns; the workload keeps running. The fault's window
- *          is its `duration` (default 10 s): start sets act->until to started + window.
+ *          is its `duration` (the spec's default 5 s; 10 s if none is given): start sets
+ *          act->until to started + window.
  *   heal   (at act->until) reads each target's log from where it ended for
  *          `event=crashpoint-hit name=<point>`. Fired: the node is restarted, no sooner than
  *          `restart_after` after it died (the heal waits for the rest of that time), and the
