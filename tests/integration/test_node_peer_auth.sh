@@ -69,6 +69,7 @@ grep -q 'reason="message of type 3 with a 1048576-byte body' "$LOG"
 "$RAFTLOAD" verify --nodes "$NODES" --in "$W"
 [ "$(term)" -lt 1000 ]
 cluster_stop
+rm -rf "$CLUSTER_DIR"
 
 step "incoming buffers stay within one budget"
 # One real node configured with five peers; forged hellos as n2..n5 each begin a 64 MiB
@@ -79,7 +80,7 @@ node_start 1
 pids=()
 for id in 2 3 4 5; do
 	"$PEERFORGE" --to "127.0.0.1:${NODE_PPORT[1]}" --hello "$id" --claim append:67108864 \
-		--hold 3000 >"$CLUSTER_DIR/forge$id" &
+		--hold 5000 >"$CLUSTER_DIR/forge$id" &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
