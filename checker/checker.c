@@ -1,6 +1,8 @@
 /* checker — pairing events into operations (the rules of docs/history.md), and running the
  * per-key checks on a pool of threads. See checker.h for the contract. */
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
@@ -114,100 +116,80 @@ const char *chk_kind_name(int kind)
 
 /* ---- --initial ------------------------------------------------------------------------------ */
 
-static void hval_free_inner(struct hval *v);
-
-static struct hval *hval_dup(const struct hval *v, int depth)
-{
-	struct hval *c = calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
-	*c = *v;
-	if (depth > 100) {
-		c->kind = HVAL_NULL;
-		return c;
-	}
-	if (v->kind == HVAL_STR) {
-		char *s = malloc(v->len + 1);
-		if (!s)
-			goto fail;
-		memcpy(s, v->u.s, v->len);
-		s[v->len] = '\0';
-		c->u.s = s;
-	} else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
-		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
-		c->u.items = calloc(n ? n : 1, sizeof *c->u.items);
-		if (!c->u.items)
-			goto fail;
-		for (size_t i = 0; i < n; i++) {
-			struct hval *x = hval_dup(&v->u.items[i], depth + 1);
-			if (!x) {
-				for (size_t j = 0; j < i; j++)
-					hval_free_inner(&c->u.items[j]);
-				free(c->u.items);
-				goto fail;
-			}
-			c->u.items[i] = *x;
-			free(x);
-		}
-	}
-	return c;
-fail:
-	free(c);
-	return NULL;
-}
-
-static void hval_free_inner(struct hval *v)
-{
-	if (v->kind == HVAL_STR)
-		free((char *)v->u.s);
-	else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
-		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
-		for (size_t i = 0; i < n; i++)
-			hval_free_inner(&v->u.items[i]);
-		free(v->u.items);
-	}
-}
-
 void chk_value_free(struct hval *v)
 {
-	if (!v)
-		return;
-	hval_free_inner(v);
-	free(v);
+	hval_free(v);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The first key that map m holds twice, or NULL (or NULL when out of memory: then nothing is
+ * reported, as before this check existed). Keys are hashed and sorted so that a large map
+ * costs n log n. */
+static const struct hval *map_twice(const struct hval *m)
+{
+	uint32_t n = m->len;
+	if (n < 2)
+		return NULL;
+	/* (hash, index) pairs, sorted by hash: equal keys have equal hashes */
+	uint64_t *hs = malloc(2 * (size_t)n * sizeof *hs);
+	if (!hs)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		hs[2 * i] = hval_hash(&m->u.items[2 * i]);
+		hs[2 * i + 1] = i;
+	}
+	qsort(hs, n, 2 * sizeof *hs, cmp_u64);
+	const struct hval *dup = NULL;
+	for (uint32_t a = 0; a < n && !dup; a++)
+		for (uint32_t b = a + 1; b < n && hs[2 * b] == hs[2 * a] && !dup; b++)
+			if (hval_equal(&m->u.items[2 * hs[2 * a + 1]], &m->u.items[2 * hs[2 * b + 1]]))
+				dup = &m->u.items[2 * hs[2 * a + 1]];
+	free(hs);
+	return dup;
+}
+
+/* The first key that some map inside v holds twice, or NULL. */
+static const struct hval *value_twice(const struct hval *v, int depth)
+{
+	if (depth > 300 || (v->kind != HVAL_ARRAY && v->kind != HVAL_MAP))
+		return NULL;
+	const struct hval *dup = v->kind == HVAL_MAP ? map_twice(v) : NULL;
+	uint32_t n = v->kind == HVAL_MAP ? 2 * v->len : v->len;
+	for (uint32_t i = 0; i < n && !dup; i++)
+		dup = value_twice(&v->u.items[i], depth + 1);
+	return dup;
+}
+
+static int dup_key_error(const struct hval *k, const char *where, char *err, size_t errlen)
+{
+	char kt[64];
+	hval_format(kt, sizeof kt, k);
+	return err_set(err, errlen, SB_EINVAL, "%s: key %s appears twice in a map", where, kt);
 }
 
 int chk_value_parse(const char *json, struct hval **out, char *err, size_t errlen)
 {
-	/* Reuse the history reader's JSON parser: wrap the value in a one-event line. */
+	char e2[400];
 	*out = NULL;
-	size_t n = strlen(json);
-	char *line = malloc(n + 64);
-	if (!line)
-		return err_set(err, errlen, SB_ENOMEM, "out of memory");
-	int len = snprintf(line, n + 64, "{\"process\":0,\"type\":\"invoke\",\"f\":\"v\",\"value\":%s}\n",
-			   json);
-	struct hreader *r = NULL;
-	struct hevent ev;
-	char e2[512];
-	int rc = hreader_open_mem(&r, line, (size_t)len, "--initial", HFMT_JSONL, e2, sizeof e2);
-	if (rc == 0) {
-		rc = hreader_next(r, &ev, e2, sizeof e2);
-		if (rc == 1 && ev.has_value) {
-			*out = hval_dup(&ev.value, 0);
-			rc = *out ? 0 : err_set(err, errlen, SB_ENOMEM, "out of memory");
-		} else {
-			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
-		}
-		if (rc == 0 && hreader_next(r, &ev, e2, sizeof e2) != 0) {
-			chk_value_free(*out);
-			*out = NULL;
-			rc = err_set(err, errlen, SB_EINVAL, "'%s' is not one JSON value", json);
-		}
-	} else {
-		rc = err_set(err, errlen, SB_EINVAL, "'%s' is not a JSON value", json);
+	int rc = hval_parse_json(json, strlen(json), out, e2, sizeof e2);
+	if (rc == SB_ENOMEM)
+		return err_set(err, errlen, rc, "out of memory");
+	/* a long value is not echoed whole */
+	char echo[48];
+	snprintf(echo, sizeof echo, "'%.40s%s'", json, strlen(json) > 40 ? "..." : "");
+	if (rc)
+		return err_set(err, errlen, rc, "%s: %s", echo, e2);
+	const struct hval *dup = value_twice(*out, 0);
+	if (dup) {
+		rc = dup_key_error(dup, echo, err, errlen);
+		hval_free(*out);
+		*out = NULL;
 	}
-	hreader_close(r);
-	free(line);
 	return rc;
 }
 
@@ -251,16 +233,38 @@ static int32_t reg_index(struct chk_history *h, vref name, vref init)
 	return (int32_t)h->nregs++;
 }
 
+/* A time limit as the checker uses it: none (0) unless in (0, CHK_MAX_TIMEOUT_S], so that
+ * seconds * 1e9 fits the nanosecond clock. -1 for NaN. */
+static double limit_s(double s)
+{
+	if (isnan(s))
+		return -1;
+	return s > 0 && s <= CHK_MAX_TIMEOUT_S ? s : 0;
+}
+
 int chk_history_new(struct chk_history **out, const struct chk_options *opt, const char *name,
 		    char *err, size_t errlen)
 {
 	*out = NULL;
+	double t = limit_s(opt->timeout_s), kt = limit_s(opt->key_timeout_s);
+	if (t < 0 || kt < 0)
+		return err_set(err, errlen, SB_EINVAL, "%s: %s is not a number",
+			       name ? name : "history", t < 0 ? "timeout_s" : "key_timeout_s");
+	if (opt->initial && opt->model == CHK_MODEL_MULTI_REGISTER && opt->initial->kind == HVAL_MAP) {
+		const struct hval *dup = map_twice(opt->initial);
+		if (dup)
+			return dup_key_error(dup, "initial value", err, errlen);
+	}
 	struct chk_history *h = calloc(1, sizeof *h);
 	if (!h)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
 	h->start_ns = chk_now_ns();
 	h->opt = *opt;
 	h->opt.initial = NULL;
+	h->opt.timeout_s = t;
+	h->opt.key_timeout_s = kt;
+	if (h->opt.threads > CHK_MAX_THREADS)
+		h->opt.threads = CHK_MAX_THREADS;
 	h->name = strdup(name ? name : "history");
 	vtab_init(&h->vals);
 	h->init_seq = -1;
@@ -680,7 +684,16 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 	int has_key = ev->has_key;
 	const struct hval *keyv = ev->has_key ? &ev->key : NULL;
 	if (h->opt.model == CHK_MODEL_KV && h->edn && !has_key && value &&
-	    value->kind == HVAL_ARRAY && value->len == 2) {
+	    value->kind == HVAL_ARRAY) {
+		/* Jepsen's independent tuples; any other array shape is a mistake that would
+		 * otherwise pass as the value of one unkeyed register */
+		if (value->len != 2) {
+			rc = err_set(err, errlen, SB_EINVAL,
+				     "line %llu: under the kv model an EDN value without :key must be "
+				     "a [key value] tuple, not an array of %u element%s",
+				     line, value->len, value->len == 1 ? "" : "s");
+			goto bad;
+		}
 		has_key = 1;
 		keyv = &value->u.items[0];
 		value = &value->u.items[1];
@@ -1022,6 +1035,25 @@ static int cmp_result(const void *pa, const void *pb)
 	return severity(b->verdict) - severity(a->verdict);
 }
 
+/* What is said about the history as a whole: a pass on nothing is no pass. Returns 0 or
+ * SB_ENOMEM. */
+static int history_warning(const struct chk_history *h, struct chk_result *r)
+{
+	struct sbuf w = {0};
+	if (r->ops == 0)
+		sbuf_addf(&w, "no operations: nothing was checked");
+	if (h->opt.min_ops && r->ops < h->opt.min_ops) {
+		if (r->ops)
+			sbuf_addf(&w, "only %zu operation%s", r->ops, r->ops == 1 ? "" : "s");
+		sbuf_addf(&w, ", fewer than the required minimum of %zu", h->opt.min_ops);
+		r->verdict = chk_verdict_worst(r->verdict, CHK_UNKNOWN);
+	}
+	if (!w.len)
+		return 0;
+	r->warning = sbuf_take(&w);
+	return r->warning ? 0 : SB_ENOMEM;
+}
+
 int chk_history_check(struct chk_history *h, struct chk_result **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -1090,6 +1122,8 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 		r->ninvalid += v == CHK_INVALID;
 		r->nunknown += v == CHK_UNKNOWN;
 	}
+	if (history_warning(h, r))
+		goto out;
 	r->seconds = (double)(chk_now_ns() - h->start_ns) / 1e9;
 	*out = r;
 	r = NULL;

@@ -58,15 +58,25 @@ struct chk_options {
 	 * gives each register its own initial value (others start absent); any other value is
 	 * the initial value of every register. Ignored by `set` and `mutex` (a free lock). */
 	const struct hval *initial;
-	double timeout_s;    /* wall-clock limit of the whole check, reading included; <= 0: none */
+	/* Time limits in seconds. <= 0, or more than CHK_MAX_TIMEOUT_S (infinity included):
+	 * none. NaN is refused by chk_history_new (SB_EINVAL). */
+	double timeout_s;    /* wall-clock limit of the whole check, reading included */
 	double key_timeout_s; /* wall-clock limit of one key's search (that key becomes
-			       * unknown, the others go on); <= 0: none */
-	int threads;         /* worker threads; <= 0: the number of online CPUs */
+			       * unknown, the others go on) */
+	int threads;         /* worker threads; <= 0: the number of online CPUs; at most
+			      * CHK_MAX_THREADS are started */
 	size_t memory_limit; /* bytes all searches together may use for memos; 0: none */
+	size_t min_ops;      /* a history with fewer operations is at best unknown (a CI gate
+			      * must not pass on a truncated or empty history); 0: no minimum */
 };
 
+#define CHK_MAX_TIMEOUT_S 1e9 /* ~31 years: a limit beyond it is no limit */
+#define CHK_MAX_THREADS 1024
+
 /* Parse a JSON value given on the command line (--initial). *out is owned by the caller and
- * freed with chk_value_free(). Returns 0 or SB_EINVAL with a message. */
+ * freed with chk_value_free(). Returns 0 or SB_EINVAL with a message that quotes the start
+ * of the value and says what is wrong where ("'[1,': column 4: the value ends before it is
+ * complete"); a map that names a key twice is refused ("key \"x\" appears twice"). */
 int chk_value_parse(const char *json, struct hval **out, char *err, size_t errlen);
 void chk_value_free(struct hval *v);
 
@@ -103,8 +113,8 @@ struct chk_key_result {
 	/* invalid linearizability: the operation that cannot be linearized, the operations
 	 * concurrent with it, the states the deepest searches reached before it (JSON text). */
 	struct chk_op_info *bad;  /* NULL unless invalid (and not a set) */
-	struct chk_op_info *concurrent;
-	size_t nconcurrent;
+	struct chk_op_info *concurrent; /* the first of them (not all, when there are many) */
+	size_t nconcurrent;       /* entries in `concurrent` */
 	char **states;
 	size_t nstates;
 	/* The order the search reached: the invocation lines of the operations on the deepest
@@ -119,18 +129,23 @@ struct chk_key_result {
 	size_t set_count[CHK_SET_NANOMALY];
 	char *set_sample[CHK_SET_NANOMALY];
 	size_t set_acked;         /* acknowledged adds */
+	size_t nconcurrent_total; /* operations concurrent with `bad`, all of them */
 };
 
 struct chk_result {
 	char *name;               /* the history's name (file path) */
 	enum chk_model model;
-	enum chk_verdict verdict; /* worst over the keys; valid for an empty history */
+	enum chk_verdict verdict; /* worst over the keys (valid for an empty history, with a
+				   * warning); unknown at best with fewer ops than min_ops */
 	size_t events;            /* events read, nemesis included */
 	size_t ops;               /* operations paired (client ops, all outcomes) */
 	double seconds;           /* wall-clock time of the check (ingest included) */
 	struct chk_key_result *keys; /* sorted: invalid first, then unknown, then valid */
 	size_t nkeys;
 	size_t nvalid, ninvalid, nunknown;
+	/* Said about the history as a whole, or NULL: "no operations: nothing was checked",
+	 * or why it is unknown for having fewer operations than min_ops. Owned. */
+	char *warning;
 };
 
 const char *chk_set_anomaly_name(enum chk_set_anomaly a);
@@ -146,7 +161,8 @@ void chk_result_free(struct chk_result *r);
 struct chk_history;
 
 /* Start an empty history named `name` (copied; used in messages). Caller frees with
- * chk_history_free(). Returns 0, SB_EINVAL (bad initial value) or SB_ENOMEM. */
+ * chk_history_free(). Returns 0, SB_EINVAL (a NaN time limit; a bad initial value, e.g. a
+ * multi-register map naming a register twice) or SB_ENOMEM. */
 int chk_history_new(struct chk_history **out, const struct chk_options *opt, const char *name,
 		    char *err, size_t errlen);
 /* Tell the history whether its events come from EDN (nil read = unknown) or JSON Lines

@@ -97,10 +97,13 @@ static int report(struct infer *x, uint32_t bad_i, struct sbuf *why)
 	if (!out->why || !out->bad || !out->concurrent)
 		return SB_ENOMEM;
 	chk_op_describe(x->h, bad, out->bad);
-	for (size_t i = 0; i < x->k->n && out->nconcurrent < MAX_CONCURRENT; i++) {
+	for (size_t i = 0; i < x->k->n; i++) {
 		const struct cop *o = op_at(x, (uint32_t)i);
-		if (o != bad && o->kind != K_DEAD && overlaps(o, bad))
+		if (o == bad || o->kind == K_DEAD || !overlaps(o, bad))
+			continue;
+		if (out->nconcurrent < MAX_CONCURRENT) /* listed: the first ones; counted: all */
 			chk_op_describe(x->h, o, &out->concurrent[out->nconcurrent++]);
+		out->nconcurrent_total++;
 	}
 	return 1;
 }

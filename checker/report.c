@@ -30,6 +30,12 @@ static void print_op(FILE *f, const struct chk_op_info *o)
 	fputc('\n', f);
 }
 
+/* All the operations concurrent with the bad one (the result lists only the first ones). */
+static size_t concurrent_total(const struct chk_key_result *k)
+{
+	return k->nconcurrent_total > k->nconcurrent ? k->nconcurrent_total : k->nconcurrent;
+}
+
 static const char *key_label(const struct chk_key_result *k)
 {
 	return k->key ? k->key : "(single key)";
@@ -45,6 +51,8 @@ void chk_result_print(const struct chk_result *r, FILE *f)
 	if (r->nunknown)
 		fprintf(f, ", %zu unknown", r->nunknown);
 	fprintf(f, "; %.3f s)\n", r->seconds);
+	if (r->warning)
+		fprintf(f, "  warning: %s\n", r->warning);
 	size_t shown = 0;
 	for (size_t i = 0; i < r->nkeys && i < r->ninvalid; i++) {
 		const struct chk_key_result *k = &r->keys[i];
@@ -59,14 +67,18 @@ void chk_result_print(const struct chk_result *r, FILE *f)
 		if (k->bad) {
 			fprintf(f, "    cannot linearize: ");
 			print_op(f, k->bad);
-			fprintf(f, "    concurrent with it: %zu operation%s\n", k->nconcurrent,
-				k->nconcurrent == 1 ? "" : "s");
-			for (size_t c = 0; c < k->nconcurrent && c < PRINT_MAX_CONCURRENT; c++) {
+			size_t total = concurrent_total(k);
+			size_t show = k->nconcurrent < PRINT_MAX_CONCURRENT ? k->nconcurrent
+									   : PRINT_MAX_CONCURRENT;
+			fprintf(f, "    concurrent with it: %zu operation%s", total,
+				total == 1 ? "" : "s");
+			if (show < total)
+				fprintf(f, " (showing %zu of %zu)", show, total);
+			fputc('\n', f);
+			for (size_t c = 0; c < show; c++) {
 				fprintf(f, "      ");
 				print_op(f, &k->concurrent[c]);
 			}
-			if (k->nconcurrent > PRINT_MAX_CONCURRENT)
-				fprintf(f, "      ...\n");
 			if (k->nstates) { /* none when decided without a search */
 				fprintf(f, "    states the search reached before it:");
 				for (size_t s = 0; s < k->nstates; s++)
@@ -136,6 +148,10 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 	struct sbuf b = {0};
 	sbuf_add(&b, "{\"file\":", 8);
 	json_str(&b, r->name);
+	if (r->warning) {
+		sbuf_add(&b, ",\"warning\":", 11);
+		json_str(&b, r->warning);
+	}
 	sbuf_addf(&b,
 		  ",\"model\":\"%s\",\"verdict\":\"%s\",\"events\":%zu,\"ops\":%zu,"
 		  "\"seconds\":%.6f,\"keys_total\":%zu,\"keys_valid\":%zu,\"keys_invalid\":%zu,"
@@ -155,7 +171,8 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 		if (k->bad) {
 			sbuf_add(&b, ",\"counterexample\":{\"op\":", 24);
 			json_op(&b, k->bad);
-			sbuf_addf(&b, ",\"concurrent\":[");
+			sbuf_addf(&b, ",\"concurrent_total\":%zu,\"concurrent\":[",
+				  concurrent_total(k));
 			for (size_t c = 0; c < k->nconcurrent; c++) {
 				if (c)
 					sbuf_addc(&b, ',');
@@ -233,6 +250,7 @@ void chk_result_free(struct chk_result *r)
 	if (!r)
 		return;
 	chk_result_free_keys(r);
+	free(r->warning);
 	free(r->name);
 	free(r);
 }

@@ -805,6 +805,7 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 			chk_op_describe(c->h, o, &out->concurrent[out->nconcurrent++]);
 		nconc++;
 	}
+	out->nconcurrent_total = nconc;
 	for (size_t i = 0; i < nst; i++) {
 		struct sbuf s = {0};
 		if (global_state != VREF_UNKNOWN)

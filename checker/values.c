@@ -8,10 +8,12 @@
 
 /* ---- canonical encoding ------------------------------------------------------------------ */
 
-/* Tags of the canonical encoding. Integers and integral floats share 'i' so that 1 and 1.0
- * intern together, as hval_equal() says they are equal. */
+/* Tags of the canonical encoding. Numbers are encoded by value, as hval_equal() compares
+ * them: integers that fit int64_t and doubles that are such an integer share 'i' (1 and 1.0
+ * intern together); larger integers and the integral doubles beyond int64_t share 'b', their
+ * exact decimal text (2^64 and 2^64+1 stay apart); other doubles are 'd'. */
 enum { C_NULL = 'n', C_TRUE = 't', C_FALSE = 'f', C_INT = 'i', C_DBL = 'd', C_STR = 's',
-       C_ARR = 'a', C_MAP = 'm' };
+       C_ARR = 'a', C_MAP = 'm', C_BIG = 'b' };
 
 static void put_u32(struct sbuf *b, uint32_t v)
 {
@@ -34,16 +36,29 @@ static void canon(struct sbuf *b, const struct hval *v, int depth)
 		break;
 	case HVAL_FLOAT: {
 		double d = v->u.d;
-		if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
-			int64_t i = (int64_t)d;
+		int64_t i;
+		char t[HVAL_DBL_TEXT];
+		switch (hval_dbl_integer(d, &i, t, sizeof t)) {
+		case 1:
 			sbuf_addc(b, C_INT);
 			sbuf_add(b, (const char *)&i, sizeof i);
-		} else {
+			break;
+		case 2:
+			sbuf_addc(b, C_BIG);
+			put_u32(b, (uint32_t)strlen(t));
+			sbuf_add(b, t, strlen(t));
+			break;
+		default:
 			sbuf_addc(b, C_DBL);
 			sbuf_add(b, (const char *)&d, sizeof d);
 		}
 		break;
 	}
+	case HVAL_BIGINT:
+		sbuf_addc(b, C_BIG);
+		put_u32(b, v->len);
+		sbuf_add(b, v->u.s, v->len);
+		break;
 	case HVAL_STR:
 		sbuf_addc(b, C_STR);
 		put_u32(b, v->len);
@@ -194,13 +209,27 @@ static int32_t intern_bytes(struct vtab *t, const char *p, size_t n)
 	return id;
 }
 
+/* The int64_t that v is, if it is one (an HVAL_INT, or a double equal to one). */
+static int int_of(const struct hval *v, int64_t *i)
+{
+	if (v->kind == HVAL_INT) {
+		*i = v->u.i;
+		return 1;
+	}
+	/* integral doubles inside int64_t's range convert exactly */
+	if (v->kind == HVAL_FLOAT && v->u.d == floor(v->u.d) &&
+	    v->u.d >= -9223372036854775808.0 && v->u.d < 9223372036854775808.0) {
+		*i = (int64_t)v->u.d;
+		return 1;
+	}
+	return 0;
+}
+
 int32_t vtab_intern(struct vtab *t, const struct hval *v)
 {
-	if (v->kind == HVAL_INT)
-		return vtab_intern_int(t, v->u.i);
-	if (v->kind == HVAL_FLOAT && v->u.d == floor(v->u.d) && v->u.d >= -9.2e18 &&
-	    v->u.d <= 9.2e18)
-		return vtab_intern_int(t, (int64_t)v->u.d);
+	int64_t i;
+	if (int_of(v, &i))
+		return vtab_intern_int(t, i);
 	sbuf_reset(&t->scratch);
 	canon(&t->scratch, v, 0);
 	if (t->scratch.oom)
@@ -277,6 +306,11 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 		sbuf_addf(b, "%lld", (long long)i);
 		return p + 8;
 	}
+	case C_BIG:
+		memcpy(&n, p, 4);
+		p += 4;
+		sbuf_add(b, p, n);
+		return p + n;
 	case C_DBL: {
 		double d;
 		memcpy(&d, p, 8);
@@ -334,12 +368,7 @@ void vtab_format(const struct vtab *t, int32_t id, struct sbuf *b)
 int vtab_ref(struct vtab *t, const struct hval *v, vref *out)
 {
 	int64_t i;
-	if (v->kind == HVAL_INT) {
-		i = v->u.i;
-	} else if (v->kind == HVAL_FLOAT && v->u.d == floor(v->u.d) && v->u.d >= -9.2e18 &&
-		   v->u.d <= 9.2e18) {
-		i = (int64_t)v->u.d;
-	} else {
+	if (!int_of(v, &i)) {
 		int32_t id = vtab_intern(t, v);
 		if (id < 0)
 			return -1;

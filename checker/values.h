@@ -1,8 +1,9 @@
 /* values — interning of history values into dense int32 ids.
  *
- * A value (struct hval) is reduced to a canonical byte string (integral floats become ints,
- * EDN keywords and strings compare equal, as in hval_equal) and interned: equal values get
- * the same id, ids are dense from 0. The table keeps only the canonical bytes; vtab_format()
+ * A value (struct hval) is reduced to a canonical byte string (numbers by value: integral
+ * floats become the integers they are, integers beyond 64 bits keep their exact decimal
+ * text; EDN keywords and strings compare equal; as in hval_equal) and interned: equal values
+ * get the same id, ids are dense from 0. The table keeps only the canonical bytes; vtab_format()
  * turns an id back into JSON text for reports.
  *
  * Thread rules: interning is single-threaded; once interning is over, vtab_format() and the

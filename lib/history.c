@@ -238,9 +238,40 @@ static int hex4(const char *p, uint32_t *out)
 	return 0;
 }
 
+/* An integer outside int64_t, digits in [s, s+n) after an optional sign: HVAL_BIGINT with
+ * its canonical text in the arena. Returns 0, -1 when out of memory, 1 when it has more than
+ * HVAL_BIGINT_MAX_DIGITS digits. */
+static int bigint_value(struct hreader *r, const char *s, size_t n, struct hval *out)
+{
+	const char *p = s, *e = s + n;
+	int neg = 0;
+	if (p < e && (*p == '-' || *p == '+')) {
+		neg = *p == '-';
+		p++;
+	}
+	while (p + 1 < e && *p == '0')
+		p++;
+	size_t nd = (size_t)(e - p);
+	if (nd > HVAL_BIGINT_MAX_DIGITS)
+		return 1;
+	char *d = arena_alloc(&r->arena, nd + 2);
+	if (!d)
+		return -1;
+	size_t k = 0;
+	if (neg)
+		d[k++] = '-';
+	memcpy(d + k, p, nd);
+	d[k + nd] = '\0';
+	out->kind = HVAL_BIGINT;
+	out->len = (uint32_t)(k + nd);
+	out->u.s = d;
+	return 0;
+}
+
 /* Parse a decimal integer or float in [s, s+n) (already checked to look like a number).
- * Integers that fit int64_t become HVAL_INT, everything else HVAL_FLOAT. Returns 0, -1 when
- * out of memory, 1 when the number is too large for a double. */
+ * Integers that fit int64_t become HVAL_INT, other integers HVAL_BIGINT (exact), numbers
+ * with a fraction or an exponent HVAL_FLOAT. Returns 0, -1 when out of memory, 1 when the
+ * number is out of range (a double that overflows, an integer of too many digits). */
 static int number_value(struct hreader *r, const char *s, size_t n, int isfloat,
 			struct hval *out)
 {
@@ -264,6 +295,7 @@ static int number_value(struct hreader *r, const char *s, size_t n, int isfloat,
 			out->u.i = neg ? (int64_t)(0 - v) : (int64_t)v;
 			return 0;
 		}
+		return bigint_value(r, s, n, out);
 	}
 	char small[64];
 	char *t = small;
@@ -278,6 +310,38 @@ static int number_value(struct hreader *r, const char *s, size_t n, int isfloat,
 	out->u.d = strtod(t, NULL);
 	/* Overflow to infinity is refused: JSON cannot write it back, and no history needs it. */
 	return isfinite(out->u.d) ? 0 : 1;
+}
+
+/* The value of a number as a double (for ratios). */
+static double number_double(const struct hval *v)
+{
+	if (v->kind == HVAL_INT)
+		return (double)v->u.i;
+	if (v->kind == HVAL_BIGINT)
+		return strtod(v->u.s, NULL);
+	return v->u.d;
+}
+
+/* Decode the code point cp of a \u escape whose four hex digits end at *q; s is the end of
+ * the string's text. A high surrogate followed by an escaped low one is one character. A
+ * lone \udc80..\udcff is the byte 0x80..0xff: the writers (json_quote) escape bytes of
+ * invalid UTF-8 that way, so they read back as they were. Any other lone surrogate keeps
+ * its 3-byte form: the history is data, not text to display, and rejecting it would lose the
+ * event. Returns the bytes written at d (at most 4; never more than the escape's 6). */
+static size_t put_u_escape(uint32_t cp, const char **q, const char *s, char *d)
+{
+	if (cp >= 0xd800 && cp < 0xdc00 && s - *q >= 6 && (*q)[0] == '\\' && (*q)[1] == 'u') {
+		uint32_t lo;
+		if (!hex4(*q + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+			*q += 6;
+			return put_utf8(d, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+		}
+	}
+	if (cp >= 0xdc80 && cp <= 0xdcff) {
+		d[0] = (char)(cp - 0xdc00);
+		return 1;
+	}
+	return put_utf8(d, cp);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
@@ -396,17 +460,7 @@ static int jstring(struct jctx *j, const char **pp, const char **out, uint32_t *
 			if (s - q < 6 || hex4(q + 2, &cp))
 				return jerr(j, q, "bad \\u escape: expected four hex digits");
 			q += 6;
-			if (cp >= 0xd800 && cp < 0xdc00 && s - q >= 6 && q[0] == '\\' &&
-			    q[1] == 'u') {
-				uint32_t lo;
-				if (!hex4(q + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					q += 6;
-				}
-			}
-			/* A lone surrogate is kept as its 3-byte form: the history is data,
-			 * not text to display, and rejecting it would lose the event. */
-			n += put_utf8(d + n, cp);
+			n += put_u_escape(cp, &q, s, d + n);
 			continue;
 		}
 		default:
@@ -724,8 +778,25 @@ static const char *kind_name(const struct hval *v)
 	case HVAL_STR: return v->keyword ? "a keyword" : "a string";
 	case HVAL_ARRAY: return "an array";
 	case HVAL_MAP: return "a map";
+	case HVAL_BIGINT: return "an integer beyond 64 bits";
 	default: return "?";
 	}
+}
+
+/* The message for a bad value of the integer field `name` (index, time, process), with
+ * `alt` naming what else the field may be. JSON quotes the name, EDN writes it as a
+ * keyword. */
+static const char *count_msg(char *buf, size_t n, const char *name, int edn,
+			     const struct hval *v, const char *alt)
+{
+	const char *q = edn ? "" : "\"", *pre = edn ? ":" : "";
+	if (v->kind == HVAL_BIGINT && v->u.s[0] != '-')
+		snprintf(buf, n, "%s%s%s%s %.40s%s is out of range (at most %lld)", pre, q, name, q,
+			 v->u.s, v->len > 40 ? "..." : "", (long long)INT64_MAX);
+	else
+		snprintf(buf, n, "%s%s%s%s must be an integer >= 0%s, not %s", pre, q, name, q, alt,
+			 v->kind == HVAL_INT || v->kind == HVAL_BIGINT ? "negative" : kind_name(v));
+	return buf;
 }
 
 static int type_of(const char *s, size_t n, enum htype *t)
@@ -779,6 +850,7 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 	struct jctx j = {r, p, e, line};
 	unsigned seen = 0;
 	int rc;
+	char msg[160];
 	event_init(ev, line);
 	r->trunc = 0;
 	p = jws(p, e);
@@ -830,14 +902,12 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 			break;
 		case F_INDEX:
 			if (v.kind != HVAL_INT || v.u.i < 0)
-				return jerr(&j, vat, "\"index\" must be an integer >= 0, not %s",
-					    v.kind == HVAL_INT ? "negative" : kind_name(&v));
+				return jerr(&j, vat, "%s", count_msg(msg, sizeof msg, "index", 0, &v, ""));
 			ev->index = v.u.i;
 			break;
 		case F_TIME:
 			if (v.kind != HVAL_INT || v.u.i < 0)
-				return jerr(&j, vat, "\"time\" must be an integer >= 0, not %s",
-					    v.kind == HVAL_INT ? "negative" : kind_name(&v));
+				return jerr(&j, vat, "%s", count_msg(msg, sizeof msg, "time", 0, &v, ""));
 			ev->time = v.u.i;
 			break;
 		case F_PROCESS:
@@ -846,10 +916,9 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 			else if (v.kind == HVAL_STR && v.len == 7 && !memcmp(v.u.s, "nemesis", 7))
 				ev->process = HPROC_NEMESIS;
 			else
-				return jerr(&j, vat,
-					    "\"process\" must be an integer >= 0 or \"nemesis\", "
-					    "not %s",
-					    v.kind == HVAL_INT ? "negative" : kind_name(&v));
+				return jerr(&j, vat, "%s",
+					    count_msg(msg, sizeof msg, "process", 0, &v,
+						      " or \"nemesis\""));
 			break;
 		case F_TYPE:
 			return jerr(&j, vat, "\"type\" must be a string, not %s", kind_name(&v));
@@ -862,7 +931,7 @@ static int jsonl_event(struct hreader *r, const char *p, const char *e, uint64_t
 		case F_KEY:
 			if (v.kind == HVAL_NULL)
 				break;
-			if (v.kind != HVAL_INT && v.kind != HVAL_STR)
+			if (v.kind != HVAL_INT && v.kind != HVAL_BIGINT && v.kind != HVAL_STR)
 				return jerr(&j, vat, "\"key\" must be a string or an integer, not %s",
 					    kind_name(&v));
 			ev->has_key = 1;
@@ -1188,8 +1257,7 @@ static int enumber(struct ectx *x, const char *s, size_t n, struct hval *out)
 			return enomem(x);
 		if (ra > 0 || rb > 0)
 			return eerr(x, s, "number out of range");
-		double na = a.kind == HVAL_INT ? (double)a.u.i : a.u.d;
-		double nb = b.kind == HVAL_INT ? (double)b.u.i : b.u.d;
+		double na = number_double(&a), nb = number_double(&b);
 		if (nb == 0 || !isfinite(na / nb))
 			return eerr(x, s, "number out of range");
 		out->kind = HVAL_FLOAT;
@@ -1259,7 +1327,7 @@ static int estring(struct ectx *x, struct hval *out)
 				if (p - q < 4 || hex4(q, &cp))
 					return eerr(x, q - 2, "bad \\u escape in a string");
 				q += 4;
-				n += put_utf8(d + n, cp);
+				n += put_u_escape(cp, &q, p, d + n);
 				break;
 			}
 			default:
@@ -1530,6 +1598,7 @@ static int edn_event(struct hreader *r, const struct hval *m, uint64_t line, uin
 		     struct hevent *ev)
 {
 	unsigned seen = 0;
+	char msg[160];
 	event_init(ev, line);
 	for (uint32_t i = 0; i < m->len; i++) {
 		const struct hval *k = &m->u.items[2 * i], *v = &m->u.items[2 * i + 1];
@@ -1547,16 +1616,14 @@ static int edn_event(struct hreader *r, const struct hval *m, uint64_t line, uin
 			break;
 		case F_INDEX:
 			if (v->kind != HVAL_INT || v->u.i < 0)
-				return rerr_at(r, line, col, SB_EINVAL,
-					       ":index must be an integer >= 0, not %s",
-					       v->kind == HVAL_INT ? "negative" : kind_name(v));
+				return rerr_at(r, line, col, SB_EINVAL, "%s",
+					       count_msg(msg, sizeof msg, "index", 1, v, ""));
 			ev->index = v->u.i;
 			break;
 		case F_TIME:
 			if (v->kind != HVAL_INT || v->u.i < 0)
-				return rerr_at(r, line, col, SB_EINVAL,
-					       ":time must be an integer >= 0, not %s",
-					       v->kind == HVAL_INT ? "negative" : kind_name(v));
+				return rerr_at(r, line, col, SB_EINVAL, "%s",
+					       count_msg(msg, sizeof msg, "time", 1, v, ""));
 			ev->time = v->u.i;
 			break;
 		case F_PROCESS:
@@ -1565,9 +1632,9 @@ static int edn_event(struct hreader *r, const struct hval *m, uint64_t line, uin
 			else if (v->kind == HVAL_STR && v->keyword && is_kw(v, "nemesis"))
 				ev->process = HPROC_NEMESIS;
 			else
-				return rerr_at(r, line, col, SB_EINVAL,
-					       ":process must be an integer >= 0 or :nemesis, not %s",
-					       v->kind == HVAL_INT ? "negative" : kind_name(v));
+				return rerr_at(r, line, col, SB_EINVAL, "%s",
+					       count_msg(msg, sizeof msg, "process", 1, v,
+							 " or :nemesis"));
 			break;
 		case F_TYPE:
 			if (v->kind != HVAL_STR)
@@ -1590,7 +1657,7 @@ static int edn_event(struct hreader *r, const struct hval *m, uint64_t line, uin
 		case F_KEY:
 			if (v->kind == HVAL_NULL)
 				break;
-			if (v->kind != HVAL_INT && v->kind != HVAL_STR)
+			if (v->kind != HVAL_INT && v->kind != HVAL_BIGINT && v->kind != HVAL_STR)
 				return rerr_at(r, line, col, SB_EINVAL,
 					       ":key must be a string, keyword or integer, not %s",
 					       kind_name(v));
@@ -1891,6 +1958,43 @@ int hreader_next(struct hreader *r, struct hevent *ev, char *err, size_t errlen)
 fail:
 	err_set(err, errlen, r->failed, "%s", r->errmsg);
 	return r->failed;
+}
+
+int hval_parse_json(const char *text, size_t n, struct hval **out, char *err, size_t errlen)
+{
+	struct hreader *r = NULL;
+	*out = NULL;
+	int rc = reader_new(&r, "value", HFMT_JSONL, err, errlen);
+	if (rc)
+		return rc;
+	struct jctx j = {r, text, text + n, 1};
+	struct hval v;
+	const char *p = jws(text, j.e);
+	while (p < j.e && *p == '\n')
+		p = jws(p + 1, j.e);
+	if (!(rc = jvalue(&j, &p, &v, 0))) {
+		p = jws(p, j.e);
+		while (p < j.e && *p == '\n')
+			p = jws(p + 1, j.e);
+		if (p < j.e)
+			rc = junexpected(&j, p, "the end after the value");
+	}
+	if (rc) {
+		/* the reader says "value:1:COL: what"; a value has no lines */
+		unsigned long long col = 0;
+		int skip = 0;
+		if (sscanf(r->errmsg, "value:%*u:%llu: %n", &col, &skip) < 1 || skip <= 0)
+			skip = 0;
+		if (r->trunc)
+			rc = err_set(err, errlen, rc, "column %zu: the value ends before it is "
+				     "complete", n + 1);
+		else
+			rc = err_set(err, errlen, rc, "column %llu: %s", col, r->errmsg + skip);
+	} else if (!(*out = hval_copy(&v))) {
+		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
+	}
+	hreader_close(r);
+	return rc;
 }
 
 void hreader_close(struct hreader *r)

@@ -23,28 +23,44 @@
 enum hval_kind {
 	HVAL_NULL = 0,
 	HVAL_BOOL,
-	HVAL_INT,   /* fits int64_t */
-	HVAL_FLOAT, /* any other number */
+	HVAL_INT,   /* an integer that fits int64_t */
+	HVAL_FLOAT, /* a number written with a fraction or an exponent (a double) */
 	HVAL_STR,   /* JSON string, or EDN string/keyword/symbol (keyword without its ':') */
 	HVAL_ARRAY, /* JSON array, EDN vector/list/set */
 	HVAL_MAP,   /* JSON object / EDN map: `items` holds 2*len values, key, value, ... */
+	HVAL_BIGINT, /* an integer outside int64_t (JSON, EDN's 123N), kept exactly: u.s holds
+		      * its canonical decimal text ('-' or nothing, then digits without leading
+		      * zeros; never a value that fits int64_t), len bytes */
 };
+
+/* Integers longer than this many digits are refused by the readers ("out of range"). */
+#define HVAL_BIGINT_MAX_DIGITS 1000
 
 struct hval {
 	uint8_t kind;    /* enum hval_kind */
 	uint8_t keyword; /* HVAL_STR that came from an EDN keyword (":read") */
-	uint32_t len;    /* HVAL_STR: bytes (no NUL counted); ARRAY: items; MAP: pairs */
+	uint32_t len;    /* HVAL_STR, HVAL_BIGINT: bytes (no NUL counted); ARRAY: items; MAP:
+			  * pairs */
 	union {
 		int b;
 		int64_t i;
 		double d;
-		const char *s; /* NUL-terminated, may contain NUL inside if the JSON had \u0000 */
+		const char *s; /* NUL-terminated, may contain NUL inside if the JSON had \u0000
+				* (HVAL_STR); the digits of HVAL_BIGINT */
 		struct hval *items;
 	} u;
 };
 
-/* Deep equality (ints and floats of equal numeric value are equal; strings by bytes). */
+/* Deep equality. Numbers are equal when their values are: integers (HVAL_INT, HVAL_BIGINT)
+ * exactly, a double equal to an integer when it is exactly that integer (1 == 1.0,
+ * 1e19 == 10000000000000000000, but 2^64+1 != 2^64 as the double nearest both). Strings
+ * by bytes. */
 int hval_equal(const struct hval *a, const struct hval *b);
+/* The integer a double is, if it is integral: returns 1 with *i when it fits int64_t, 2 with
+ * its exact decimal text in buf (canonical as HVAL_BIGINT's; n >= HVAL_DBL_TEXT) when it does
+ * not, 0 when d has a fraction or is not finite. */
+#define HVAL_DBL_TEXT 320
+int hval_dbl_integer(double d, int64_t *i, char *buf, size_t n);
 /* A hash consistent with hval_equal. */
 uint64_t hval_hash(const struct hval *v);
 /* Write v as JSON to f (EDN keywords become strings). Returns 0 or SB_EIO. */
@@ -52,7 +68,17 @@ int hval_write_json(FILE *f, const struct hval *v);
 /* Format v as JSON into buf (always NUL-terminated, truncated with "..." if too long).
  * Returns the length it would have needed, like snprintf. */
 size_t hval_format(char *buf, size_t n, const struct hval *v);
-/* Write s[0..len) as a quoted, escaped JSON string. Returns 0 or SB_EIO. */
+/* Parse one JSON value from text[0..n) (surrounding blanks allowed), e.g. a command-line
+ * argument, into a tree that the caller owns and frees with hval_free(). Returns 0, or
+ * SB_EINVAL with "column N: what is wrong" (the reader's limits apply: nesting deeper than
+ * 256 levels is refused), or SB_ENOMEM. */
+int hval_parse_json(const char *text, size_t n, struct hval **out, char *err, size_t errlen);
+/* A deep copy of v that the caller owns (hval_free). NULL when out of memory. */
+struct hval *hval_copy(const struct hval *v);
+/* Free a tree from hval_parse_json() or hval_copy(). NULL is allowed. */
+void hval_free(struct hval *v);
+/* Write s[0..len) as a quoted, escaped JSON string (json_quote in lib/sbuf.h: always valid
+ * JSON, bytes of invalid UTF-8 as \udc80..\udcff). Returns 0 or SB_EIO. */
 int json_write_string(FILE *f, const char *s, size_t len);
 
 /* ---- events ------------------------------------------------------------------------------ */
@@ -69,7 +95,7 @@ struct hevent {
 	enum htype type;
 	const char *f;    /* never NULL */
 	int has_key;      /* the event names a key */
-	struct hval key;  /* HVAL_INT or HVAL_STR when has_key */
+	struct hval key;  /* HVAL_INT, HVAL_BIGINT or HVAL_STR when has_key */
 	int has_value;    /* a `value` field was present (JSON null counts as present) */
 	struct hval value;
 	const char *node;  /* NULL if absent */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "lib/err.h"
 #include "lib/hash.h"
 #include "lib/fileutil.h"
+#include "lib/sbuf.h"
 
 /* ---- a growable output buffer ------------------------------------------------------------ */
 
@@ -99,39 +101,14 @@ static void ob_double(struct obuf *b, double d)
 	ob_put(b, t, (size_t)n);
 }
 
+static void ob_put_cb(void *ctx, const char *p, size_t n)
+{
+	ob_put(ctx, p, n);
+}
+
 static void ob_jstring(struct obuf *b, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	ob_put(b, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
-		ob_put(b, s + run, i - run);
-		run = i + 1;
-		char esc[6] = {'\\', 0};
-		size_t n = 2;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		ob_put(b, esc, n);
-	}
-	ob_put(b, s + run, len - run);
-	ob_put(b, "\"", 1);
+	json_quote(s, len, ob_put_cb, b);
 }
 
 static void ob_value(struct obuf *b, const struct hval *v, int depth)
@@ -152,6 +129,9 @@ static void ob_value(struct obuf *b, const struct hval *v, int depth)
 		break;
 	case HVAL_FLOAT:
 		ob_double(b, v->u.d);
+		break;
+	case HVAL_BIGINT:
+		ob_put(b, v->u.s, v->len);
 		break;
 	case HVAL_STR:
 		ob_jstring(b, v->u.s, v->len);
@@ -205,20 +185,57 @@ static int as_int(double d, int64_t *out)
 	return 1;
 }
 
+int hval_dbl_integer(double d, int64_t *i, char *buf, size_t n)
+{
+	if (as_int(d, i))
+		return 1;
+	if (!isfinite(d) || d != floor(d) || n < HVAL_DBL_TEXT)
+		return 0;
+	/* glibc prints a double's exact decimal value: an integral one is all digits */
+	snprintf(buf, n, "%.0f", d);
+	return 2;
+}
+
+static int is_num(const struct hval *v)
+{
+	return v->kind == HVAL_INT || v->kind == HVAL_FLOAT || v->kind == HVAL_BIGINT;
+}
+
+/* Numeric equality: exact for integers; a double equals an integer it is exactly. */
+static int num_equal(const struct hval *a, const struct hval *b)
+{
+	if (a->kind == HVAL_FLOAT && b->kind != HVAL_FLOAT) {
+		const struct hval *t = a;
+		a = b;
+		b = t;
+	}
+	/* now a is INT or BIGINT whenever one of the two is */
+	switch (a->kind) {
+	case HVAL_INT: {
+		int64_t i;
+		if (b->kind == HVAL_INT)
+			return a->u.i == b->u.i;
+		return b->kind == HVAL_FLOAT && as_int(b->u.d, &i) && i == a->u.i;
+	}
+	case HVAL_BIGINT: {
+		if (b->kind == HVAL_BIGINT)
+			return a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
+		if (b->kind != HVAL_FLOAT)
+			return 0;
+		char t[HVAL_DBL_TEXT];
+		int64_t i;
+		return hval_dbl_integer(b->u.d, &i, t, sizeof t) == 2 && strlen(t) == a->len &&
+		       !memcmp(t, a->u.s, a->len);
+	}
+	default:
+		return a->u.d == b->u.d;
+	}
+}
+
 int hval_equal(const struct hval *a, const struct hval *b)
 {
-	int an = a->kind == HVAL_INT || a->kind == HVAL_FLOAT;
-	int bn = b->kind == HVAL_INT || b->kind == HVAL_FLOAT;
-	if (an && bn) {
-		if (a->kind == HVAL_INT && b->kind == HVAL_INT)
-			return a->u.i == b->u.i;
-		if (a->kind == HVAL_FLOAT && b->kind == HVAL_FLOAT)
-			return a->u.d == b->u.d;
-		const struct hval *i = a->kind == HVAL_INT ? a : b;
-		const struct hval *f = a->kind == HVAL_INT ? b : a;
-		int64_t fi;
-		return as_int(f->u.d, &fi) && fi == i->u.i;
-	}
+	if (is_num(a) && is_num(b))
+		return num_equal(a, b);
 	if (a->kind != b->kind)
 		return 0;
 	switch (a->kind) {
@@ -267,14 +284,24 @@ uint64_t hval_hash(const struct hval *v)
 	case HVAL_INT:
 		return mix(3, (uint64_t)v->u.i);
 	case HVAL_FLOAT: {
+		/* equal to the integer it is, if it is one */
 		int64_t i;
-		if (as_int(v->u.d, &i))
-			return mix(3, (uint64_t)i); /* equal to that integer */
+		char t[HVAL_DBL_TEXT];
+		switch (hval_dbl_integer(v->u.d, &i, t, sizeof t)) {
+		case 1:
+			return mix(3, (uint64_t)i);
+		case 2:
+			return mix(8, hash_fnv64(HASH_FNV64_INIT, t, strlen(t)));
+		default:
+			break;
+		}
 		double d = v->u.d == 0 ? 0.0 : v->u.d;
 		uint64_t bits;
 		memcpy(&bits, &d, sizeof bits);
 		return mix(4, bits);
 	}
+	case HVAL_BIGINT:
+		return mix(8, hash_fnv64(HASH_FNV64_INIT, v->u.s, v->len));
 	case HVAL_STR:
 		return mix(5, hash_fnv64(HASH_FNV64_INIT, v->u.s, v->len));
 	case HVAL_ARRAY:
@@ -290,6 +317,71 @@ uint64_t hval_hash(const struct hval *v)
 	default:
 		return 0;
 	}
+}
+
+/* ---- owned trees --------------------------------------------------------------------------- */
+
+static void free_inner(struct hval *v)
+{
+	if (v->kind == HVAL_STR || v->kind == HVAL_BIGINT) {
+		free((char *)v->u.s);
+	} else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
+		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
+		for (size_t i = 0; i < n; i++)
+			free_inner(&v->u.items[i]);
+		free(v->u.items);
+	}
+}
+
+/* Copy what v points to into dst (whose scalar fields are already v's). */
+static int copy_inner(struct hval *dst, const struct hval *v)
+{
+	if (v->kind == HVAL_STR || v->kind == HVAL_BIGINT) {
+		char *s = malloc((size_t)v->len + 1);
+		if (!s)
+			return -1;
+		memcpy(s, v->u.s, v->len);
+		s[v->len] = '\0';
+		dst->u.s = s;
+	} else if (v->kind == HVAL_ARRAY || v->kind == HVAL_MAP) {
+		size_t n = v->kind == HVAL_MAP ? 2 * (size_t)v->len : v->len;
+		dst->u.items = calloc(n ? n : 1, sizeof *dst->u.items);
+		if (!dst->u.items)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			dst->u.items[i] = v->u.items[i];
+			if (copy_inner(&dst->u.items[i], &v->u.items[i])) {
+				/* items past i hold the source's pointers: free only the copies */
+				dst->len = (uint32_t)(v->kind == HVAL_MAP ? i / 2 : i);
+				for (size_t j = 0; j < i; j++)
+					free_inner(&dst->u.items[j]);
+				free(dst->u.items);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+struct hval *hval_copy(const struct hval *v)
+{
+	struct hval *c = malloc(sizeof *c);
+	if (!c)
+		return NULL;
+	*c = *v;
+	if (copy_inner(c, v)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void hval_free(struct hval *v)
+{
+	if (!v)
+		return;
+	free_inner(v);
+	free(v);
 }
 
 static int ob_to_file(struct obuf *b, FILE *f)
@@ -447,7 +539,8 @@ int hwriter_append(struct hwriter *w, struct hevent *ev, char *err, size_t errle
 	if ((unsigned)ev->type > HTYPE_INFO)
 		return err_set(err, errlen, SB_EINVAL, "history %s: event with unknown type %d",
 			       w->path, (int)ev->type);
-	if (ev->has_key && ev->key.kind != HVAL_INT && ev->key.kind != HVAL_STR)
+	if (ev->has_key && ev->key.kind != HVAL_INT && ev->key.kind != HVAL_BIGINT &&
+	    ev->key.kind != HVAL_STR)
 		return err_set(err, errlen, SB_EINVAL,
 			       "history %s: a key must be an integer or a string", w->path);
 	pthread_mutex_lock(&w->mu);

@@ -1,6 +1,7 @@
 #include "lib/sbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,27 +68,94 @@ void sbuf_addf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The length of the valid UTF-8 sequence of two to four bytes at s[0..n), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	uint32_t cp, min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+		return 0;
+	return len;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i)))
+			return 0;
+	return 1;
+}
+
+void json_quote(const char *s, size_t n, json_put_fn put, void *ctx)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t run = 0, i = 0;
+	put(ctx, "\"", 1);
+	while (i < n) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		size_t k;
+		if (c >= 0x80 && (k = utf8_seq(u + i, n - i))) {
+			i += k;
+			continue;
+		}
+		put(ctx, s + run, i - run);
+		char esc[6] = {'\\', 0};
+		size_t m = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			/* \u00XX for a control character or DEL, \udcXX for a byte of bad UTF-8 */
+			esc[1] = 'u';
+			esc[2] = c >= 0x80 ? 'd' : '0';
+			esc[3] = c >= 0x80 ? 'c' : '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			m = 6;
+		}
+		put(ctx, esc, m);
+		run = ++i;
+	}
+	put(ctx, s + run, n - run);
+	put(ctx, "\"", 1);
+}
+
+static void sbuf_put(void *ctx, const char *p, size_t n)
+{
+	sbuf_add(ctx, p, n);
+}
+
 void sbuf_add_json_string(struct sbuf *b, const char *s, size_t n)
 {
-	sbuf_addc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			sbuf_addc(b, '\\');
-			sbuf_addc(b, (char)c);
-		} else if (c == '\n') {
-			sbuf_add(b, "\\n", 2);
-		} else if (c == '\t') {
-			sbuf_add(b, "\\t", 2);
-		} else if (c == '\r') {
-			sbuf_add(b, "\\r", 2);
-		} else if (c < 0x20) {
-			sbuf_addf(b, "\\u%04x", c);
-		} else {
-			sbuf_addc(b, (char)c);
-		}
-	}
-	sbuf_addc(b, '"');
+	json_quote(s, n, sbuf_put, b);
 }
 
 char *sbuf_take(struct sbuf *b)

@@ -1,12 +1,15 @@
 /* Fuzz target: any bytes, read as a history (JSON Lines or EDN) and checked under one of the
  * models (chosen by the first byte) with small limits. The checker must never crash, leak
- * or hang: it returns a verdict or a bad-input error. */
+ * or hang: it returns a verdict or a bad-input error, and its JSON is valid UTF-8. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checker/checker.h"
 #include "lib/err.h"
+#include "lib/sbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,8 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FILE *f = fmemopen(buf, sizeof buf, "w");
 			if (f) {
 				chk_result_print(res, f);
+				fclose(f);
+			}
+			/* the JSON is valid UTF-8 whatever bytes the history held */
+			char *js = NULL;
+			size_t jn = 0;
+			f = open_memstream(&js, &jn);
+			if (f) {
 				chk_result_write_json(res, f);
 				fclose(f);
+				if (js && !utf8_valid(js, jn))
+					abort();
+				free(js);
 			}
 			chk_result_free(res);
 		}

@@ -1,14 +1,15 @@
 /* Fuzz target: the JSON Lines history reader (hreader_open_mem, HFMT_JSONL).
  *
  * Every event that parses must survive a round trip: formatted with hevent_format() and read
- * again, it gives an equal event. Values are also formatted and hashed, to exercise those
- * paths on whatever the parser produced.
+ * again, it gives an equal event, and the line written is valid UTF-8. Values are also
+ * formatted and hashed, to exercise those paths on whatever the parser produced.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/history.h"
+#include "lib/sbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = hevent_format(line, sizeof line, &ev);
 		if (n > sizeof line)
 			continue;
+		if (!utf8_valid(line, n))
+			abort(); /* the writer's JSON is valid whatever bytes the strings hold */
 		struct hreader *r2;
 		struct hevent ev2;
 		char err2[512];

@@ -1,5 +1,6 @@
 /* Unit tests of the checker: small histories with known verdicts, the pairing rules of
  * docs/history.md, the set/list/mutex/multi-register models, limits turning into `unknown`. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -583,6 +584,289 @@ static void test_value_parse(void **state)
 	assert_int_equal(chk_verdict_worst(CHK_UNKNOWN, CHK_VALID), CHK_UNKNOWN);
 }
 
+
+/* Integers beyond 64 bits compare exactly: they were compared as doubles, so a read of
+ * 2^64+1 after a write of 2^64 passed, and a lost set add or list element hid behind one
+ * that was read. 1 and 1.0 stay equal, and so do a double and the integer it is exactly. */
+#define B64 "18446744073709551616"
+#define B64P1 "18446744073709551617"
+static void test_bigint_exact(void **state)
+{
+	const char *wr = I(0, "write", B64) OK(0, "write", B64) I(1, "read", "null");
+	char h[2048];
+	snprintf(h, sizeof h, "%s%s", wr, OK(1, "read", B64P1));
+	assert_int_equal(verdict_of("register", NULL, h), CHK_INVALID);
+	snprintf(h, sizeof h, "%s%s", wr, OK(1, "read", B64));
+	assert_int_equal(verdict_of("register", NULL, h), CHK_VALID);
+	/* the counterexample shows the exact number */
+	snprintf(h, sizeof h, "%s%s", wr, OK(1, "read", B64P1));
+	int rc;
+	struct chk_result *r = run_opts("register", NULL, h, NULL, &rc);
+	assert_non_null(r);
+	assert_string_equal(r->keys[0].bad->value, B64P1);
+	assert_non_null(strstr(r->keys[0].why, "returned " B64P1));
+	chk_result_free(r);
+	/* negative ones too */
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "-9223372036854775809")
+					    OK(0, "write", "-9223372036854775809")
+						    I(1, "read", "null")
+							    OK(1, "read", "-9223372036854775810")),
+			 CHK_INVALID);
+	/* cas from a value nobody wrote */
+	assert_int_equal(verdict_of("cas-register", B64,
+				    I(0, "cas", "[" B64P1 ",1]") OK(0, "cas", "[" B64P1 ",1]")),
+			 CHK_INVALID);
+	assert_int_equal(verdict_of("cas-register", B64,
+				    I(0, "cas", "[" B64 ",1]") OK(0, "cas", "[" B64 ",1]")),
+			 CHK_VALID);
+	/* a lost set add */
+	r = run_opts("set", NULL,
+		     I(0, "add", B64) OK(0, "add", B64) I(0, "add", B64P1) OK(0, "add", B64P1)
+			     I(1, "read", "null") OK(1, "read", "[" B64 "]"),
+		     NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->keys[0].set_count[CHK_SET_LOST], 1);
+	assert_string_equal(r->keys[0].set_sample[CHK_SET_LOST], "[" B64P1 "]");
+	chk_result_free(r);
+	/* a list read of an element nobody appended */
+	assert_int_equal(verdict_of("list", NULL,
+				    I(0, "append", B64) OK(0, "append", B64) I(1, "read", "null")
+					    OK(1, "read", "[" B64P1 "]")),
+			 CHK_INVALID);
+	/* EDN bigints (the N suffix) */
+	assert_int_equal(verdict_of("register", NULL,
+				    "[{:process 0 :type :invoke :f :write :value " B64 "N}\n"
+				    " {:process 0 :type :ok :f :write :value " B64 "N}\n"
+				    " {:process 1 :type :invoke :f :read :value nil}\n"
+				    " {:process 1 :type :ok :f :read :value " B64P1 "N}]\n"),
+			 CHK_INVALID);
+	assert_int_equal(verdict_of("register", NULL,
+				    "[{:process 0 :type :invoke :f :write :value " B64 "N}\n"
+				    " {:process 0 :type :ok :f :write :value " B64 "N}\n"
+				    " {:process 1 :type :invoke :f :read :value nil}\n"
+				    " {:process 1 :type :ok :f :read :value " B64 "}]\n"),
+			 CHK_VALID);
+	/* equal numbers stay equal */
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "1") OK(0, "write", "1") I(1, "read", "null")
+					    OK(1, "read", "1.0")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "10000000000000000000")
+					    OK(0, "write", "10000000000000000000")
+						    I(1, "read", "null") OK(1, "read", "1e19")),
+			 CHK_VALID);
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "9223372036854775808")
+					    OK(0, "write", "9223372036854775808") I(1, "read", "null")
+						    OK(1, "read", "9.223372036854775808e18")),
+			 CHK_VALID);
+	/* 2^62 and beyond: integers the checker keeps out of line */
+	assert_int_equal(verdict_of("register", NULL,
+				    I(0, "write", "9200000000000001024")
+					    OK(0, "write", "9200000000000001024") I(1, "read", "null")
+						    OK(1, "read", "9.200000000000001024e18")),
+			 CHK_VALID);
+}
+
+/* Limits from a program calling the library: a huge or infinite time limit is no limit (it
+ * turned a valid history into unknown at once), NaN is refused. */
+static void test_options_extreme(void **state)
+{
+	const char *h = I(0, "write", "1") OK(0, "write", "1") I(1, "read", "null")
+		OK(1, "read", "1");
+	const double huge[] = {1e300, 1e10, 9.3e9, (double)INFINITY};
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		struct chk_options o = {.timeout_s = huge[i]};
+		int rc;
+		struct chk_result *r = run_opts("register", NULL, h, &o, &rc);
+		assert_non_null(r);
+		if (r->verdict != CHK_VALID)
+			fail_msg("timeout_s %g: %s", huge[i], chk_verdict_name(r->verdict));
+		chk_result_free(r);
+		o = (struct chk_options){.key_timeout_s = huge[i], .threads = 1 << 30,
+					 .memory_limit = SIZE_MAX};
+		r = run_opts("register", NULL, h, &o, &rc);
+		assert_non_null(r);
+		if (r->verdict != CHK_VALID)
+			fail_msg("key_timeout_s %g: %s", huge[i], chk_verdict_name(r->verdict));
+		chk_result_free(r);
+	}
+	struct chk_options o = {.timeout_s = (double)NAN};
+	int rc;
+	assert_null(run_opts("register", NULL, h, &o, &rc));
+	assert_int_equal(rc, SB_EINVAL);
+	assert_non_null(strstr(last_err, "timeout"));
+	o = (struct chk_options){.key_timeout_s = -(double)NAN};
+	assert_null(run_opts("register", NULL, h, &o, &rc));
+	assert_int_equal(rc, SB_EINVAL);
+	/* negative: none, as documented */
+	o = (struct chk_options){.timeout_s = -1, .key_timeout_s = -(double)INFINITY};
+	struct chk_result *r = run_opts("register", NULL, h, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_VALID);
+	chk_result_free(r);
+}
+
+/* Under kv an EDN value without a key must be a [key value] tuple: a 3-element one was
+ * silently taken as the value of one unkeyed register. */
+static void test_kv_tuple_shape(void **state)
+{
+	int rc;
+	assert_null(run_opts("kv", NULL,
+			     "[{:process 0 :type :invoke :f :write :value [:a 1]}\n"
+			     " {:process 0 :type :ok :f :write :value [:a 1]}\n"
+			     " {:process 1 :type :invoke :f :write :value [:a 1 2]}\n"
+			     " {:process 1 :type :ok :f :write :value [:a 1 2]}]\n",
+			     NULL, &rc));
+	assert_int_equal(rc, SB_EINVAL);
+	if (!strstr(last_err, "line 3") || !strstr(last_err, "[key value]"))
+		fail_msg("message: %s", last_err);
+}
+
+/* The counterexample tells how many operations were concurrent with the bad one, not the
+ * number it lists (it said 32 when there were many more). */
+static void test_concurrent_true_count(void **state)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *h = malloc(cap);
+	for (int i = 1; i <= 100; i++)
+		len += (size_t)snprintf(h + len, cap - len, I(%d, "write", "%d"), i, 1000 + i);
+	len += (size_t)snprintf(h + len, cap - len, "%s%s", I(0, "read", "null"),
+				OK(0, "read", "7"));
+	int rc;
+	struct chk_result *r = run_opts("register", NULL, h, NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f = open_memstream(&out, &outlen);
+	chk_result_print(r, f);
+	fclose(f);
+	if (!strstr(out, "concurrent with it: 100 operations (showing 8 of 100)"))
+		fail_msg("summary: %s", out);
+	free(out);
+	f = open_memstream(&out, &outlen);
+	assert_int_equal(chk_result_write_json(r, f), 0);
+	fclose(f);
+	if (!strstr(out, "\"concurrent_total\":100"))
+		fail_msg("json: %.300s", out);
+	free(out);
+	chk_result_free(r);
+	/* the list model's checker counts them all too */
+	len = 0;
+	for (int i = 1; i <= 40; i++)
+		len += (size_t)snprintf(h + len, cap - len, I(%d, "append", "%d"), i, 100 + i);
+	len += (size_t)snprintf(h + len, cap - len, "%s%s", I(0, "read", "null"),
+				OK(0, "read", "[7]"));
+	r = run_opts("list", NULL, h, NULL, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	assert_int_equal(r->keys[0].nconcurrent_total, 40);
+	assert_true(r->keys[0].nconcurrent <= 40);
+	chk_result_free(r);
+	free(h);
+}
+
+/* An empty history is valid but says loudly that nothing was checked. */
+static void test_empty_history_warns(void **state)
+{
+	const char *texts[] = {"", "\n\n", "[]", "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"kill\"}\n"};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		int rc;
+		struct chk_result *r = run_opts("register", NULL, texts[i], NULL, &rc);
+		assert_non_null(r);
+		assert_int_equal(r->verdict, CHK_VALID);
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *f = open_memstream(&out, &outlen);
+		chk_result_print(r, f);
+		fclose(f);
+		if (!strstr(out, "no operations: nothing was checked"))
+			fail_msg("history '%s': %s", texts[i], out);
+		free(out);
+		f = open_memstream(&out, &outlen);
+		assert_int_equal(chk_result_write_json(r, f), 0);
+		fclose(f);
+		assert_non_null(strstr(out, "\"warning\":\"no operations: nothing was checked\""));
+		free(out);
+		chk_result_free(r);
+	}
+}
+
+/* --initial: a deep value gets the reason and a short echo; duplicate keys are refused. */
+static void test_value_parse_reasons(void **state)
+{
+	size_t n = 120000;
+	char *deep = malloc(n + 1);
+	memset(deep, '[', n);
+	deep[n] = '\0';
+	struct hval *v = NULL;
+	assert_int_equal(chk_value_parse(deep, &v, last_err, sizeof last_err), SB_EINVAL);
+	if (strlen(last_err) > 300 || !strstr(last_err, "nested deeper"))
+		fail_msg("message (%zu bytes): %.300s", strlen(last_err), last_err);
+	free(deep);
+	assert_int_equal(chk_value_parse("[1,", &v, last_err, sizeof last_err), SB_EINVAL);
+	assert_non_null(strstr(last_err, "column 4"));
+	assert_int_equal(chk_value_parse("{\"x\":0,\"x\":1}", &v, last_err, sizeof last_err),
+			 SB_EINVAL);
+	if (!strstr(last_err, "\"x\"") || !strstr(last_err, "twice"))
+		fail_msg("message: %s", last_err);
+	assert_int_equal(chk_value_parse("[{\"a\":1,\"b\":[{\"c\":1,\"c\":1}]}]", &v, last_err,
+					 sizeof last_err),
+			 SB_EINVAL);
+	assert_non_null(strstr(last_err, "\"c\""));
+	assert_int_equal(chk_value_parse("{\"x\":0,\"y\":{\"x\":1}}", &v, last_err, sizeof last_err),
+			 0);
+	chk_value_free(v);
+	/* a map built by a program and handed to the library directly */
+	struct hval items[4] = {{.kind = HVAL_STR, .len = 1, .u.s = "x"}, {.kind = HVAL_INT},
+				{.kind = HVAL_STR, .len = 1, .u.s = "x"}, {.kind = HVAL_INT, .u.i = 1}};
+	struct hval m = {.kind = HVAL_MAP, .len = 2, .u.items = items};
+	struct chk_options o = {.model = CHK_MODEL_MULTI_REGISTER, .initial = &m};
+	struct chk_history *hist = NULL;
+	assert_int_equal(chk_history_new(&hist, &o, "h", last_err, sizeof last_err), SB_EINVAL);
+	assert_null(hist);
+	assert_non_null(strstr(last_err, "\"x\""));
+}
+
+
+/* min_ops: a history with fewer operations is unknown at best (a CI gate must not pass on a
+ * truncated history); an invalid one stays invalid. */
+static void test_min_ops(void **state)
+{
+	const char *ok2 = I(0, "write", "1") OK(0, "write", "1") I(1, "read", "null")
+		OK(1, "read", "1");
+	const char *bad2 = I(0, "write", "1") OK(0, "write", "1") I(1, "read", "null")
+		OK(1, "read", "2");
+	struct chk_options o = {.min_ops = 3};
+	int rc;
+	struct chk_result *r = run_opts("register", NULL, ok2, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	assert_non_null(r->warning);
+	assert_non_null(strstr(r->warning, "only 2 operations, fewer than the required minimum of 3"));
+	chk_result_free(r);
+	r = run_opts("register", NULL, bad2, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_INVALID);
+	chk_result_free(r);
+	o.min_ops = 2;
+	r = run_opts("register", NULL, ok2, &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_VALID);
+	assert_null(r->warning);
+	chk_result_free(r);
+	r = run_opts("register", NULL, "", &o, &rc);
+	assert_non_null(r);
+	assert_int_equal(r->verdict, CHK_UNKNOWN);
+	assert_string_equal(r->warning,
+			    "no operations: nothing was checked, fewer than the required minimum of 2");
+	chk_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +892,13 @@ int main(void)
 		cmocka_unit_test(test_hard_small_decided),
 		cmocka_unit_test(test_never_written_read),
 		cmocka_unit_test(test_value_parse),
+		cmocka_unit_test(test_bigint_exact),
+		cmocka_unit_test(test_options_extreme),
+		cmocka_unit_test(test_kv_tuple_shape),
+		cmocka_unit_test(test_concurrent_true_count),
+		cmocka_unit_test(test_empty_history_warns),
+		cmocka_unit_test(test_value_parse_reasons),
+		cmocka_unit_test(test_min_ops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,8 @@ static void test_jsonl_fields(void **state)
 	assert_int_equal(ev.line, 6);
 	assert_int_equal(ev.process, INT64_MAX);
 	assert_string_equal(ev.f, "\xf0\x9f\x98\x80");
-	assert_int_equal(ev.value.kind, HVAL_FLOAT); /* too big for int64 */
+	assert_int_equal(ev.value.kind, HVAL_BIGINT); /* too big for int64: kept exactly */
+	assert_string_equal(ev.value.u.s, "18446744073709551616");
 	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
 	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
 	hreader_close(r);
@@ -152,7 +153,8 @@ static void test_json_numbers(void **state)
 	assert_int_equal(v.kind, HVAL_INT);
 	assert_true(v.u.i == INT64_MIN);
 	v = one_value("9223372036854775808", k, sizeof k);
-	assert_int_equal(v.kind, HVAL_FLOAT);
+	assert_int_equal(v.kind, HVAL_BIGINT);
+	assert_string_equal(k, "9223372036854775808");
 	v = one_value("-0", k, sizeof k);
 	assert_int_equal(v.kind, HVAL_INT);
 	assert_int_equal(v.u.i, 0);
@@ -981,6 +983,231 @@ static void test_open_errors(void **state)
 	hreader_close(NULL);
 }
 
+
+/* index, time and process beyond 64 bits: the message says the number is out of range (it
+ * said "not a non-integer number"). */
+static void test_out_of_range_fields(void **state)
+{
+	const char *big = "18446744073709551616";
+	const char *fields[] = {"index", "time", "process"};
+	for (size_t i = 0; i < 3; i++) {
+		char line[256], want[128];
+		snprintf(line, sizeof line, "{\"%s\":%s,\"process\":1,\"type\":\"ok\",\"f\":\"r\"}",
+			 fields[i], big);
+		if (i == 2)
+			snprintf(line, sizeof line, "{\"process\":%s,\"type\":\"ok\",\"f\":\"r\"}", big);
+		snprintf(want, sizeof want, "\"%s\" %s is out of range", fields[i], big);
+		expect_error(line, strlen(line), "t:1:", want);
+		snprintf(line, sizeof line, "[{:%s %sN :process 1 :type :ok :f :r}]", fields[i], big);
+		if (i == 2)
+			snprintf(line, sizeof line, "[{:process %s :type :ok :f :r}]", big);
+		snprintf(want, sizeof want, ":%s %s is out of range", fields[i], big);
+		expect_error(line, strlen(line), "t:1:", want);
+	}
+	const char *neg = "{\"process\":-18446744073709551616,\"type\":\"ok\",\"f\":\"r\"}";
+	expect_error(neg, strlen(neg), "t:1:", "negative");
+}
+
+/* Whether s[0..n) is valid UTF-8 (written here, independently of the library). */
+static int utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		if (!len || i + len > n)
+			return 0;
+		uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Strings that are not valid UTF-8 are written as valid JSON: each bad byte as \udcXX (as
+ * Python's surrogateescape does), which the reader turns back into the byte, so the output
+ * parses everywhere and nothing is lost. Raw bytes made the JSON invalid. */
+static void test_invalid_utf8_json(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} cases[] = {
+		{"a\xff" "b", 3, "\"a\\udcffb\""},
+		{"\xc3", 1, "\"\\udcc3\""},                    /* cut short */
+		{"\xc3\xa9\xe2\x82", 4, "\"\xc3\xa9\\udce2\\udc82\""},
+		{"\xc0\x80", 2, "\"\\udcc0\\udc80\""},          /* overlong NUL */
+		{"\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\""}, /* a surrogate */
+		{"\xf4\x90\x80\x80", 4, "\"\\udcf4\\udc90\\udc80\\udc80\""}, /* > U+10FFFF */
+		{"\xf0\x9f\x98\x80\x7f", 5, "\"\xf0\x9f\x98\x80\\u007f\""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hval v = {.kind = HVAL_STR, .len = (uint32_t)cases[i].len, .u.s = cases[i].in};
+		char buf[128];
+		hval_format(buf, sizeof buf, &v);
+		if (strcmp(buf, cases[i].out))
+			fail_msg("case %zu: hval_format gave %s, want %s", i, buf, cases[i].out);
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *f = open_memstream(&out, &outlen);
+		assert_int_equal(json_write_string(f, cases[i].in, cases[i].len), 0);
+		fclose(f);
+		assert_string_equal(out, cases[i].out);
+		free(out);
+		/* an event with it reads back with the same bytes */
+		struct hevent ev = {.index = 0, .time = -1, .process = 1, .type = HTYPE_OK,
+				    .f = cases[i].in, .has_value = 1, .value = v,
+				    .node = cases[i].in, .error = cases[i].in};
+		if (strlen(cases[i].in) != cases[i].len)
+			ev.f = ev.node = ev.error = "x";
+		char line[512];
+		size_t n = hevent_format(line, sizeof line, &ev);
+		assert_true(n < sizeof line);
+		if (!utf8_ok(line, n))
+			fail_msg("case %zu: not UTF-8: %.*s", i, (int)n, line);
+		struct hreader *r;
+		struct hevent back;
+		assert_int_equal(hreader_open_mem(&r, line, n, "t", HFMT_JSONL, errbuf, sizeof errbuf),
+				 0);
+		assert_int_equal(hreader_next(r, &back, errbuf, sizeof errbuf), 1);
+		assert_int_equal(back.value.kind, HVAL_STR);
+		assert_int_equal(back.value.len, cases[i].len);
+		assert_memory_equal(back.value.u.s, cases[i].in, cases[i].len);
+		assert_string_equal(back.f, ev.f);
+		assert_string_equal(back.node, ev.node);
+		assert_string_equal(back.error, ev.error);
+		hreader_close(r);
+	}
+	/* a lone \udc80..\udcff escape reads as its byte; other lone surrogates keep their form */
+	char k[64];
+	struct hval v = one_value("\"\\udcffx\"", k, sizeof k);
+	assert_int_equal(v.len, 2);
+	assert_string_equal(k, "\"\\udcffx\"");
+	v = one_value("\"\\udc7f\"", k, sizeof k);
+	assert_int_equal(v.len, 3);
+	v = one_value("\"\\ud83d\\ude00\"", k, sizeof k);
+	assert_string_equal(k, "\"\xf0\x9f\x98\x80\"");
+}
+
+
+/* Integers beyond 64 bits are kept exactly (they were doubles: 2^64 and 2^64+1 were equal). */
+static void test_bigints(void **state)
+{
+	char k[128];
+	struct hval v = one_value("18446744073709551617", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_BIGINT);
+	assert_string_equal(k, "18446744073709551617");
+	v = one_value("-9223372036854775809", k, sizeof k);
+	assert_int_equal(v.kind, HVAL_BIGINT);
+	assert_string_equal(k, "-9223372036854775809");
+	v = one_value("[18446744073709551616,1.5]", k, sizeof k);
+	assert_string_equal(k, "[18446744073709551616,1.5]");
+	/* EDN: the N suffix, a sign, leading zeros: one canonical text */
+	const char *edn = "[{:process 0 :type :ok :f :r :value [18446744073709551616N "
+			  "+18446744073709551616 -00018446744073709551616N 5N 1/2 "
+			  "36893488147419103232/18446744073709551616]}]";
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open_mem(&r, edn, strlen(edn), "t", HFMT_AUTO, errbuf,
+					  sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	const struct hval *it = ev.value.u.items;
+	assert_int_equal(it[0].kind, HVAL_BIGINT);
+	assert_string_equal(it[0].u.s, "18446744073709551616");
+	assert_string_equal(it[1].u.s, "18446744073709551616");
+	assert_string_equal(it[2].u.s, "-18446744073709551616");
+	assert_int_equal(it[3].kind, HVAL_INT);
+	assert_true(it[4].kind == HVAL_FLOAT && it[4].u.d == 0.5);
+	assert_true(it[5].kind == HVAL_FLOAT && it[5].u.d == 2.0);
+	assert_true(hval_equal(&it[0], &it[1]));
+	assert_false(hval_equal(&it[0], &it[2]));
+	hreader_close(r);
+	/* equality and hashing: exact among integers; a double equals the integer it is */
+	struct hval b64 = {.kind = HVAL_BIGINT, .len = 20, .u.s = "18446744073709551616"};
+	struct hval b64p1 = {.kind = HVAL_BIGINT, .len = 20, .u.s = "18446744073709551617"};
+	struct hval d64 = {.kind = HVAL_FLOAT, .u.d = 18446744073709551616.0};
+	struct hval e19 = {.kind = HVAL_FLOAT, .u.d = 1e19};
+	struct hval b19 = {.kind = HVAL_BIGINT, .len = 20, .u.s = "10000000000000000000"};
+	struct hval d63 = {.kind = HVAL_FLOAT, .u.d = 9223372036854775808.0};
+	struct hval b63 = {.kind = HVAL_BIGINT, .len = 19, .u.s = "9223372036854775808"};
+	struct hval i1 = {.kind = HVAL_INT, .u.i = 1}, f1 = {.kind = HVAL_FLOAT, .u.d = 1.0};
+	assert_false(hval_equal(&b64, &b64p1));
+	assert_true(hval_equal(&b64, &d64) && hval_equal(&d64, &b64));
+	assert_false(hval_equal(&b64p1, &d64));
+	assert_true(hval_hash(&b64) == hval_hash(&d64));
+	assert_true(hval_equal(&e19, &b19) && hval_hash(&e19) == hval_hash(&b19));
+	assert_true(hval_equal(&d63, &b63) && hval_hash(&d63) == hval_hash(&b63));
+	assert_true(hval_equal(&i1, &f1) && hval_hash(&i1) == hval_hash(&f1));
+	assert_false(hval_equal(&i1, &b64));
+	assert_false(hval_equal(&b64, &i1));
+	/* the writer writes it as it is, and it reads back equal */
+	struct hevent w = {.index = 0, .time = -1, .process = 1, .type = HTYPE_OK, .f = "r",
+			   .has_key = 1, .key = b64p1, .has_value = 1, .value = b64};
+	char line[256];
+	size_t n = hevent_format(line, sizeof line, &w);
+	assert_true(n < sizeof line);
+	assert_non_null(strstr(line, "\"key\":18446744073709551617,\"value\":18446744073709551616"));
+	assert_int_equal(hreader_open_mem(&r, line, n, "t", HFMT_JSONL, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_true(ev.has_key && hval_equal(&ev.key, &b64p1));
+	assert_true(hval_equal(&ev.value, &b64));
+	hreader_close(r);
+	/* an integer of more than HVAL_BIGINT_MAX_DIGITS digits is refused */
+	char *huge = malloc(HVAL_BIGINT_MAX_DIGITS + 100);
+	int len = snprintf(huge, 64, "{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"value\":");
+	memset(huge + len, '7', HVAL_BIGINT_MAX_DIGITS + 1);
+	huge[len + HVAL_BIGINT_MAX_DIGITS + 1] = '}';
+	huge[len + HVAL_BIGINT_MAX_DIGITS + 2] = '\0';
+	expect_error(huge, strlen(huge), "t:1:", "out of range");
+	huge[len + HVAL_BIGINT_MAX_DIGITS] = '}';
+	huge[len + HVAL_BIGINT_MAX_DIGITS + 1] = '\0';
+	assert_int_equal(count_mem(huge, strlen(huge), HFMT_JSONL), 1);
+	free(huge);
+}
+
+
+/* hval_parse_json: one value from a string (a command-line argument), owned by the caller. */
+static void test_parse_json(void **state)
+{
+	struct hval *v = NULL;
+	const char *t = " {\"a\":[1,\"x\\u00e9\",18446744073709551616,{}],\"b\":null}\n";
+	assert_int_equal(hval_parse_json(t, strlen(t), &v, errbuf, sizeof errbuf), 0);
+	char k[128];
+	hval_format(k, sizeof k, v);
+	assert_string_equal(k, "{\"a\":[1,\"x\xc3\xa9\",18446744073709551616,{}],\"b\":null}");
+	struct hval *c = hval_copy(v);
+	assert_non_null(c);
+	assert_true(hval_equal(c, v));
+	hval_free(v);
+	hval_free(c);
+	hval_free(NULL);
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{"[1,", "column 4: the value ends before it is complete"},
+		{"1 2", "column 3: expected the end after the value"},
+		{"", "column 1: the value ends"},
+		{"{\"a\"}", "column 5: expected ':'"},
+		{"1e400", "column 1: number out of range"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = NULL;
+		assert_int_equal(hval_parse_json(bad[i].in, strlen(bad[i].in), &v, errbuf,
+						 sizeof errbuf), SB_EINVAL);
+		assert_null(v);
+		if (strncmp(errbuf, bad[i].msg, strlen(bad[i].msg)))
+			fail_msg("'%s': %s", bad[i].in, errbuf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1000,6 +1227,10 @@ int main(void)
 		cmocka_unit_test(test_stdin_pipe),
 		cmocka_unit_test(test_bom_and_first_line),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_out_of_range_fields),
+		cmocka_unit_test(test_invalid_utf8_json),
+		cmocka_unit_test(test_bigints),
+		cmocka_unit_test(test_parse_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,10 @@ static void test_sbuf(void **state)
 	sbuf_add_json_string(&b, "a\"b\n", 4);
 	assert_string_equal(b.p, "\"a\\\"b\\n\"");
 	sbuf_free(&b);
+	/* invalid UTF-8 and DEL are escaped as lib/history's writers do: the JSON stays valid */
+	sbuf_add_json_string(&b, "\xc3\xa9\xff\x7f\xe2\x82", 6);
+	assert_string_equal(b.p, "\"\xc3\xa9\\udcff\\u007f\\udce2\\udc82\"");
+	sbuf_free(&b);
 }
 
 int main(void)
