@@ -84,25 +84,76 @@ int fd_write_all(int fd, const void *data, size_t len, size_t *done)
 	return e;
 }
 
+int file_stage_open(struct file_stage *s, const char *path, int mode, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->mode = mode;
+	size_t n = strlen(path) + 32;
+	if (!(s->path = strdup(path)) || !(s->tmp = malloc(n))) {
+		file_stage_abort(s);
+		return err_set(err, errlen, SB_ENOMEM, "%s: out of memory", path);
+	}
+	snprintf(s->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode < 0 ? 0666 : 0600);
+	if (fd < 0) {
+		int rc = err_set(err, errlen, SB_EIO, "create %s: %s", s->tmp, strerror(errno));
+		free(s->tmp);
+		s->tmp = NULL; /* nothing to remove */
+		file_stage_abort(s);
+		return rc;
+	}
+	if (!(s->f = fdopen(fd, "w"))) {
+		close(fd);
+		file_stage_abort(s);
+		return err_set(err, errlen, SB_ENOMEM, "%s: out of memory", path);
+	}
+	return 0;
+}
+
+int file_stage_commit(struct file_stage *s, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (fflush(s->f) || ferror(s->f))
+		rc = err_set(err, errlen, SB_EIO, "write %s: %s", s->tmp, strerror(errno));
+	if (!rc && s->mode >= 0 && fchmod(fileno(s->f), (mode_t)(s->mode & 07777)) < 0)
+		rc = err_set(err, errlen, SB_EIO, "chmod %s: %s", s->tmp, strerror(errno));
+	int e = fclose(s->f);
+	s->f = NULL;
+	if (e && !rc)
+		rc = err_set(err, errlen, SB_EIO, "close %s: %s", s->tmp, strerror(errno));
+	if (!rc && rename(s->tmp, s->path) < 0)
+		rc = err_set(err, errlen, SB_EIO, "rename %s to %s: %s", s->tmp, s->path,
+			     strerror(errno));
+	if (!rc) {
+		free(s->tmp);
+		s->tmp = NULL; /* renamed: nothing to remove */
+	}
+	file_stage_abort(s);
+	return rc;
+}
+
+void file_stage_abort(struct file_stage *s)
+{
+	if (s->f)
+		fclose(s->f);
+	if (s->tmp)
+		unlink(s->tmp);
+	free(s->tmp);
+	free(s->path);
+	memset(s, 0, sizeof *s);
+}
+
 int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
 		 size_t errlen)
 {
-	char tmp[4096];
-	int rc = 0, e;
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-		return err_set(err, errlen, SB_EINVAL, "%s: path too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
-	if ((e = fd_write_all(fd, data, len, NULL)))
-		rc = err_set(err, errlen, SB_EIO, "write %s: %s", tmp, strerror(e));
-	if (!rc && fchmod(fd, (mode_t)(mode & 07777)) < 0)
-		rc = err_set(err, errlen, SB_EIO, "chmod %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && !rc)
-		rc = err_set(err, errlen, SB_EIO, "close %s: %s", tmp, strerror(errno));
-	if (!rc && rename(tmp, path) < 0)
-		rc = err_set(err, errlen, SB_EIO, "rename %s to %s: %s", tmp, path, strerror(errno));
+	struct file_stage s;
+	int rc = file_stage_open(&s, path, mode, err, errlen);
 	if (rc)
-		unlink(tmp);
-	return rc;
+		return rc;
+	if (len && fwrite(data, 1, len, s.f) != len) {
+		rc = err_set(err, errlen, SB_EIO, "write %s: %s", s.tmp, strerror(errno));
+		file_stage_abort(&s);
+		return rc;
+	}
+	return file_stage_commit(&s, err, errlen);
 }

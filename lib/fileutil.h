@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Read the whole file at `path` into a malloc'd buffer: *out (caller frees) holds *len bytes
  * followed by a NUL that *len does not count (the file itself may contain NULs). `max` caps
@@ -28,5 +29,22 @@ int fd_write_all(int fd, const void *data, size_t len, size_t *done);
  * On failure the temporary file is removed and the message names the step and the path. */
 int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
 		 size_t errlen);
+
+/* The same for output produced as it goes (a report written result by result):
+ * file_stage_open() creates "PATH.tmp.PID" and opens it as `f`; file_stage_commit() flushes
+ * and closes it and renames it over `path`, so `path` keeps its old content until the new one
+ * is complete, and a reader of the old file (an input with the same name) is never cut short.
+ * file_stage_abort() closes and removes the temporary file. `mode` < 0 gives the file the
+ * permissions a new file gets (0666 less the umask). Both end calls free what open took; on
+ * failure the temporary file is removed and the message names the step and the path. */
+struct file_stage {
+	FILE *f;   /* write here between open and commit */
+	char *path;
+	char *tmp;
+	int mode;
+};
+int file_stage_open(struct file_stage *s, const char *path, int mode, char *err, size_t errlen);
+int file_stage_commit(struct file_stage *s, char *err, size_t errlen);
+void file_stage_abort(struct file_stage *s);
 
 #endif

@@ -1,13 +1,15 @@
-/* fileutil: reading a whole file, its size cap and a missing file. */
+/* fileutil: reading a whole file, its size cap and a missing file; staged replacement. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -76,10 +78,60 @@ static void test_read_all(void **state)
 	rmdir(dir);
 }
 
+
+/* file_stage: the old file stays whole until the new one is complete; no temporary file is
+ * left behind; file_replace (built on it) keeps its mode. */
+static void test_stage(void **state)
+{
+	char dir[] = "/tmp/sb-fileutil-XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/r.json", dir);
+	write_file(path, "old", 3);
+	struct file_stage s;
+	assert_int_equal(file_stage_open(&s, path, -1, err, sizeof err), 0);
+	fputs("new content", s.f);
+	char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), 0);
+	assert_string_equal(out, "old"); /* not yet replaced */
+	free(out);
+	assert_int_equal(file_stage_commit(&s, err, sizeof err), 0);
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), 0);
+	assert_string_equal(out, "new content");
+	free(out);
+	/* abort: the old file is left as it was, the temporary file is gone */
+	assert_int_equal(file_stage_open(&s, path, -1, err, sizeof err), 0);
+	fputs("half", s.f);
+	file_stage_abort(&s);
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), 0);
+	assert_string_equal(out, "new content");
+	free(out);
+	DIR *d = opendir(dir);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		files += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(files, 1);
+	/* file_replace with an exact mode */
+	assert_int_equal(file_replace(path, "x", 1, 0640, err, sizeof err), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(st.st_size, 1);
+	/* a directory that does not exist: the message names the file */
+	char bad[96];
+	snprintf(bad, sizeof bad, "%s/no/such", dir);
+	assert_int_equal(file_stage_open(&s, bad, -1, err, sizeof err), SB_EIO);
+	assert_non_null(strstr(err, bad));
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_all),
+		cmocka_unit_test(test_stage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
