@@ -1152,7 +1152,9 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 		return rc;
 	struct hevent ev;
 	int first = 1;
-	int64_t deadline = opt->timeout_s > 0 ? h->start_ns + (int64_t)(opt->timeout_s * 1e9) : 0;
+	/* h->opt's limit, which chk_history_new made safe to multiply (not the caller's) */
+	int64_t deadline = h->opt.timeout_s > 0 ? h->start_ns + (int64_t)(h->opt.timeout_s * 1e9)
+						 : 0;
 	for (uint64_t n = 1;; n++) {
 		/* A history too long to read within the time limit is not decided: stop reading
 		 * (a look at the clock every few thousand events costs nothing). */

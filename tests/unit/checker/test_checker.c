@@ -694,6 +694,23 @@ static void test_options_extreme(void **state)
 			fail_msg("key_timeout_s %g: %s", huge[i], chk_verdict_name(r->verdict));
 		chk_result_free(r);
 	}
+	/* long enough that the reader looks at the clock while reading */
+	size_t cap = 1 << 20, len = 0;
+	char *lh = malloc(cap);
+	for (int i = 0; i < 3000; i++)
+		len += (size_t)snprintf(lh + len, cap - len, "%s%s", I(0, "write", "1"),
+					OK(0, "write", "1"));
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		struct chk_options o = {.timeout_s = huge[i]};
+		int rc;
+		struct chk_result *r = run_opts("register", NULL, lh, &o, &rc);
+		assert_non_null(r);
+		if (r->verdict != CHK_VALID)
+			fail_msg("timeout_s %g, 6000 events: %s", huge[i],
+				 chk_verdict_name(r->verdict));
+		chk_result_free(r);
+	}
+	free(lh);
 	struct chk_options o = {.timeout_s = (double)NAN};
 	int rc;
 	assert_null(run_opts("register", NULL, h, &o, &rc));
