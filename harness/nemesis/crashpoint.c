@@ -202,6 +202,7 @@ static int crashpoint_start(struct nemesis_env *env, struct nemesis_act *act, ui
 			     : env->leader(env, 5000);
 	if ((rc = nemesis_targets(target, db, leader, rnd, act->nodes, err, errlen)) < 0)
 		return rc;
+	rc = 0;
 	struct cp_state *s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");

@@ -88,7 +88,16 @@ static void netem_args(const struct spec_fault *f, char *args, size_t alen, char
 static char *apply_script(const struct db *db, size_t i, const char *args)
 {
 	struct sbuf b = {0};
-	sbuf_addf(&b, "args='%s'\ndevs=\nfor a in", args); /* args: digits, letters, '.', '%' */
+	/* args: digits, letters, '.', '%'. On any failure the qdiscs made so far are removed
+	 * (heal_all looks for netem, and a prio qdisc without one would stay). */
+	sbuf_addf(&b,
+		  "args='%s'\ndevs=\n"
+		  "undo() {\n"
+		  "  for u in $devs $1; do tc qdisc del dev \"$u\" root 2>/dev/null; done\n"
+		  "  exit 4\n"
+		  "}\n"
+		  "for a in",
+		  args);
 	for (size_t j = 0; j < db->n; j++) {
 		if (j == i)
 			continue;
@@ -113,15 +122,17 @@ static char *apply_script(const struct db *db, size_t i, const char *args)
 		"  fi\n"
 		"  case \" $devs \" in *\" $dev \"*) ;; *)\n"
 		"    tc qdisc del dev \"$dev\" root 2>/dev/null\n"
-		"    tc qdisc replace dev \"$dev\" root handle 5b5b: prio bands 4 || exit 4\n"
-		"    tc qdisc replace dev \"$dev\" parent 5b5b:4 handle 5b5c: netem $args || exit 4\n"
+		"    e=$(tc qdisc replace dev \"$dev\" root handle 5b5b: prio bands 4 2>&1) || {\n"
+		"      echo \"tc prio qdisc on $dev: $e (the kernel needs sch_prio)\" >&2; undo; }\n"
+		"    e=$(tc qdisc replace dev \"$dev\" parent 5b5b:4 handle 5b5c: netem $args 2>&1) || {\n"
+		"      echo \"tc netem qdisc on $dev: $e (the kernel needs sch_netem)\" >&2; undo \"$dev\"; }\n"
 		"    devs=\"$devs $dev\";;\n"
 		"  esac\n"
 		"  case $ip in\n"
 		"    *:*) tc filter add dev \"$dev\" parent 5b5b: protocol ipv6 prio 1 u32 "
-		"match ip6 dst \"$ip/128\" flowid 5b5b:4 || exit 4;;\n"
+		"match ip6 dst \"$ip/128\" flowid 5b5b:4 || undo;;\n"
 		"    *) tc filter add dev \"$dev\" parent 5b5b: protocol ip prio 1 u32 "
-		"match ip dst \"$ip/32\" flowid 5b5b:4 || exit 4;;\n"
+		"match ip dst \"$ip/32\" flowid 5b5b:4 || undo;;\n"
 		"  esac\n"
 		"done\n"
 		"echo $devs\n");

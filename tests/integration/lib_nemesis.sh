@@ -70,10 +70,13 @@ nem_tool() {
 	NT_PID=$NT_PID
 }
 
+# Ask the tool to quit; it must exit 0 (a sanitizer report or a leak would not).
 nem_tool_stop() {
-	if [ -n "${NT_PID:-}" ] && kill -0 "$NT_PID" 2>/dev/null; then
+	if [ -n "${NT_PID:-}" ]; then
 		echo quit >&"${NT[1]}" 2>/dev/null
 		wait "$NT_PID" 2>/dev/null
+		local rc=$?
+		[ $rc = 0 ] || { tail -n 20 "$WORK/tool.log"; fail "nemesis_tool exited $rc"; }
 	fi
 	NT_PID=
 }
