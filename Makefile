@@ -102,9 +102,9 @@ $(BUILD)/tests/unit/harness/%: tests/unit/harness/%.c $(SUPPORT_OBJ) $(HARNESS_A
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(HARNESS_A) $(CHECKER_A) $(LIB_A) -lcmocka $(EXT_LIBS) $(LDLIBS)
 
 # Command-line tools used by tests and benchmarks (history generator, load clients, ...).
-$(BUILD)/tools/%: tests/tools/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
+$(BUILD)/tools/%: tests/tools/%.c $(SUPPORT_OBJ) $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) $(LDLIBS)
 
 # Benchmarks also link jansson (bench/parse.c compares the history reader with it).
 $(BUILD)/bench/%: bench/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)

@@ -6,7 +6,9 @@
  * there are mostly prefixes of one plausible order, sometimes disordered, stale, holding an
  * element twice, or one never appended. The brute force tries every order
  * that respects real time and every choice of which indeterminate operations happened, with
- * no reduction at all, so any inexact pruning in the checker shows up as a disagreement.
+ * no reduction at all, so any inexact pruning in the checker shows up as a disagreement. The
+ * plain reference search (tests/support/wglref.h) is held to the same verdicts, so the
+ * benchmarks and tests that set the checker beside it compare against a correct baseline.
  * A failing case prints its seed and the history. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 
 #include "checker/checker.h"
 #include "lib/err.h"
+#include "tests/support/wglref.h"
 
 enum { F_READ, F_WRITE, F_CAS, F_ACQUIRE, F_RELEASE, F_APPEND, F_LREAD };
 enum { M_CAS, M_MUTEX, M_LIST, M_LIST_UNIQUE };
@@ -317,6 +320,14 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 			fail_msg("seed %llu: %s\n%s", (unsigned long long)seed, err, buf);
 		int got = (int)res->verdict;
 		chk_result_free(res);
+		struct wglref_opts ro = {.model = chk_model_name(cm), .initial = opt.initial};
+		struct wglref_result rr;
+		if (wglref_check_mem(buf, strlen(buf), &ro, &rr, err, sizeof err))
+			fail_msg("seed %llu: reference: %s\n%s", (unsigned long long)seed, err, buf);
+		if (rr.verdict != want)
+			fail_msg("seed %llu: reference says %d, brute force %s\n%s",
+				 (unsigned long long)seed, rr.verdict,
+				 chk_verdict_name((enum chk_verdict)want), buf);
 		if (got != want)
 			fail_msg("seed %llu: checker says %s, brute force %s\n%s",
 				 (unsigned long long)seed, chk_verdict_name((enum chk_verdict)got),

@@ -1,0 +1,149 @@
+/* The checker against the plain reference search (tests/support/wglref.h) on generated
+ * histories larger than the brute force can try: registers with small and unique value
+ * ranges, with and without indeterminate operations, valid and with a stale read; lists of
+ * unique elements (decided by inference) and with one element appended twice (searched),
+ * valid and with each planted anomaly. Every reduction the checker makes must leave the
+ * verdict of the classic algorithm unchanged. A case the reference cannot decide within
+ * its limit is skipped (and counted: most must be decided for the test to mean anything).
+ * A failing case prints its shape and seed:
+ *   build/tools/histgen --seed S ... | build/tools/wglref --model M -   */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "checker/checker.h"
+#include "checker/histgen.h"
+#include "lib/err.h"
+#include "tests/support/wglref.h"
+
+struct shape {
+	const char *name;
+	enum histgen_workload w;
+	uint32_t concurrency;
+	uint64_t ops;
+	uint32_t values; /* registers: 0 = unique */
+	double crash;
+	int dup;         /* lists: append one element a second time (the search decides) */
+	int seeds;
+};
+
+static const struct shape shapes[] = {
+	/* invalid histories make the reference try every order: they stay small */
+	{"register-small-c5", HISTGEN_REGISTER, 5, 300, 5, 0.05, 0, 20},
+	{"register-small-c5-info30", HISTGEN_REGISTER, 5, 60, 5, 0.3, 0, 30},
+	{"register-small-c10-info15", HISTGEN_REGISTER, 10, 60, 3, 0.15, 0, 30},
+	{"register-unique-c10", HISTGEN_REGISTER, 10, 80, 0, 0.1, 0, 30},
+	{"list-unique-c10", HISTGEN_LIST, 10, 80, 0, 0.1, 0, 15},
+	{"list-dup-c5", HISTGEN_LIST, 5, 200, 0, 0.05, 1, 15},
+};
+
+static const enum histgen_inject list_anomalies[] = {
+	HISTGEN_INJECT_NONE,        HISTGEN_INJECT_STALE_READ,  HISTGEN_INJECT_LOST_APPEND,
+	HISTGEN_INJECT_DUPLICATE,   HISTGEN_INJECT_ORDER,       HISTGEN_INJECT_FUTURE_READ,
+	HISTGEN_INJECT_NEVER_APPENDED,
+};
+static const enum histgen_inject register_anomalies[] = {HISTGEN_INJECT_NONE,
+							 HISTGEN_INJECT_STALE_READ};
+
+/* Returns 1 if compared, 0 if skipped (no injection possible, or the reference undecided). */
+static int compare(const struct shape *s, uint64_t seed, enum histgen_inject inj, int *invalid)
+{
+	struct histgen_opts o;
+	histgen_opts_default(&o);
+	o.workload = s->w;
+	o.seed = seed;
+	o.concurrency = s->concurrency;
+	o.ops = s->ops;
+	o.values = s->values;
+	o.crash_rate = s->crash;
+	o.has_initial = s->w == HISTGEN_REGISTER;
+	o.inject = inj;
+	char *buf = NULL, err[512];
+	size_t len = 0;
+	int rc = histgen_to_mem(&o, &buf, &len, NULL, err, sizeof err);
+	if (rc == SB_EINVAL && inj) {
+		free(buf);
+		return 0;
+	}
+	if (rc)
+		fail_msg("%s seed %llu: %s", s->name, (unsigned long long)seed, err);
+	if (s->dup) {
+		const char *d = "{\"process\":999999,\"type\":\"invoke\",\"f\":\"append\",\"value\":0}\n";
+		buf = realloc(buf, len + strlen(d) + 1);
+		assert_non_null(buf);
+		memcpy(buf + len, d, strlen(d) + 1);
+		len += strlen(d);
+	}
+	const char *model = s->w == HISTGEN_LIST ? "list" : "cas-register";
+	struct hval *ini = NULL;
+	if (o.has_initial)
+		assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
+	struct wglref_opts ro = {.model = model, .initial = ini, .timeout_s = 1};
+	struct wglref_result rr;
+	if (wglref_check_mem(buf, len, &ro, &rr, err, sizeof err))
+		fail_msg("%s seed %llu: reference: %s", s->name, (unsigned long long)seed, err);
+	int compared = 0;
+	if (rr.verdict == 2 && getenv("WGLREF_VERBOSE"))
+		print_message("%s seed %llu %s: reference undecided\n", s->name,
+			      (unsigned long long)seed, histgen_inject_name(inj));
+	if (rr.verdict != 2) {
+		struct chk_options co = {.initial = ini, .threads = 1};
+		assert_int_equal(chk_model_parse(model, &co.model, err, sizeof err), 0);
+		struct hreader *r = NULL;
+		assert_int_equal(hreader_open_mem(&r, buf, len, "h", HFMT_JSONL, err, sizeof err), 0);
+		struct chk_result *res = NULL;
+		if (chk_check_reader(r, &co, "h", &res, err, sizeof err))
+			fail_msg("%s seed %llu: %s", s->name, (unsigned long long)seed, err);
+		hreader_close(r);
+		if (getenv("WGLREF_VERBOSE"))
+			print_message("%s seed %llu %s: %s (reference %.3f s)\n", s->name,
+				      (unsigned long long)seed, histgen_inject_name(inj),
+				      chk_verdict_name(res->verdict), rr.seconds);
+		if ((int)res->verdict != rr.verdict)
+			fail_msg("%s seed %llu inject %s: checker %s, reference %s", s->name,
+				 (unsigned long long)seed, histgen_inject_name(inj),
+				 chk_verdict_name(res->verdict),
+				 chk_verdict_name((enum chk_verdict)rr.verdict));
+		*invalid += rr.verdict == 1;
+		chk_result_free(res);
+		compared = 1;
+	}
+	chk_value_free(ini);
+	free(buf);
+	return compared;
+}
+
+static void test_shape(void **state)
+{
+	const struct shape *s = *state;
+	const enum histgen_inject *inj = s->w == HISTGEN_LIST ? list_anomalies : register_anomalies;
+	size_t ninj = s->w == HISTGEN_LIST ? sizeof list_anomalies / sizeof list_anomalies[0]
+					   : sizeof register_anomalies / sizeof register_anomalies[0];
+	int tried = 0, compared = 0, invalid = 0;
+	for (int i = 0; i < s->seeds; i++)
+		for (size_t a = 0; a < ninj; a++) {
+			tried++;
+			compared += compare(s, 500 + (uint64_t)i * 104729, inj[a], &invalid);
+		}
+	print_message("%s: %d of %d histories compared, %d invalid\n", s->name, compared, tried,
+		      invalid);
+	assert_true(compared * 4 >= tried * 3);
+	assert_true(invalid > 0 && invalid < compared);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof shapes / sizeof shapes[0]];
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		tests[i] = (struct CMUnitTest){.name = shapes[i].name,
+					       .test_func = test_shape,
+					       .initial_state = (void *)&shapes[i]};
+	return _cmocka_run_group_tests("reference", tests, sizeof shapes / sizeof shapes[0], NULL,
+				       NULL);
+}
