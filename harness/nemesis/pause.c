@@ -17,6 +17,17 @@ static int pause_start(struct nemesis_env *env, struct nemesis_act *act, uint64_
 	int rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* A target another fault killed has nothing to stop: pause the others. */
+	struct db_status st[DB_MAX_NODES];
+	if ((rc = db_status_all(env->db, st, err, errlen)))
+		return rc;
+	size_t n = 0;
+	for (size_t i = 0; i < env->db->n; i++) {
+		act->nodes[i] = act->nodes[i] && st[i].running;
+		n += act->nodes[i];
+	}
+	if (!n)
+		return err_set(err, errlen, SB_EIO, "target %s: no target node is running", target);
 	char names[NEMESIS_DESC_MAX - 16], json[NEMESIS_VALUE_MAX - 64];
 	nemesis_nodes_text(env->db, act->nodes, names, sizeof names);
 	nemesis_nodes_json(env->db, act->nodes, json, sizeof json);
