@@ -32,6 +32,11 @@ trap 'exit 1' INT TERM
 nem_setup faults-test 3 --election-timeout 150-300 --fault-injection --snapshot-every 1000000
 LOAD=$PWD/$BUILD/tools/raftload
 nem_tool --faketime
+step "a clock fault on a node not started under libfaketime is refused"
+nem_send "start clock target=n1 offset=1h"
+[ "${R[0]}" = error ] && [[ "${R[1]:-}" == *"does not run under libfaketime"* ]] ||
+	fail "a clock fault without libfaketime was not refused: $REPLY_LINE"
+[ -e "$NODEDIR/n1/faketime.rc" ] && fail "a refused clock fault wrote faketime.rc"
 step "restart the nodes under libfaketime"
 nem_send "db restart"
 [ "${R[0]}" = ok ] || die "restart under libfaketime: ${R[1]:-}"
