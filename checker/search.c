@@ -11,7 +11,11 @@
  * invocation, or never. They are kept out of the entry list, in chains of identical
  * operations (same kind and arguments; interchangeable, so only the first untaken one of a
  * chain is ever tried), and are tried when the walk reaches a completion, if invoked before
- * it. The history is linearizable when every operation that must happen is linearized.
+ * it. When a key has few chains (small value domains), the walk also offers each chain at
+ * the invocation of its next op, in time order with the entry list, as the classic search
+ * does: trying an indeterminate write where it was invoked, with its effect, finds the
+ * linearization of an info-heavy history with 30-50x fewer configurations (bench/RESULTS.md).
+ * The history is linearizable when every operation that must happen is linearized.
  *
  * The linearized set is kept as a 128-bit Zobrist hash (XOR of two per-operation 64-bit
  * keys), so a memo entry is 24 bytes whatever the history's length. Two different sets of the
@@ -837,6 +841,8 @@ struct frame {
 	int32_t ro;      /* the op was read-only: the configuration below it is dominated */
 	int32_t chain;   /* the op came from this chain of indeterminate ops; -1: entry list */
 	int32_t blocker; /* for a chain op: the completion that bounded the scan */
+	int32_t resume;  /* a chain op taken in the walk (phase 1): the entry it was tried at */
+	int32_t chp;     /* an op of the entry list: the walk's chain position when it was tried */
 	int64_t limit;
 };
 
@@ -857,6 +863,12 @@ static int read_only(const struct kctx *c, const struct lop *o)
 	}
 	return 0;
 }
+
+/* Phase 1 offers the chains of indeterminate ops at their invocations only when there are
+ * few of them (small value domains): every restart of the walk passes over the pending
+ * chains, which costs too much when every indeterminate op is its own chain (unique
+ * values), and there the offers do not help (bench/RESULTS.md). */
+#define MERGE_MAX_CHAINS 64
 
 static int cmp_ret(const void *pa, const void *pb, void *arg)
 {
@@ -1013,6 +1025,14 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	int64_t limit = 0;  /* phase 2: invocation position bound (the first completion) */
 	int32_t ch = CS;    /* phase 2: the chain being tried */
 	int32_t blocker = -1; /* the op whose completion bounds phase 2 */
+	/* Phase 1 also offers the indeterminate ops at their invocations, in time order with
+	 * the entry list (as the classic search does, which keeps them in that list): before
+	 * the entry at time t, every chain whose next op was invoked before t is tried once.
+	 * chp is the walk's position in the chain list. Completeness does not depend on it:
+	 * phase 2 still tries every chain at the completion that bounds the walk, and the memo
+	 * makes the repeats free. */
+	int merge = nch <= MERGE_MAX_CHAINS;
+	int32_t chp = merge ? cnext[CS] : CS;
 	for (;;) {
 		if ((++iter & 0x3ff) == 0) {
 			if (c->iter_limit && iter > c->iter_limit) {
@@ -1028,11 +1048,31 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			}
 		}
 		int32_t o = -1;
+		int32_t from = -1; /* phase 1: the chain the op comes from, -1: the entry list */
 		if (phase == 1) {
 			if (e == S) {
 				rc = CHK_VALID; /* every required op is linearized */
 				goto out;
 			}
+			if (chp != CS) {
+				const struct lop *eo = &c->ops[ent_op[e]];
+				int64_t t = is_call[e] ? eo->call : eo->ret;
+				while (chp != CS) {
+					if (c->ops[cops[cstart[chp]]].call >= t) {
+						chp = CS; /* chains are ordered by first invocation */
+						break;
+					}
+					if (c->ops[cops[cstart[chp] + ccur[chp]]].call < t)
+						break;
+					chp = cnext[chp];
+				}
+				if (chp != CS) {
+					from = chp;
+					o = cops[cstart[chp] + ccur[chp]];
+				}
+			}
+		}
+		if (phase == 1 && from < 0) {
 			if (!is_call[e]) {
 				/* A completion of an op not linearized: only indeterminate ops
 				 * invoked before it remain to try here. */
@@ -1043,7 +1083,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				continue;
 			}
 			o = ent_op[e];
-		} else {
+		} else if (phase == 2) {
 			while (ch != CS) {
 				int32_t first = cops[cstart[ch]];
 				if (c->ops[first].call >= limit) {
@@ -1074,10 +1114,13 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			if (!fresh && ro)
 				goto backtrack; /* the dominating configuration failed */
 			if (fresh) {
+				int32_t tch = phase == 2 ? ch : from; /* the chain taken from, or -1 */
 				stack[sp].op = o;
 				stack[sp].state = state;
 				stack[sp].ro = ro;
-				stack[sp].chain = phase == 1 ? -1 : ch;
+				stack[sp].chain = tch;
+				stack[sp].resume = phase == 1 ? e : -1;
+				stack[sp].chp = chp;
 				stack[sp].limit = limit;
 				stack[sp].blocker = blocker;
 				sp++;
@@ -1085,26 +1128,29 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				h2 = n2;
 				state = ns;
 				on_linearize(c, op, 1);
-				if (phase == 1) {
+				if (tch < 0) {
 					int32_t x = ce[o];
 					next[prev[x]] = next[x];
 					prev[next[x]] = prev[x];
 					x = re[o];
 					next[prev[x]] = next[x];
 					prev[next[x]] = prev[x];
-				} else if (++ccur[ch] == clen[ch]) {
-					cnext[cprev[ch]] = cnext[ch]; /* chain used up */
-					cprev[cnext[ch]] = cprev[ch];
+				} else if (++ccur[tch] == clen[tch]) {
+					cnext[cprev[tch]] = cnext[tch]; /* chain used up */
+					cprev[cnext[tch]] = cprev[tch];
 				}
 				phase = 1;
 				e = next[S];
+				chp = merge ? cnext[CS] : CS;
 				continue;
 			}
 		}
-		if (phase == 1)
-			e = next[e];
-		else
+		if (phase == 2)
 			ch = cnext[ch];
+		else if (from >= 0)
+			chp = cnext[chp];
+		else
+			e = next[e];
 		continue;
 	fail:
 		/* Nothing before the completion of `blocker` can be taken: backtrack. */
@@ -1149,16 +1195,23 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				prev[next[x]] = x;
 				phase = 1;
 				e = next[x];
+				chp = stack[sp].chp;
 			} else {
 				if (ccur[sch] == clen[sch]) {
 					cnext[cprev[sch]] = sch;
 					cprev[cnext[sch]] = sch;
 				}
 				ccur[sch]--;
-				phase = 2;
-				limit = stack[sp].limit;
-				blocker = stack[sp].blocker;
-				ch = cnext[sch];
+				if (stack[sp].resume >= 0) {
+					phase = 1; /* taken in the walk: go on with the next chain */
+					e = stack[sp].resume;
+					chp = cnext[sch];
+				} else {
+					phase = 2;
+					limit = stack[sp].limit;
+					blocker = stack[sp].blocker;
+					ch = cnext[sch];
+				}
 			}
 		} while (ro);
 	}
