@@ -320,8 +320,11 @@ void chk_history_free(struct chk_history *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->nkeys; i++)
+	for (size_t i = 0; i < h->nkeys; i++) {
 		free(h->keys[i].idx);
+		free(h->keys[i].order);
+		free(h->keys[i].onode);
+	}
 	if (h->cops)
 		munmap(h->cops, h->capcops * sizeof *h->cops);
 	free(h->keys);
@@ -332,6 +335,7 @@ void chk_history_free(struct chk_history *h)
 	free(h->seqs.elem);
 	free(h->seqs.depth);
 	free(h->seqs.slots);
+	free(h->seqs.hot);
 	free(h->regs);
 	free(h->reg_init);
 	vtab_free(&h->vals);
@@ -527,13 +531,20 @@ static int classify(const struct chk_history *h, const char *f, char *err, size_
 
 static int32_t seq_child(struct seqtab *t, int32_t parent, vref elem)
 {
+	if (parent >= 0) {
+		int32_t hot = t->hot[parent];
+		if (hot >= 0 && t->elem[hot] == elem)
+			return hot;
+	}
 	uint64_t hv = mix64(elem ^ mix64((uint64_t)(uint32_t)parent + 0x9e37));
 	if (t->nslots) {
 		size_t i = hv & (t->nslots - 1);
 		while (t->slots[i]) {
 			uint32_t id = t->slots[i] - 1;
-			if (t->parent[id] == parent && t->elem[id] == elem)
+			if (t->parent[id] == parent && t->elem[id] == elem) {
+				t->hot[parent] = (int32_t)id;
 				return (int32_t)id;
+			}
 			i = (i + 1) & (t->nslots - 1);
 		}
 	}
@@ -569,12 +580,19 @@ static int32_t seq_child(struct seqtab *t, int32_t parent, vref elem)
 		if (!d)
 			return -1;
 		t->depth = d;
+		int32_t *ht = realloc(t->hot, cap * sizeof *ht);
+		if (!ht)
+			return -1;
+		t->hot = ht;
 		t->cap = cap;
 	}
 	int32_t id = (int32_t)t->n++;
 	t->parent[id] = parent;
 	t->elem[id] = elem;
 	t->depth[id] = parent < 0 ? 0 : t->depth[parent] + 1;
+	t->hot[id] = -1;
+	if (parent >= 0)
+		t->hot[parent] = id;
 	if (parent >= 0) { /* the root (node 0) is found by index, not hashed */
 		size_t i = hv & (t->nslots - 1);
 		while (t->slots[i])
@@ -593,19 +611,44 @@ size_t chk_seq_get(const struct chk_history *h, int32_t node, vref *out)
 	return d;
 }
 
-/* Intern a JSON array (or null = empty) as a sequence node: *node, *len. */
-static int seq_intern(struct chk_history *h, const struct hval *v, vref *node, vref *len)
+/* Remember element r at depth d (0-based; node s) of key k's longest list. */
+static int order_push(struct ckey *k, vref r, int32_t s)
+{
+	size_t cap = k->caporder;
+	if (array_grow((void **)&k->order, &cap, k->norder + 1, sizeof *k->order, 64))
+		return -1;
+	if (array_grow((void **)&k->onode, &k->caporder, k->norder + 1, sizeof *k->onode, 64))
+		return -1;
+	k->order[k->norder] = r;
+	k->onode[k->norder++] = s;
+	return 0;
+}
+
+/* Intern a JSON array (or null = empty) as a sequence node: *node, *len. With a key k (list
+ * model), the part that repeats the key's longest list is matched against it in sequence. */
+static int seq_intern(struct chk_history *h, struct ckey *k, const struct hval *v, vref *node,
+		      vref *len)
 {
 	if (h->seqs.n == 0 && seq_child(&h->seqs, -1, 0) != 0) /* the root */
 		return SB_ENOMEM;
 	int32_t s = 0;
-	uint32_t n = v->kind == HVAL_NULL ? 0 : v->len;
-	for (uint32_t i = 0; i < n; i++) {
-		vref r;
+	uint32_t n = v->kind == HVAL_NULL ? 0 : v->len, i = 0;
+	vref r;
+	if (k) {
+		for (; i < n && i < k->norder; i++) {
+			if (vtab_ref(&h->vals, &v->u.items[i], &r))
+				return SB_ENOMEM;
+			if (r != k->order[i])
+				break;
+			s = k->onode[i];
+		}
+	}
+	int extend = k && i == k->norder; /* this list goes on where the longest one ends */
+	for (; i < n; i++) {
 		if (vtab_ref(&h->vals, &v->u.items[i], &r))
 			return SB_ENOMEM;
 		s = seq_child(&h->seqs, s, r);
-		if (s < 0)
+		if (s < 0 || (extend && order_push(k, r, s)))
 			return SB_ENOMEM;
 	}
 	*node = (vref)s;
@@ -768,7 +811,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     "line %llu: a list write's value must be an array", line);
 				goto bad;
 			}
-			if (seq_intern(h, value, &o->a, &o->b))
+			if (seq_intern(h, k, value, &o->a, &o->b))
 				goto oom;
 			break;
 		case K_TXN:
@@ -844,7 +887,7 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 					     chk_model_name(h->opt.model));
 				goto bad;
 			}
-			if (kind == K_LREAD ? seq_intern(h, value, &o->a, &o->b)
+			if (kind == K_LREAD ? seq_intern(h, k, value, &o->a, &o->b)
 					    : pool_seq(h, value, &o->a, &o->b))
 				goto oom;
 		} else if (kind == K_TXN && value) {

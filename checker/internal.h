@@ -55,6 +55,12 @@ struct ckey {
 	uint32_t *idx; /* the key's operations: indexes into chk_history.cops, in order */
 	size_t n, cap;
 	size_t nmismatch;
+	/* list model: the longest list read or written so far on this key (elements, and the
+	 * interned node at each depth), in order. Reads mostly repeat its prefixes, so they are
+	 * interned by comparing with it, in sequence, rather than by one hash probe each. */
+	vref *order;
+	int32_t *onode;
+	size_t norder, caporder;
 };
 
 /* Sequences (the lists that list reads return and list writes write), interned as nodes of
@@ -69,6 +75,8 @@ struct seqtab {
 	size_t n, cap;
 	uint32_t *slots; /* node + 1, 0 = empty */
 	size_t nslots;
+	int32_t *hot;    /* per node: the child found or made last (-1): reads of one key
+			  * repeat one order, so a walk mostly follows it without hashing */
 };
 
 struct pslot {
