@@ -885,6 +885,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	int32_t *rets = NULL, *ent_op = NULL, *prev = NULL, *next = NULL, *ce = NULL, *re = NULL;
 	int32_t *chain_of = NULL, *cops = NULL, *cstart = NULL, *clen = NULL, *ccur = NULL;
 	int32_t *cprev = NULL, *cnext = NULL;
+	int32_t *uprev = NULL, *unext = NULL; /* twins not linearized, see below */
 	uint8_t *is_call = NULL;
 	struct frame *stack = NULL;
 	struct hmap last = {0};
@@ -979,6 +980,36 @@ static int run(struct kctx *c, struct chk_key_result *out)
 		cprev[0] = CS, cnext[nch - 1] = CS, cprev[CS] = (int32_t)nch - 1;
 	else
 		cprev[CS] = CS;
+
+	/* Twins: acknowledged operations with the same kind and arguments do the same thing, so
+	 * of two that are both pending, the one that must complete first may as well be
+	 * linearized first (swapping them in any linearization keeps it valid). Each twin class
+	 * keeps its pending members in invocation order (uprev/unext, unlinked while
+	 * linearized), and the walk skips an op whose pending predecessor twin completes
+	 * earlier: that twin was offered before it at this configuration. */
+	uprev = malloc((n + 1) * sizeof *uprev);
+	unext = malloc((n + 1) * sizeof *unext);
+	if (!uprev || !unext)
+		goto out;
+	hmap_free(&last);
+	for (size_t i = 0; i < n; i++) {
+		const struct lop *o = &c->ops[i];
+		uprev[i] = unext[i] = -1;
+		if (!o->ok || o->kind == K_TXN)
+			continue;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^
+			       mix64((uint64_t)o->b + 0x7f4a);
+		int32_t q = hmap_get(&last, key);
+		if (q >= 0 && (c->ops[q].kind != o->kind || c->ops[q].a != o->a ||
+			       c->ops[q].b != o->b))
+			q = -1; /* a hash collision: no twin link */
+		if (q >= 0) {
+			uprev[i] = q;
+			unext[q] = (int32_t)i;
+		}
+		if (hmap_put(&last, key, (int32_t)i))
+			goto out;
+	}
 
 	/* The entry list: invocations and completions of the operations that must happen. */
 	size_t nr = 0, nreq = 0;
@@ -1083,6 +1114,10 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				continue;
 			}
 			o = ent_op[e];
+			if (uprev[o] >= 0 && c->ops[uprev[o]].ret < c->ops[o].ret) {
+				e = next[e]; /* its pending twin goes first */
+				continue;
+			}
 		} else if (phase == 2) {
 			while (ch != CS) {
 				int32_t first = cops[cstart[ch]];
@@ -1128,6 +1163,12 @@ static int run(struct kctx *c, struct chk_key_result *out)
 				h2 = n2;
 				state = ns;
 				on_linearize(c, op, 1);
+				if (tch < 0) { /* leaves its twin class */
+					if (uprev[o] >= 0)
+						unext[uprev[o]] = unext[o];
+					if (unext[o] >= 0)
+						uprev[unext[o]] = uprev[o];
+				}
 				if (tch < 0) {
 					int32_t x = ce[o];
 					next[prev[x]] = next[x];
@@ -1187,6 +1228,10 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
 			int32_t sch = stack[sp].chain;
 			if (sch < 0) {
+				if (uprev[o] >= 0) /* back into its twin class */
+					unext[uprev[o]] = o;
+				if (unext[o] >= 0)
+					uprev[unext[o]] = o;
 				int32_t x = re[o];
 				next[prev[x]] = x;
 				prev[next[x]] = x;
@@ -1247,6 +1292,8 @@ out:
 	free(ccur);
 	free(cprev);
 	free(cnext);
+	free(uprev);
+	free(unext);
 	return rc;
 }
 

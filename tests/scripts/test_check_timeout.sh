@@ -6,7 +6,9 @@
 # bound is the requirement itself with its full second of margin. Each history below is
 # built so that no search decides it in seconds: n operations all concurrent, then two
 # sequential reads that no order explains, so the search must exhaust about 2^n (or n!)
-# configurations. If a smarter checker ever decides one quickly the test says so (the
+# configurations. No two of the concurrent operations may be alike (the checker linearizes
+# alike operations in one order only): every written value is also read, and the mutex's
+# operations complete in the reverse of their invocation order. If a smarter checker ever decides one quickly the test says so (the
 # verdict is no longer `unknown`) instead of passing: replace that history with a harder one.
 # The set model is a direct analysis, not a search: its history is an endless stream, which
 # only the look at the clock while reading can end.
@@ -36,16 +38,30 @@ reads() {
 	done
 }
 
-{ block write "" "%d"; reads read "" 1 2; } >"$tmp/register.jsonl"
+# writes and reads of each value, all concurrent (reads of the block complete with values)
+wr() {
+	awk -v n="$n" -v key="$1" 'BEGIN {
+		for (t = 0; t < 2; t++)
+			for (i = 0; i < n; i++) {
+				printf "{\"process\":%d,%s\"type\":\"%s\",\"f\":\"write\",\"value\":%d}\n",
+					i, key, t ? "ok" : "invoke", i + 1
+				printf "{\"process\":%d,%s\"type\":\"%s\",\"f\":\"read\",\"value\":%s}\n",
+					100 + i, key, t ? "ok" : "invoke", t ? i + 1 : "null"
+			}
+	}'
+}
+{ wr ""; reads read "" 1 2; } >"$tmp/register.jsonl"
 cp "$tmp/register.jsonl" "$tmp/cas-register.jsonl"
-{ block write '"key":"k",' "%d"; reads read '"key":"k",' 1 2; } >"$tmp/kv.jsonl"
+{ wr '"key":"k",'; reads read '"key":"k",' 1 2; } >"$tmp/kv.jsonl"
 # lists: element 1 appended twice keeps the search (no inference for repeated elements)
 { block append "" "%d"; block append "" "1" 500; reads read "" "[2,1]" "[1,2]"; } >"$tmp/list.jsonl"
 awk -v n="$n" 'BEGIN {
-	for (t = 0; t < 2; t++)
-		for (i = 0; i < 2 * n; i++)
-			printf "{\"process\":%d,\"type\":\"%s\",\"f\":\"%s\",\"value\":null}\n", i,
-				t ? "ok" : "invoke", i % 2 ? "release" : "acquire"
+	for (i = 0; i < 2 * n; i++)
+		printf "{\"process\":%d,\"type\":\"invoke\",\"f\":\"%s\",\"value\":null}\n", i,
+			i % 2 ? "release" : "acquire"
+	for (i = 2 * n - 1; i >= 0; i--)
+		printf "{\"process\":%d,\"type\":\"ok\",\"f\":\"%s\",\"value\":null}\n", i,
+			i % 2 ? "release" : "acquire"
 	for (j = 0; j < 2; j++)
 		printf "{\"process\":1000,\"type\":\"invoke\",\"f\":\"acquire\",\"value\":null}\n{\"process\":1000,\"type\":\"ok\",\"f\":\"acquire\",\"value\":null}\n"
 }' >"$tmp/mutex.jsonl"

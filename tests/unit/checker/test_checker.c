@@ -440,8 +440,13 @@ static char *hard_history(void)
 	const int n = 26;
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(h + len, cap - len, I(%d, "write", "%d"), i, i + 1);
+	/* every value is also read, concurrently: no write is like another */
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, I(%d, "read", "null"), 100 + i);
 	for (int i = 0; i < n; i++)
 		len += (size_t)snprintf(h + len, cap - len, OK(%d, "write", "%d"), i, i + 1);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(h + len, cap - len, OK(%d, "read", "%d"), 100 + i, i + 1);
 	len += (size_t)snprintf(h + len, cap - len, "%s%s%s%s", I(0, "read", "null"),
 				OK(0, "read", "1"), I(0, "read", "null"), OK(0, "read", "2"));
 	return h;
