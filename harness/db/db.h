@@ -29,6 +29,7 @@
 
 #define DB_MAX_NODES 64
 #define DB_ROLE_MAX 16
+#define DB_DIGEST_MAX 64 /* db_ops.digest's token, NUL included */
 
 /* Where a node lives and how it is reached. Filled by db_open from the hosts and options. */
 struct db_node {
@@ -127,6 +128,20 @@ struct db_ops {
 	/* Download the node's logs and a listing of its data directory into local_dir. */
 	int (*collect)(struct db *db, size_t i, const char *local_dir, char *err, size_t errlen);
 	void (*destroy)(struct db *db);
+	/* Optional: a PCRE2 regex that matches a log line announcing that a node became leader,
+	 * with the named groups `node` (its name, as in the nodes file) and `term` (decimal
+	 * digits). The election-safety check (harness/check/election.h) reads every collected
+	 * log file (log_files) with it: two nodes that became leader in one term make a run
+	 * invalid. NULL: the check is skipped, and results.json says so. */
+	const char *leader_pattern;
+	/* Optional: the node's applied index and a digest of its state machine, asking the node
+	 * only (no control connection), like info. Replicas that applied the same entries must
+	 * give equal digests (harness/check/agreement.h compares them once the cluster is quiet).
+	 * `digest` gets a printable token of at most DB_DIGEST_MAX - 1 bytes. NULL: the replica
+	 * agreement check is skipped, and results.json says so. A node that does not answer is
+	 * SB_EIO / SB_ETIMEOUT with the reason. */
+	int (*digest)(struct db *db, size_t i, uint64_t *applied, char *digest, size_t digestlen,
+		      char *err, size_t errlen);
 };
 
 struct db {

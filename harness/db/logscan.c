@@ -16,6 +16,8 @@
 /* Backtracking bound per line: a pathological pattern fails with a message instead of
  * spinning (PCRE2's default is 10 000 000). */
 #define MATCH_LIMIT 1000000
+/* Capture groups (the whole match included) kept per match, for logscan_group(). */
+#define LOGSCAN_MAX_GROUPS 16
 
 struct pattern {
 	char name[LOGSCAN_NAME_MAX];
@@ -204,7 +206,8 @@ static int scan_line(struct scan *s, char *err, size_t errlen)
 						  .file = s->label,
 						  .line = s->lineno,
 						  .text = s->line,
-						  .len = len};
+						  .len = len,
+						  .md_ = s->md};
 			int stop = s->fn(&m, s->arg);
 			if (stop)
 				return stop;
@@ -246,7 +249,9 @@ static int scan_init(struct scan *s, const struct logscan *ls, const char *label
 	s->label = label;
 	s->fn = fn;
 	s->arg = arg;
-	s->md = pcre2_match_data_create(1, NULL);
+	/* Room for the groups logscan_group() reads (a pattern with more still matches; only
+	 * its later groups are not available). */
+	s->md = pcre2_match_data_create(LOGSCAN_MAX_GROUPS, NULL);
 	s->mctx = pcre2_match_context_create(NULL);
 	if (!s->md || !s->mctx)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
@@ -329,6 +334,26 @@ out:
 	scan_fini(s);
 	free(s);
 	return rc;
+}
+
+int logscan_group(const struct logscan_match *m, const char *group, char *out, size_t outlen)
+{
+	if (!m->md_ || !outlen)
+		return -1;
+	PCRE2_SIZE len = outlen;
+	if (pcre2_substring_copy_byname((pcre2_match_data *)m->md_, (PCRE2_SPTR)group,
+					(PCRE2_UCHAR *)out, &len) != 0)
+		return -1;
+	return (int)len;
+}
+
+int logscan_has_group(const struct logscan *ls, const char *pattern, const char *group)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		if (!strcmp(ls->pats[i].name, pattern))
+			return pcre2_substring_number_from_name(ls->pats[i].code,
+								(PCRE2_SPTR)group) > 0;
+	return 0;
 }
 
 int logscan_print_fn(const struct logscan_match *m, void *arg)

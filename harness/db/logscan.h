@@ -58,6 +58,7 @@ struct logscan_match {
 	unsigned long line;  /* 1-based */
 	const char *text;    /* the line without its newline, NUL-terminated (maybe truncated) */
 	size_t len;
+	const void *md_;     /* internal: the match, for logscan_group() */
 };
 
 /* Return 0 to go on, anything else to stop the scan (the scan then returns that value). */
@@ -71,6 +72,15 @@ int logscan_file(const struct logscan *ls, const char *path, logscan_fn fn, void
 /* The same over a memory buffer; `label` stands for the file name in matches. */
 int logscan_buffer(const struct logscan *ls, const char *label, const char *data, size_t len,
 		   logscan_fn fn, void *arg, unsigned long *nmatches, char *err, size_t errlen);
+
+/* The text of the named capture group `group` of the match m (only during the callback)
+ * into out, NUL-terminated. Returns its length, or -1 when the pattern has no such group,
+ * the group took no part in the match, or out is too small for it. */
+int logscan_group(const struct logscan_match *m, const char *group, char *out, size_t outlen);
+
+/* Does the pattern named `pattern` have a named group `group`? 1 yes, 0 no (or no such
+ * pattern). For callers that take patterns from elsewhere and need certain groups. */
+int logscan_has_group(const struct logscan *ls, const char *pattern, const char *group);
 
 /* Print each match as "file:line: [pattern] text" to the stdio stream `arg` (a FILE *). */
 int logscan_print_fn(const struct logscan_match *m, void *arg);

@@ -452,6 +452,41 @@ static void rn_info(struct db *db, size_t i, struct db_status *st)
 	resp_client_close(c);
 }
 
+/* DEBUG DIGEST on the client port only (no SSH): "<applied index> <digest>" (docs/
+ * node-protocol.md). Available without --fault-injection. */
+static int rn_digest(struct db *db, size_t i, uint64_t *applied, char *digest, size_t digestlen,
+		     char *err, size_t errlen)
+{
+	char addr[CONTROL_ADDR_MAX + 16];
+	db_client_addr(db, i, addr, sizeof addr);
+	struct resp_client *c = NULL;
+	struct resp_value *v = NULL;
+	const char *argv[] = {"DEBUG", "DIGEST"};
+	int rc = resp_client_connect_addr(&c, addr, 1000, err, errlen);
+	if (!rc)
+		rc = resp_client_command(c, 2, argv, NULL, &v, err, errlen);
+	if (rc)
+		goto out;
+	unsigned long long a = 0;
+	char d[DB_DIGEST_MAX];
+	int used = 0;
+	if ((v->type != RESP_BULK && v->type != RESP_SIMPLE) || !v->str ||
+	    sscanf(v->str, "%llu %63[0-9a-f]%n", &a, d, &used) != 2 || (size_t)used != v->len ||
+	    strlen(d) >= digestlen) {
+		rc = err_set(err, errlen, SB_EIO, "DEBUG DIGEST answered %s '%.200s'",
+			     resp_type_name(v->type), v->str ? v->str : "");
+		goto out;
+	}
+	*applied = a;
+	snprintf(digest, digestlen, "%s", d);
+out:
+	resp_value_free(v);
+	resp_client_close(c);
+	if (rc)
+		err_prefix(err, errlen, "node %s", db->nodes[i].name);
+	return rc;
+}
+
 static const char *const log_names[] = {"raftnode.log", "stdout.log"};
 
 static size_t rn_log_files(struct db *db, size_t i, char (*paths)[CONTROL_PATH_MAX], size_t max)
@@ -529,4 +564,9 @@ const struct db_ops db_raftnode_ops = {
 	.log_files = rn_log_files,
 	.collect = rn_collect,
 	.destroy = rn_destroy,
+	/* `... node=n1 term=3 event=became-leader ...`, fields in any order (node/log.c). */
+	.leader_pattern = "^(?=.*(?:^|\\s)event=became-leader(?:\\s|$))"
+			  "(?=.*(?:^|\\s)node=(?<node>\\S+))"
+			  "(?=.*(?:^|\\s)term=(?<term>[0-9]+)(?:\\s|$))",
+	.digest = rn_digest,
 };

@@ -241,6 +241,59 @@ static void test_latest_leader(void **state)
 	assert_string_equal(l.node, "");
 }
 
+/* Named groups of the matching pattern are readable from the callback; a pattern without the
+ * group, or a group that took no part, gives -1; logscan_has_group answers per pattern. */
+struct groups {
+	char node[8][32], term[8][32], opt[8][32];
+	int optlen[8];
+	size_t n;
+};
+
+static int group_fn(const struct logscan_match *m, void *arg)
+{
+	struct groups *g = arg;
+	if (g->n == 8)
+		return 0;
+	assert_true(logscan_group(m, "node", g->node[g->n], sizeof g->node[0]) > 0);
+	assert_true(logscan_group(m, "term", g->term[g->n], sizeof g->term[0]) > 0);
+	g->optlen[g->n] = logscan_group(m, "opt", g->opt[g->n], sizeof g->opt[0]);
+	assert_int_equal(logscan_group(m, "nosuch", g->opt[7], sizeof g->opt[7]), -1);
+	char tiny[2];
+	assert_int_equal(logscan_group(m, "term", tiny, sizeof tiny), g->term[g->n][1] ? -1 : 1);
+	g->n++;
+	return 0;
+}
+
+static void test_named_groups(void **state)
+{
+	struct logscan *ls = NULL;
+	char err[256];
+	assert_int_equal(logscan_new(&ls, err, sizeof err), 0);
+	assert_int_equal(logscan_add(ls, "lead",
+				     "^(?=.*node=(?<node>\\S+))(?=.*term=(?<term>[0-9]+))"
+				     ".*event=became-leader(?: (?<opt>x=1))?",
+				     err, sizeof err), 0);
+	assert_true(logscan_has_group(ls, "lead", "node"));
+	assert_true(logscan_has_group(ls, "lead", "opt"));
+	assert_false(logscan_has_group(ls, "lead", "nosuch"));
+	assert_false(logscan_has_group(ls, "nosuch", "node"));
+	static const char text[] = "t node=n1 term=3 event=became-leader x=1\n"
+				   "garbage\n"
+				   "t term=12 node=n22 event=became-leader\n";
+	struct groups g = {0};
+	assert_int_equal(logscan_buffer(ls, "buf", text, sizeof text - 1, group_fn, &g, NULL, err,
+					sizeof err), 0);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.node[0], "n1");
+	assert_string_equal(g.term[0], "3");
+	assert_int_equal(g.optlen[0], 3);
+	assert_string_equal(g.opt[0], "x=1");
+	assert_string_equal(g.node[1], "n22");
+	assert_string_equal(g.term[1], "12");
+	assert_int_equal(g.optlen[1], -1);
+	logscan_free(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_parse_leader_line),
 		cmocka_unit_test(test_latest_leader),
+		cmocka_unit_test(test_named_groups),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
