@@ -10,26 +10,14 @@
 
 #include "lib/err.h"
 
-int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *missing,
-		  char *err, size_t errlen)
+/* Read fd to its end into a malloc'd, NUL-terminated buffer of at most max bytes (0: no cap). */
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len, char *err,
+		   size_t errlen)
 {
 	int rc = 0;
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 	const size_t chunk = 4096;
-
-	*out = NULL;
-	*len = 0;
-	if (missing)
-		*missing = false;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && missing) {
-			*missing = true;
-			return 0;
-		}
-		return err_set(err, errlen, SB_EIO, "open %s: %s", path, strerror(errno));
-	}
 	for (;;) {
 		if (n + chunk + 1 > cap) {
 			size_t nc = cap ? cap * 2 : 8192;
@@ -41,18 +29,20 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *m
 			buf = p;
 			cap = nc;
 		}
-		size_t r = fread(buf + n, 1, chunk, f);
-		n += r;
+		ssize_t r = read(fd, buf + n, chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = err_set(err, errlen, SB_EIO, "read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 		if (max && n > max) {
 			rc = err_set(err, errlen, SB_ELIMIT, "%s: larger than %zu bytes", path, max);
 			goto out;
 		}
-		if (r < chunk)
-			break;
-	}
-	if (ferror(f)) {
-		rc = err_set(err, errlen, SB_EIO, "read %s: %s", path, strerror(errno));
-		goto out;
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -60,7 +50,77 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *m
 	buf = NULL;
 out:
 	free(buf);
-	fclose(f);
+	return rc;
+}
+
+/* Open path for reading; with `regular`, only a regular file of at most max bytes. */
+static int open_file(const char *path, size_t max, bool regular, bool *missing, int *fdp,
+		     char *err, size_t errlen)
+{
+	*fdp = -1;
+	if (missing)
+		*missing = false;
+	/* Non-blocking: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK : 0));
+	if (fd < 0) {
+		if (errno == ENOENT && missing) {
+			*missing = true;
+			return 0;
+		}
+		return err_set(err, errlen, SB_EIO, "open %s: %s", path, strerror(errno));
+	}
+	if (regular) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			return err_set(err, errlen, SB_EIO, "stat %s: %s", path, strerror(e));
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			return err_set(err, errlen, SB_EINVAL, "%s: not a regular file", path);
+		}
+		if (max && (unsigned long long)st.st_size > max) {
+			close(fd);
+			return err_set(err, errlen, SB_ELIMIT, "%s: larger than %zu bytes", path, max);
+		}
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int read_file(const char *path, size_t max, bool regular, char **out, size_t *len,
+		     bool *missing, char *err, size_t errlen)
+{
+	int fd;
+	*out = NULL;
+	*len = 0;
+	int rc = open_file(path, max, regular, missing, &fd, err, errlen);
+	if (rc || fd < 0)
+		return rc;
+	rc = read_fd(fd, path, max, out, len, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *missing,
+		  char *err, size_t errlen)
+{
+	return read_file(path, max, false, out, len, missing, err, errlen);
+}
+
+int file_read_regular(const char *path, size_t max, char **out, size_t *len, bool *missing,
+		      char *err, size_t errlen)
+{
+	return read_file(path, max, true, out, len, missing, err, errlen);
+}
+
+int file_check_regular(const char *path, size_t max, bool *missing, char *err, size_t errlen)
+{
+	int fd;
+	int rc = open_file(path, max, true, missing, &fd, err, errlen);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -84,16 +144,21 @@ int fd_write_all(int fd, const void *data, size_t len, size_t *done)
 	return e;
 }
 
-int file_stage_open(struct file_stage *s, const char *path, int mode, char *err, size_t errlen)
+/* file_stage_open with the temporary name `tmp`, or "PATH.tmp.PID" when it is NULL. */
+static int stage_open(struct file_stage *s, const char *path, const char *tmp, int mode,
+		      char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	s->mode = mode;
-	size_t n = strlen(path) + 32;
+	size_t n = (tmp ? strlen(tmp) : strlen(path)) + 32;
 	if (!(s->path = strdup(path)) || !(s->tmp = malloc(n))) {
 		file_stage_abort(s);
 		return err_set(err, errlen, SB_ENOMEM, "%s: out of memory", path);
 	}
-	snprintf(s->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	if (tmp)
+		snprintf(s->tmp, n, "%s", tmp);
+	else
+		snprintf(s->tmp, n, "%s.tmp.%ld", path, (long)getpid());
 	int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode < 0 ? 0666 : 0600);
 	if (fd < 0) {
 		int rc = err_set(err, errlen, SB_EIO, "create %s: %s", s->tmp, strerror(errno));
@@ -108,6 +173,11 @@ int file_stage_open(struct file_stage *s, const char *path, int mode, char *err,
 		return err_set(err, errlen, SB_ENOMEM, "%s: out of memory", path);
 	}
 	return 0;
+}
+
+int file_stage_open(struct file_stage *s, const char *path, int mode, char *err, size_t errlen)
+{
+	return stage_open(s, path, NULL, mode, err, errlen);
 }
 
 int file_stage_commit(struct file_stage *s, char *err, size_t errlen)
@@ -143,11 +213,13 @@ void file_stage_abort(struct file_stage *s)
 	memset(s, 0, sizeof *s);
 }
 
-int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
-		 size_t errlen)
+/* file_replace and file_replace_via: the data through a stage named `tmp` (NULL: the
+ * stage's own name). */
+static int replace(const char *path, const char *tmp, const void *data, size_t len, int mode,
+		   char *err, size_t errlen)
 {
 	struct file_stage s;
-	int rc = file_stage_open(&s, path, mode, err, errlen);
+	int rc = stage_open(&s, path, tmp, mode, err, errlen);
 	if (rc)
 		return rc;
 	if (len && fwrite(data, 1, len, s.f) != len) {
@@ -156,4 +228,16 @@ int file_replace(const char *path, const void *data, size_t len, int mode, char 
 		return rc;
 	}
 	return file_stage_commit(&s, err, errlen);
+}
+
+int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
+		 size_t errlen)
+{
+	return replace(path, NULL, data, len, mode, err, errlen);
+}
+
+int file_replace_via(const char *path, const char *tmp, const void *data, size_t len, int mode,
+		     char *err, size_t errlen)
+{
+	return replace(path, tmp, data, len, mode, err, errlen);
 }

@@ -19,6 +19,19 @@
 int file_read_all(const char *path, size_t max, char **out, size_t *len, bool *missing,
 		  char *err, size_t errlen);
 
+/* The same for a file that must be a regular file of at most `max` bytes (max > 0): a
+ * device, FIFO, socket or directory fails with SB_EINVAL "PATH: not a regular file" without
+ * being read (a FIFO is opened non-blocking, so it cannot hang the call), and a larger file
+ * fails with SB_ELIMIT before anything is read. For files named in configuration, where
+ * /dev/zero or a FIFO must give a clear error instead of endless reading or a hang. */
+int file_read_regular(const char *path, size_t max, char **out, size_t *len, bool *missing,
+		      char *err, size_t errlen);
+
+/* Check, without reading it, that `path` is a regular file of at most `max` bytes (0: no
+ * cap), with the same errors as file_read_regular. A missing file: 0 with *missing = true
+ * when `missing` is not NULL, else SB_EIO "open PATH: No such file or directory". */
+int file_check_regular(const char *path, size_t max, bool *missing, char *err, size_t errlen);
+
 /* Write all of data[0..len) to fd, retrying after EINTR and short writes. Returns 0, or the
  * errno of the failing write (ENOSPC when write(2) returns 0); *done (may be NULL) tells how
  * many bytes got out, so a caller can undo a partial record. */
@@ -29,6 +42,11 @@ int fd_write_all(int fd, const void *data, size_t len, size_t *done);
  * On failure the temporary file is removed and the message names the step and the path. */
 int file_replace(const char *path, const void *data, size_t len, int mode, char *err,
 		 size_t errlen);
+
+/* The same with the caller's temporary name `tmp` (in the same file system as `path`), for
+ * callers whose leftovers after a crash must be recognisable by name. */
+int file_replace_via(const char *path, const char *tmp, const void *data, size_t len, int mode,
+		     char *err, size_t errlen);
 
 /* The same for output produced as it goes (a report written result by result):
  * file_stage_open() creates "PATH.tmp.PID" and opens it as `f`; file_stage_commit() flushes

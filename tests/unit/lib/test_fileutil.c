@@ -127,11 +127,75 @@ static void test_stage(void **state)
 	rmdir(dir);
 }
 
+/* file_read_regular / file_check_regular: devices, FIFOs and directories are refused unread
+ * (a FIFO without a writer must not block), a file over the cap before it is read. */
+static void test_regular_only(void **state)
+{
+	char dir[] = "/tmp/sb-fileutil-XXXXXX", path[64], fifo[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/f", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	write_file(path, "hello\n", 6);
+	char *out = NULL;
+	size_t len = 0;
+	bool missing = true;
+	assert_int_equal(file_read_regular(path, 6, &out, &len, &missing, err, sizeof err), 0);
+	assert_false(missing);
+	assert_int_equal(len, 6);
+	assert_string_equal(out, "hello\n");
+	free(out);
+	assert_int_equal(file_read_regular(path, 5, &out, &len, NULL, err, sizeof err), SB_ELIMIT);
+	assert_null(out);
+	assert_int_equal(file_check_regular(path, 6, NULL, err, sizeof err), 0);
+	assert_int_equal(file_check_regular(path, 5, NULL, err, sizeof err), SB_ELIMIT);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *special[] = {"/dev/zero", "/dev/null", fifo, dir, NULL};
+	for (size_t i = 0; special[i]; i++) {
+		assert_int_equal(file_read_regular(special[i], 1 << 20, &out, &len, NULL, err,
+						   sizeof err),
+				 SB_EINVAL);
+		assert_non_null(strstr(err, "not a regular file"));
+		assert_null(out);
+		assert_int_equal(file_check_regular(special[i], 0, NULL, err, sizeof err), SB_EINVAL);
+	}
+	unlink(fifo);
+	unlink(path);
+	assert_int_equal(file_read_regular(path, 10, &out, &len, &missing, err, sizeof err), 0);
+	assert_true(missing);
+	assert_int_equal(file_check_regular(path, 10, &missing, err, sizeof err), 0);
+	assert_true(missing);
+	assert_int_equal(file_check_regular(path, 10, NULL, err, sizeof err), SB_EIO);
+	rmdir(dir);
+}
+
+/* file_replace_via: the caller's temporary name, gone after the rename. */
+static void test_replace_via(void **state)
+{
+	char dir[] = "/tmp/sb-fileutil-XXXXXX", path[64], tmp[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/target", dir);
+	snprintf(tmp, sizeof tmp, "%s/.part", dir);
+	assert_int_equal(file_replace_via(path, tmp, "abc", 3, 0640, err, sizeof err), 0);
+	char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(file_read_all(path, 0, &out, &len, NULL, err, sizeof err), 0);
+	assert_string_equal(out, "abc");
+	free(out);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_not_equal(stat(tmp, &st), 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_all),
 		cmocka_unit_test(test_stage),
+		cmocka_unit_test(test_regular_only),
+		cmocka_unit_test(test_replace_via),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
