@@ -72,6 +72,27 @@ struct db_cli {
 	char **args; /* after "--", NULL-terminated (points into argv); NULL without "--" */
 };
 
+/* --node: "all", "leader" or NAME[,NAME...]; an empty name anywhere in the list (",",
+ * "n1,,n2", "n1,") is refused here, before any host is contacted. */
+static int node_list_check(const char *list, char *err, size_t errlen)
+{
+	if (!strcmp(list, "all") || !strcmp(list, "leader"))
+		return 0;
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		if (len == 0)
+			return err_set(err, errlen, SB_EINVAL,
+				       "--node '%s': empty name in the list (NAME[,NAME...], all or "
+				       "leader)",
+				       list);
+		if (len >= CONTROL_NAME_MAX)
+			return err_set(err, errlen, SB_EINVAL, "--node '%s': name too long", list);
+		p += len;
+		if (!*p)
+			return 0;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct db_cli *c)
 {
 	memset(c, 0, sizeof *c);
@@ -108,6 +129,8 @@ static int parse_args(int argc, char **argv, struct db_cli *c)
 		rc = err_set(err, sizeof err, SB_EINVAL, "no action given");
 	if (!rc && args.npos > 1)
 		rc = err_set(err, sizeof err, SB_EINVAL, "unexpected argument '%s'", args.pos[1]);
+	if (!rc)
+		rc = node_list_check(c->node, err, sizeof err);
 	for (size_t k = 0; !rc && k < c->npatterns; k++)
 		if (!strchr(c->patterns[k], '='))
 			rc = err_set(err, sizeof err, SB_EINVAL, "--pattern '%s': expected NAME=REGEX",
@@ -158,24 +181,20 @@ static int select_nodes(struct db *db, const struct db_cli *c, bool *sel, char *
 		       l.source == DB_LEADER_INFO ? "INFO" : "logs");
 		return 0;
 	}
-	const char *p = c->node;
-	while (*p) {
+	/* The list's shape was checked by node_list_check. */
+	for (const char *p = c->node;; p++) {
 		size_t len = strcspn(p, ",");
 		char name[CONTROL_NAME_MAX];
-		if (len == 0 || len >= sizeof name)
-			return err_set(err, errlen, SB_EINVAL, "--node '%s': bad node list", c->node);
-		memcpy(name, p, len);
-		name[len] = '\0';
+		snprintf(name, sizeof name, "%.*s", (int)len, p);
 		int idx = db_find(db, name);
 		if (idx < 0)
 			return err_set(err, errlen, SB_EINVAL, "--node: no node '%s' in %s", name,
 				       c->nodes);
 		sel[idx] = true;
 		p += len;
-		if (*p == ',')
-			p++;
+		if (!*p)
+			return 0;
 	}
-	return 0;
 }
 
 static void print_status(struct db *db, const bool *sel, const struct db_status *st)

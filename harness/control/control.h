@@ -58,6 +58,8 @@ enum control_failure {
 #define CONTROL_ADDR_MAX 256
 #define CONTROL_USER_MAX 64
 #define CONTROL_PATH_MAX 1024
+/* A private key file larger than this is refused before it is read (keys are a few KiB). */
+#define CONTROL_KEY_FILE_MAX ((size_t)1 << 20)
 
 /* One host as described by a nodes file (nodes.h) or a spec. Plain data, copied by value. */
 struct control_host {
@@ -67,6 +69,9 @@ struct control_host {
 	char user[CONTROL_USER_MAX];     /* default "root" */
 	char key_file[CONTROL_PATH_MAX]; /* private key file; empty: use ssh-agent ($SSH_AUTH_SOCK) */
 	char known_hosts[CONTROL_PATH_MAX]; /* empty: ~/.ssh/known_hosts (unused when policy off) */
+	/* Both files must be regular files (at most CONTROL_KEY_FILE_MAX / KNOWNHOSTS_FILE_MAX
+	 * bytes): the SSH backend checks them before it connects and fails with SB_EINVAL
+	 * otherwise (key=/dev/zero, a FIFO, a directory). */
 	enum control_hostkey_policy hostkey_policy;
 	int connect_timeout_ms;          /* TCP connect + handshake + auth; default 5000 */
 	enum control_backend backend;

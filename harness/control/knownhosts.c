@@ -385,8 +385,10 @@ int knownhosts_check(const char *path, const char *host, int port, struct knownh
 	*res = KNOWNHOSTS_NOTFOUND;
 	if (skipped)
 		*skipped = 0;
-	int rc = file_read_all(path, 0, &text, &len, &missing, err, errlen);
+	int rc = file_read_regular(path, KNOWNHOSTS_FILE_MAX, &text, &len, &missing, err, errlen);
 	if (rc) {
+		if (rc == SB_ELIMIT)
+			rc = SB_EINVAL;
 		err_prefix(err, errlen, "known_hosts");
 		return rc;
 	}
@@ -408,9 +410,15 @@ int knownhosts_add(const char *path, const char *host, int port, struct knownhos
 	size_t l = strlen(line);
 	line[l++] = '\n';
 	pthread_mutex_lock(&add_lock);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* Non-blocking, so that a FIFO cannot hang the call; it is refused below. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		rc = err_set(err, errlen, SB_EIO, "open known_hosts %s: %s", path, strerror(errno));
+		goto out;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = err_set(err, errlen, SB_EINVAL, "known_hosts %s: not a regular file", path);
 		goto out;
 	}
 	if (flock(fd, LOCK_EX) < 0) {
@@ -418,7 +426,6 @@ int knownhosts_add(const char *path, const char *host, int port, struct knownhos
 		goto out;
 	}
 	/* If the file does not end in a newline, start our line on a fresh one. */
-	struct stat st;
 	if (fstat(fd, &st) == 0 && st.st_size > 0) {
 		int rfd = open(path, O_RDONLY | O_CLOEXEC);
 		char last = '\n';

@@ -31,10 +31,15 @@ struct knownhosts_key {
 	size_t len;
 };
 
+/* A known_hosts file larger than this is refused (a big site's file is a few MiB). */
+#define KNOWNHOSTS_FILE_MAX ((size_t)64 << 20)
+
 /* Look up host:port (port 22 also matches plain "host" lines; any port matches a plain
  * "host" line too, as libssh2 does) in the file at `path`. A missing file gives NOTFOUND.
  * *skipped (may be NULL) gets the number of lines ignored. Returns 0, or SB_EIO (unreadable
- * file), SB_EINVAL (a key blob that is not an SSH key), SB_ENOMEM. */
+ * file), SB_EINVAL (a key blob that is not an SSH key; a path that is not a regular file,
+ * such as /dev/zero or a FIFO, or a file larger than KNOWNHOSTS_FILE_MAX: neither is read),
+ * SB_ENOMEM. */
 int knownhosts_check(const char *path, const char *host, int port, struct knownhosts_key key,
 		     enum knownhosts_result *res, int *skipped, char *err, size_t errlen);
 

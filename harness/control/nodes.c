@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness/control/knownhosts.h"
 #include "harness/lab/lab.h"
 #include "lib/err.h"
 #include "lib/fileutil.h"
@@ -100,8 +101,22 @@ static int set_path(char *dst, size_t dstlen, const char *val, const char *base)
 	return n < 0 || (size_t)n >= dstlen ? -1 : 0;
 }
 
+/* With `check` (nodes_load): a key or known_hosts file that exists must be a regular file of
+ * bounded size, so that key=/dev/zero or known_hosts=/dev/zero is refused here, with its line,
+ * before anything reads it. Other problems (a missing or unreadable file) are left to the
+ * connection, which names the host. */
+static int check_file(const char *path, size_t max, const char *k, int vcol, const struct pos *p,
+		      char *err, size_t errlen)
+{
+	char msg[400];
+	int rc = file_check_regular(path, max, NULL, msg, sizeof msg);
+	if (rc != SB_EINVAL && rc != SB_ELIMIT)
+		return 0;
+	return perr(p, vcol, err, errlen, "%s: %s", k, msg);
+}
+
 /* Apply KEY=VALUE (word starts at column col) to h. */
-static int apply_kv(struct control_host *h, char *word, int col, const char *base,
+static int apply_kv(struct control_host *h, char *word, int col, const char *base, bool check,
 		    const struct pos *p, char *err, size_t errlen)
 {
 	char *eq = strchr(word, '=');
@@ -130,9 +145,14 @@ static int apply_kv(struct control_host *h, char *word, int col, const char *bas
 			h->key_file[0] = '\0';
 		else if (set_path(h->key_file, sizeof h->key_file, v, base))
 			return perr(p, vcol, err, errlen, "key path too long", NULL, NULL);
+		else if (check)
+			return check_file(h->key_file, CONTROL_KEY_FILE_MAX, k, vcol, p, err, errlen);
 	} else if (!strcmp(k, "known_hosts")) {
 		if (set_path(h->known_hosts, sizeof h->known_hosts, v, base))
 			return perr(p, vcol, err, errlen, "known_hosts path too long", NULL, NULL);
+		if (check)
+			return check_file(h->known_hosts, KNOWNHOSTS_FILE_MAX, k, vcol, p, err,
+					  errlen);
 	} else if (!strcmp(k, "host_key")) {
 		if (control_hostkey_policy_parse(v, &h->hostkey_policy))
 			return perr(p, vcol, err, errlen,
@@ -163,8 +183,9 @@ static int apply_kv(struct control_host *h, char *word, int col, const char *bas
 	return 0;
 }
 
-int nodes_parse(const char *text, size_t len, const char *filename, const char *base_dir,
-		struct nodes *out, char *err, size_t errlen)
+/* nodes_parse, and with `check` the file checks of nodes_load (check_file). */
+static int parse(const char *text, size_t len, const char *filename, const char *base_dir,
+		 bool check, struct nodes *out, char *err, size_t errlen)
 {
 	int rc = 0;
 	struct pos p = {.file = filename ? filename : "<nodes>", .line = 0};
@@ -176,6 +197,9 @@ int nodes_parse(const char *text, size_t len, const char *filename, const char *
 	char line[LINE_MAX_BYTES + 1];
 
 	size_t i = 0;
+	/* A UTF-8 byte order mark (some editors write one) is not part of the first line. */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+		i = 3;
 	while (i < len) {
 		p.line++;
 		size_t start = i;
@@ -238,8 +262,8 @@ int nodes_parse(const char *text, size_t len, const char *filename, const char *
 				goto out;
 			}
 			for (int w = 1; w < nw; w++)
-				if ((rc = apply_kv(&defaults, words[w], cols[w], base_dir, &p, err,
-						   errlen)))
+				if ((rc = apply_kv(&defaults, words[w], cols[w], base_dir, check,
+						   &p, err, errlen)))
 					goto out;
 		} else if (!strcmp(words[0], "host")) {
 			if (nw < 3) {
@@ -267,7 +291,8 @@ int nodes_parse(const char *text, size_t len, const char *filename, const char *
 			struct control_host h = defaults;
 			snprintf(h.name, sizeof h.name, "%s", words[1]);
 			for (int w = 3; w < nw; w++)
-				if ((rc = apply_kv(&h, words[w], cols[w], base_dir, &p, err, errlen)))
+				if ((rc = apply_kv(&h, words[w], cols[w], base_dir, check, &p, err,
+						   errlen)))
 					goto out;
 			if (!strcmp(words[2], "-") && h.backend == CONTROL_BACKEND_LOCAL) {
 				h.address[0] = '\0';
@@ -301,6 +326,12 @@ int nodes_parse(const char *text, size_t len, const char *filename, const char *
 out:
 	free(hosts);
 	return rc;
+}
+
+int nodes_parse(const char *text, size_t len, const char *filename, const char *base_dir,
+		struct nodes *out, char *err, size_t errlen)
+{
+	return parse(text, len, filename, base_dir, false, out, err, errlen);
 }
 
 int nodes_load(const char *path, struct nodes *out, char *err, size_t errlen)
@@ -340,7 +371,7 @@ int nodes_load(const char *path, struct nodes *out, char *err, size_t errlen)
 			free(abs);
 		}
 	}
-	rc = nodes_parse(buf ? buf : "", n, path, base, out, err, errlen);
+	rc = parse(buf ? buf : "", n, path, base, true, out, err, errlen);
 	if (!rc)
 		snprintf(out->path, sizeof out->path, "%s", path);
 out:

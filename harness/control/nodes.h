@@ -1,6 +1,7 @@
 /* nodes — the nodes file: which hosts a run uses and how to reach them.
  *
- * Format (UTF-8 text, one directive per line, `#` starts a comment, blank lines ignored):
+ * Format (UTF-8 text, one directive per line, `#` starts a comment, blank lines ignored; a
+ * leading byte order mark is skipped):
  *
  *     # splitbrain nodes file
  *     defaults user=root port=22 key=lab_ed25519 known_hosts=known_hosts host_key=strict
@@ -47,7 +48,11 @@ struct nodes {
 int nodes_parse(const char *text, size_t len, const char *filename, const char *base_dir,
 		struct nodes *out, char *err, size_t errlen);
 
-/* Read and parse the file at `path` (relative paths inside it resolve against its directory). */
+/* Read and parse the file at `path` (relative paths inside it resolve against its directory).
+ * Unlike nodes_parse it also looks at the files named: a key or known_hosts that exists but
+ * is not a regular file (/dev/zero, a FIFO, a directory) or is larger than
+ * CONTROL_KEY_FILE_MAX / KNOWNHOSTS_FILE_MAX is an error at the line and column of its value
+ * (SB_EINVAL), so that nothing ever reads it. */
 int nodes_load(const char *path, struct nodes *out, char *err, size_t errlen);
 
 /* Resolve a `--nodes` / `nodes:` argument: "lab" → the lab's nodes file (fails with a hint to

@@ -32,6 +32,7 @@
 #include "harness/control/shquote.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 
 struct ssh_impl {
 	int sock;
@@ -202,6 +203,52 @@ out:
 	return rc;
 }
 
+/* The known_hosts file of the host: its own, or ~/.ssh/known_hosts. */
+static int known_hosts_path(const struct control *c, char *path, size_t len, char *err,
+			    size_t errlen)
+{
+	int n;
+	if (c->host.known_hosts[0]) {
+		n = snprintf(path, len, "%s", c->host.known_hosts);
+	} else {
+		const char *home = getenv("HOME");
+		n = snprintf(path, len, "%s/.ssh/known_hosts", home ? home : "");
+	}
+	if (n < 0 || (size_t)n >= len)
+		return err_set(err, errlen, SB_EINVAL, "known_hosts path too long");
+	return 0;
+}
+
+/* The host's local files, checked before connecting: the private key and known_hosts must be
+ * regular files of bounded size, since libssh2 would read key=/dev/zero forever and
+ * known_hosts=/dev/zero would fill memory. A missing key is left to auth_key's message; a
+ * missing known_hosts is an empty one. A bad file is bad input (SB_EINVAL, exit 254). */
+static int check_local_files(struct control *c, char *err, size_t errlen)
+{
+	bool missing = false;
+	int rc = 0;
+	if (c->host.key_file[0] && strcmp(c->host.key_file, "agent")) {
+		rc = file_check_regular(c->host.key_file, CONTROL_KEY_FILE_MAX, &missing, err,
+					errlen);
+		if (rc)
+			err_prefix(err, errlen, "private key");
+	}
+	if (!rc && c->host.hostkey_policy != CONTROL_HOSTKEY_OFF) {
+		char path[CONTROL_PATH_MAX];
+		rc = known_hosts_path(c, path, sizeof path, err, errlen);
+		if (!rc)
+			rc = file_check_regular(path, KNOWNHOSTS_FILE_MAX, &missing, err, errlen);
+		if (rc)
+			err_prefix(err, errlen, "known_hosts");
+	}
+	if (rc) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		if (rc == SB_ELIMIT)
+			rc = SB_EINVAL;
+	}
+	return rc;
+}
+
 static int check_host_key(struct control *c, struct ssh_impl *im, char *err, size_t errlen)
 {
 	if (c->host.hostkey_policy == CONTROL_HOSTKEY_OFF) {
@@ -222,21 +269,16 @@ static int check_host_key(struct control *c, struct ssh_impl *im, char *err, siz
 		return err_set(err, errlen, SB_EIO, "server sent no host key");
 	}
 	char path[CONTROL_PATH_MAX];
-	if (c->host.known_hosts[0]) {
-		snprintf(path, sizeof path, "%s", c->host.known_hosts);
-	} else {
-		const char *home = getenv("HOME");
-		if (snprintf(path, sizeof path, "%s/.ssh/known_hosts", home ? home : "") >=
-		    (int)sizeof path) {
-			c->failure = CONTROL_FAIL_LOCAL;
-			return err_set(err, errlen, SB_EINVAL, "$HOME too long");
-		}
+	int rc = known_hosts_path(c, path, sizeof path, err, errlen);
+	if (rc) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		return rc;
 	}
 	struct knownhosts_key k = {.blob = (const unsigned char *)key, .len = klen};
 	char fp[80] = "?";
 	knownhosts_fingerprint(k, fp, sizeof fp);
 	enum knownhosts_result res;
-	int rc = knownhosts_check(path, c->host.address, c->host.port, k, &res, NULL, err, errlen);
+	rc = knownhosts_check(path, c->host.address, c->host.port, k, &res, NULL, err, errlen);
 	if (rc) {
 		c->failure = CONTROL_FAIL_LOCAL;
 		return rc;
@@ -376,8 +418,11 @@ static int ssh_connect(struct control *c, char *err, size_t errlen)
 		return err_set(err, errlen, SB_EIO, "libssh2_init failed");
 	}
 	im->lost = false;
+	int rc = check_local_files(c, err, errlen);
+	if (rc)
+		return rc;
 	long long deadline = clock_mono_ms() + c->host.connect_timeout_ms;
-	int rc = tcp_connect(c, im, deadline, err, errlen);
+	rc = tcp_connect(c, im, deadline, err, errlen);
 	if (rc)
 		return rc;
 	im->s = libssh2_session_init();

@@ -76,6 +76,36 @@ printf 'host me - backend=local\n' > "$TMP/nodes"
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1) && echo "$out" | grep -q "^me .*(local).* ok$" \
 	&& ok "local backend host passes the preflight" || fail "local hosts check: $out"
 
+# key=/dev/zero used to spin at 100% CPU forever and known_hosts=/dev/zero to grow memory
+# without bound (8 GB in 8 s), in `hosts` and `db` alike: now bad input (254) naming the
+# nodes file's line, before any connection. (Memory is capped here so that a regression
+# fails instead of exhausting the machine; sanitizer builds reserve too much address space
+# for a cap.)
+special() { # label, nodes line, regexp the message must match; then the command
+	local label=$1 line=$2 want=$3
+	shift 3
+	printf '%s\n' "$line" > "$TMP/nodes"
+	out=$( (case "$BUILD" in *san*) ;; *) ulimit -v 2000000 ;; esac
+		timeout 30 "$@" 2>&1)); rc=$?
+	if [ $rc = 254 ] && echo "$out" | grep -q "$TMP/nodes:1:" && echo "$out" | grep -Eq "$want"; then
+		ok "$label: exit 254: $(echo "$out" | tail -n 1 | cut -c1-160)"
+	else
+		fail "$label: exit $rc, want 254 and /$want/: $(echo "$out" | tail -n 3)"
+	fi
+}
+for cmd in "hosts check" "hosts run -- true" "db status"; do
+	# shellcheck disable=SC2086
+	special "$cmd, known_hosts=/dev/zero" "host n1 $addr $base known_hosts=/dev/zero" \
+		"known_hosts: /dev/zero: not a regular file" "$SB" ${cmd%% *} --nodes "$TMP/nodes" ${cmd#* }
+	# shellcheck disable=SC2086
+	special "$cmd, key=/dev/zero" "host n1 $addr $base key=/dev/zero" \
+		"key: /dev/zero: not a regular file" "$SB" ${cmd%% *} --nodes "$TMP/nodes" ${cmd#* }
+done
+
+# A nodes file that starts with a UTF-8 byte order mark is read like one without.
+printf '\xEF\xBB\xBFhost n1 %s %s\n' "$addr" "$base" > "$TMP/nodes"
+out=$("$SB" hosts run --nodes "$TMP/nodes" -- true 2>&1) && ok "nodes file with a BOM" || fail "nodes file with a BOM: $out"
+
 # A bad nodes file is bad input (254) with FILE:LINE:COL.
 printf 'host n1 %s\nhost n2 %s colour=blue\n' "$addr" "$addr" > "$TMP/nodes"
 out=$("$SB" hosts check --nodes "$TMP/nodes" 2>&1); rc=$?

@@ -73,6 +73,13 @@ for n in n1 n2 n3; do
 done
 "$SB" db status --nodes lab
 
+step "--node with an empty name is refused"
+for v in '' ',' 'n1,,n2' 'n1,' ',n1'; do
+	out=$("$SB" db kill --nodes lab --node "$v" 2>&1); rc=$?
+	[ $rc = 254 ] || fail "db kill --node '$v': exit $rc, want 254: $out"
+done
+[ "$("$SB" db status --nodes lab | grep -c ' yes ')" = 3 ] || fail "a refused kill killed a node"
+
 step "find the leader"
 out=$("$SB" db leader --nodes lab --timeout 20s) || die "no leader: $out"
 echo "$out"

@@ -271,6 +271,51 @@ static void test_new_rejects_incomplete_hosts(void **state)
 	assert_string_equal(control_failure_name(CONTROL_FAIL_HOSTKEY), "host key mismatch");
 }
 
+/* The SSH backend checks the host's key and known_hosts files before it connects: key=
+ * /dev/zero used to spin in libssh2 forever and known_hosts=/dev/zero to fill memory. Now
+ * either is bad input (SB_EINVAL, exit 254) naming the host, without touching the network
+ * (the address below refuses connections, which would be SB_EIO). */
+static void test_ssh_refuses_special_local_files(void **state)
+{
+	struct control_host h;
+	struct control *c = NULL;
+	char err[512];
+	control_host_defaults(&h);
+	snprintf(h.name, sizeof h.name, "n1");
+	snprintf(h.address, sizeof h.address, "127.0.0.1");
+	h.port = 1;
+	const struct {
+		const char *key, *known_hosts;
+		enum control_hostkey_policy policy;
+		const char *want;
+	} cases[] = {
+		{"/dev/zero", "", CONTROL_HOSTKEY_STRICT, "private key: /dev/zero: not a regular"},
+		{"", "/dev/zero", CONTROL_HOSTKEY_STRICT, "known_hosts: /dev/zero: not a regular"},
+		{"", "/dev/zero", CONTROL_HOSTKEY_ACCEPT_NEW, "known_hosts: /dev/zero"},
+		{"/tmp", "", CONTROL_HOSTKEY_OFF, "private key: /tmp: not a regular file"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(h.key_file, sizeof h.key_file, "%s", cases[i].key);
+		snprintf(h.known_hosts, sizeof h.known_hosts, "%s", cases[i].known_hosts);
+		h.hostkey_policy = cases[i].policy;
+		assert_int_equal(control_new(&h, &c, err, sizeof err), 0);
+		int rc = control_connect(c, err, sizeof err);
+		if (rc != SB_EINVAL || !strstr(err, cases[i].want) ||
+		    !strstr(err, "host n1 (127.0.0.1:1)"))
+			fail_msg("case %zu: rc %d [%s], want [...%s...]", i, rc, err, cases[i].want);
+		assert_int_equal(control_failure(c), CONTROL_FAIL_LOCAL);
+		control_close(c);
+	}
+	/* With host_key=off, known_hosts is not used, so not checked: the connection is tried. */
+	snprintf(h.key_file, sizeof h.key_file, "%s", "");
+	snprintf(h.known_hosts, sizeof h.known_hosts, "/dev/zero");
+	h.hostkey_policy = CONTROL_HOSTKEY_OFF;
+	assert_int_equal(control_new(&h, &c, err, sizeof err), 0);
+	assert_int_equal(control_connect(c, err, sizeof err), SB_EIO);
+	assert_int_equal(control_failure(c), CONTROL_FAIL_REFUSED);
+	control_close(c);
+}
+
 static int each_fail_odd(struct control *c, size_t i, void *arg, char *err, size_t errlen)
 {
 	if (i % 2)
@@ -604,6 +649,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_rejects_incomplete_hosts),
+		cmocka_unit_test(test_ssh_refuses_special_local_files),
 		cmocka_unit_test_setup_teardown(test_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ssh_every_host_in_parallel, setup, teardown),

@@ -809,6 +809,31 @@ static void test_cli(void **state)
 	       "--peer-port", pp, "--timeout", "3s"
 	const char *unknown_node[] = {"db", "kill", COMMON, "--node", "n9", NULL};
 	assert_int_equal(run_cli(unknown_node), 254);
+	/* An empty node name anywhere in --node is refused, before anything is done: these
+	 * used to do nothing and exit 0 ("") or select fewer nodes than written ("n1,"). */
+	const char *bad_lists[] = {"", ",", "n1,,n2", "n1,", ",n1", NULL};
+	for (size_t k = 0; bad_lists[k]; k++) {
+		const char *kill_list[] = {"db", "kill", COMMON, "--node", bad_lists[k], NULL};
+		if (run_cli(kill_list) != 254)
+			fail_msg("--node '%s' accepted", bad_lists[k]);
+	}
+	const char *empty_eq[] = {"db", "kill", COMMON, "--node=", NULL};
+	assert_int_equal(run_cli(empty_eq), 254);
+
+	/* A host whose key or known_hosts is /dev/zero: bad input (254), not an endless read
+	 * (the address refuses connections, which would be 255). */
+	char bad_nodes[256];
+	snprintf(bad_nodes, sizeof bad_nodes, "%s/bad-nodes", tmpdir);
+	const char *bad_files[] = {"known_hosts=/dev/zero", "key=/dev/zero", NULL};
+	for (size_t k = 0; bad_files[k]; k++) {
+		assert_non_null(f = fopen(bad_nodes, "w"));
+		fprintf(f, "host n1 127.0.0.1 port=1 %s\n", bad_files[k]);
+		fclose(f);
+		const char *st_bad[] = {"db", "status", "--nodes", bad_nodes, NULL};
+		if (run_cli(st_bad) != 254)
+			fail_msg("nodes file with %s not refused with 254", bad_files[k]);
+	}
+
 	const char *deploy[] = {"db", "deploy", COMMON, "--binary", self_exe, "--",
 				"--fake-leader", "n3", "--fake-term", "9", NULL};
 	assert_int_equal(run_cli(deploy), 0);

@@ -85,6 +85,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char fifo[160];
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir); /* test_special_files_are_refused's */
+	unlink(fifo);
 	unlink(path);
 	rmdir(dir);
 	return 0;
@@ -163,6 +166,39 @@ static void test_missing_file_and_bad_input(void **state)
 	assert_int_equal(knownhosts_check(dir, "h", 22, K(blob_a, len_a), &r, NULL, err,
 					  sizeof err) != 0,
 			 1);
+}
+
+/* known_hosts=/dev/zero used to be read into memory without end (gigabytes in seconds), and
+ * a FIFO blocked forever: both are refused at once, neither is read, and adding to one
+ * fails the same way. */
+static void test_special_files_are_refused(void **state)
+{
+	enum knownhosts_result r;
+	char err[256], fifo[160];
+	assert_int_equal(knownhosts_check("/dev/zero", "h", 22, K(blob_a, len_a), &r, NULL, err,
+					  sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "known_hosts: /dev/zero: not a regular file"));
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(knownhosts_check(fifo, "h", 22, K(blob_a, len_a), &r, NULL, err,
+					  sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	/* (no reader: the non-blocking open itself fails) */
+	assert_int_not_equal(knownhosts_add(fifo, "h", 22, K(blob_a, len_a), err, sizeof err), 0);
+	unlink(fifo);
+	/* A file over the cap (KNOWNHOSTS_FILE_MAX, 64 MiB) is refused before it is read
+	 * (sparse: no disk used). */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), (off_t)65 << 20), 0);
+	fclose(f);
+	assert_int_equal(knownhosts_check(path, "h", 22, K(blob_a, len_a), &r, NULL, err,
+					  sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "larger than"));
+	unlink(path);
 }
 
 static void test_add_then_match(void **state)
@@ -325,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ports_and_hashed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_lines_are_skipped_not_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_files_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_then_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_type_and_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_text, setup, teardown),

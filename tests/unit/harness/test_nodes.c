@@ -141,6 +141,99 @@ static void test_limits(void **state)
 	free(many);
 }
 
+/* A UTF-8 byte order mark at the start is skipped (columns count from after it); one
+ * anywhere else is still an error. */
+static void test_bom(void **state)
+{
+	struct nodes n;
+	char err[256] = "";
+	assert_int_equal(parse("\xEF\xBB\xBFhost n1 10.0.0.1\nhost n2 10.0.0.2\n", &n, err,
+			       sizeof err),
+			 0);
+	assert_int_equal(n.n, 2);
+	assert_string_equal(n.hosts[0].name, "n1");
+	nodes_free(&n);
+	assert_int_equal(parse("\xEF\xBB\xBF# comment first\nhost n1 10.0.0.1\n", &n, err,
+			       sizeof err),
+			 0);
+	nodes_free(&n);
+	assert_int_equal(parse("\xEF\xBB\xBFhost n1 10.0.0.1 colour=blue\n", &n, err, sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "t.nodes:1:18: unknown key 'colour'"));
+	assert_int_equal(parse("host n1 10.0.0.1\n\xEF\xBB\xBFhost n2 10.0.0.2\n", &n, err,
+			       sizeof err),
+			 SB_EINVAL);
+	assert_non_null(strstr(err, "t.nodes:2:1: unknown directive"));
+	assert_int_equal(parse("\xEF\xBB\xBF", &n, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "no 'host' lines"));
+}
+
+static int load_text(const char *dir, const char *text, struct nodes *n, char *err,
+		     size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/nodes", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return nodes_load(path, n, err, errlen);
+}
+
+/* key=/dev/zero made libssh2 spin forever and known_hosts=/dev/zero grew memory without
+ * bound: nodes_load refuses a key or known_hosts that is not a regular file, or is too
+ * large, with FILE:LINE:COL, before anything reads it. Files that do not exist yet are fine
+ * (accept-new creates known_hosts; a missing key is the connection's error). */
+static void test_load_refuses_special_files(void **state)
+{
+	char dir[] = "/tmp/sb-nodes-special-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct nodes n;
+	char err[512], text[512], fifo[128], big[128];
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(big, sizeof big, "%s/big", dir);
+	FILE *f = fopen(big, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), (off_t)2 << 20), 0); /* over the 1 MiB key cap */
+	fclose(f);
+	const struct {
+		const char *line;
+		const char *want;
+	} cases[] = {
+		{"host n1 10.0.0.1 known_hosts=/dev/zero",
+		 ":1:30: known_hosts: /dev/zero: not a regular file"},
+		{"host n1 10.0.0.1 key=/dev/zero", ":1:22: key: /dev/zero: not a regular file"},
+		{"defaults key=/dev/zero\nhost n1 10.0.0.1", ":1:14: key: /dev/zero"},
+		{"host n1 10.0.0.1 key=/tmp", ":1:22: key: /tmp: not a regular file"},
+		{"host n1 10.0.0.1 known_hosts=fifo", "fifo: not a regular file"},
+		{"host n1 10.0.0.1 key=big", "big: larger than"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, "%s\n", cases[i].line);
+		int rc = load_text(dir, text, &n, err, sizeof err);
+		if (rc != SB_EINVAL || !strstr(err, cases[i].want))
+			fail_msg("case %zu: rc %d, message [%s], want [...%s...]", i, rc, err,
+				 cases[i].want);
+		assert_non_null(strstr(err, dir)); /* the nodes file is named */
+	}
+	/* Not there yet, or regular: fine. */
+	assert_int_equal(load_text(dir,
+				   "host n1 10.0.0.1 known_hosts=kh-new key=no-such-key\n"
+				   "host n2 10.0.0.2 key=agent known_hosts=nodes\n",
+				   &n, err, sizeof err),
+			 0);
+	nodes_free(&n);
+	/* nodes_parse stays pure: it reads no file. */
+	assert_int_equal(parse("host n1 10.0.0.1 key=/dev/zero known_hosts=/dev/zero\n", &n, err,
+			       sizeof err),
+			 0);
+	nodes_free(&n);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_write_and_load_roundtrip(void **state)
 {
 	char dir[] = "/tmp/sb-nodes-XXXXXX";
@@ -278,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_file_line_col),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_bom),
+		cmocka_unit_test(test_load_refuses_special_files),
 		cmocka_unit_test(test_write_and_load_roundtrip),
 		cmocka_unit_test(test_resolve_lab),
 		cmocka_unit_test(test_lab_dir_and_names),
