@@ -67,6 +67,18 @@ void control_text_free(struct control_text *t)
 	t->len = t->cap = 0;
 }
 
+char *control_upload_tmp(const char *path)
+{
+	static _Atomic unsigned long seq; /* unique temporary names in this process */
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	char *tmp = NULL;
+	if (asprintf(&tmp, "%.*s%s%ld.%lu", dirlen, path, CONTROL_UPLOAD_TMP_PREFIX,
+		     (long)getpid(), ++seq) < 0)
+		return NULL;
+	return tmp;
+}
+
 void control_host_defaults(struct control_host *h)
 {
 	memset(h, 0, sizeof *h);

@@ -153,11 +153,15 @@ int control_new(const struct control_host *host, struct control **out, char *err
 int control_connect(struct control *c, char *err, size_t errlen);
 
 /* Run `cmd` with /bin/sh semantics on the host; fills `res` (which the caller frees even on
- * error). opts may be NULL. The call returns when the command has exited AND its stdout and
- * stderr are closed: a background process that keeps them open (a daemon started without
- * redirecting its output) keeps the call waiting until the time limit, as with ssh(1). Returns 0 when the command ran (whatever its exit status),
- * SB_ETIMEOUT when it passed its time limit (res->timed_out), SB_EIO on a connection failure
- * (see control_failure), SB_ENOMEM. */
+ * error). opts may be NULL. The command's stdin is /dev/null. The call returns when the
+ * command has exited AND its stdout and stderr are closed: a background process that keeps
+ * them open (a daemon started without redirecting its output) keeps the call waiting until
+ * the time limit, as with ssh(1). SSH: if the controller goes away while the command runs
+ * (killed, network lost), the host kills the command's process group as soon as sshd closes
+ * the channel (processes that called setsid are spared). Returns 0 when the command ran
+ * (whatever its exit status), SB_ETIMEOUT when it passed its time limit (res->timed_out),
+ * SB_EIO on a connection failure (see control_failure), SB_EINVAL when the host's key or
+ * known_hosts file is not a regular file or too large (checked before connecting), SB_ENOMEM. */
 int control_exec(struct control *c, const char *cmd, const struct control_exec_opts *opts,
 		 struct control_result *res, char *err, size_t errlen);
 
@@ -165,6 +169,13 @@ int control_exec(struct control *c, const char *cmd, const struct control_exec_o
  * stderr) unless it exits 0. stdout is returned in *out (caller frees) when out != NULL. */
 int control_run(struct control *c, const char *cmd, int timeout_ms, char **out, char *err,
 		size_t errlen);
+
+/* Uploads are written to a temporary file in the target's directory, named
+ * CONTROL_UPLOAD_TMP_PREFIX "<pid>.<n>" (e.g. ".sbup.4242.1"), and then renamed into place, so
+ * a half-written file never appears under its real name. An upload that was killed leaves
+ * its temporary file behind; whoever owns the directory may remove files with this prefix
+ * (db install does, in a node's directory). */
+#define CONTROL_UPLOAD_TMP_PREFIX ".sbup."
 
 /* Copy local file `local_path` to `remote_path` on the host with mode `mode`. The remote
  * directory must exist. Retried once over a fresh connection if the connection is lost. */

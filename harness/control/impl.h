@@ -18,5 +18,9 @@ int control_text_add(struct control_text *t, const char *data, size_t n);
 int control_text_take(struct control_text *t, char **out, size_t *len);
 void control_text_free(struct control_text *t);
 
+/* The temporary name of an upload to `path`: "<dir>/" CONTROL_UPLOAD_TMP_PREFIX "<pid>.<n>",
+ * unique in this process. Caller frees; NULL when out of memory. */
+char *control_upload_tmp(const char *path);
+
 
 #endif

@@ -194,7 +194,13 @@ static int local_exec(struct control *c, const char *cmd, const struct control_e
 static int local_put(struct control *c, const void *data, size_t len, const char *remote_path,
 		     int mode, int timeout_ms, char *err, size_t errlen)
 {
-	int rc = file_replace(remote_path, data, len, mode, err, errlen);
+	char *tmp = control_upload_tmp(remote_path);
+	if (!tmp) {
+		c->failure = CONTROL_FAIL_LOCAL;
+		return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	}
+	int rc = file_replace_via(remote_path, tmp, data, len, mode, err, errlen);
+	free(tmp);
 	if (rc)
 		c->failure = CONTROL_FAIL_LOCAL;
 	return rc;
@@ -203,49 +209,12 @@ static int local_put(struct control *c, const void *data, size_t len, const char
 static int local_get(struct control *c, const char *remote_path, size_t max, void **data,
 		     size_t *len, int timeout_ms, char *err, size_t errlen)
 {
-	int rc = 0;
 	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int fd = open(remote_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		c->failure = CONTROL_FAIL_LOCAL;
-		return err_set(err, errlen, SB_EIO, "open %s: %s", remote_path, strerror(errno));
-	}
-	for (;;) {
-		if (n + 65536 > cap) {
-			size_t nc = cap ? cap * 2 : 65536;
-			char *p = realloc(buf, nc);
-			if (!p) {
-				rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
-				goto out;
-			}
-			buf = p;
-			cap = nc;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = err_set(err, errlen, SB_EIO, "read %s: %s", remote_path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > max) {
-			rc = err_set(err, errlen, SB_ELIMIT, "%s: larger than %zu bytes", remote_path,
-				     max);
-			goto out;
-		}
-	}
-	*data = buf;
-	*len = n;
-	buf = NULL;
-out:
+	int rc = file_read_all(remote_path, max, &buf, len, NULL, err, errlen);
 	if (rc)
 		c->failure = CONTROL_FAIL_LOCAL;
-	free(buf);
-	close(fd);
+	else
+		*data = buf;
 	return rc;
 }
 

@@ -6,11 +6,15 @@
  * lost its connection is torn down (the socket is shut down first so that libssh2's cleanup
  * cannot wait on the peer) and the next operation reconnects.
  *
- * Files go over SCP into "<dir>/.sbup.<pid>.<n>" and are then renamed into place with one
- * exec, so a running binary can be replaced (no ETXTBSY) and a half-written file is never seen
- * under its real name. The temporary name is plain because SCP sends the file's base name
- * in a protocol line that cannot carry a newline; the real name, whatever it holds, only
- * appears in the rename command, quoted with shquote. libssh2 quotes the SCP path itself.
+ * Commands run inside a small wrapper that ends them at their time limit and when the
+ * controller goes away (limit_on_host).
+ *
+ * Files go over SCP into "<dir>/.sbup.<pid>.<n>" (control_upload_tmp) and are then renamed
+ * into place with one exec, so a running binary can be replaced (no ETXTBSY) and a
+ * half-written file is never seen under its real name. The temporary name is plain because
+ * SCP sends the file's base name in a protocol line that cannot carry a newline; the real
+ * name, whatever it holds, only appears in the rename command, quoted with shquote. libssh2
+ * quotes the SCP path itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -505,13 +509,19 @@ static LIBSSH2_CHANNEL *open_channel(struct control *c, struct ssh_impl *im, lon
 }
 
 /* Close and free a channel whose work is done. Returns 0 or a libssh2 error. */
+/* Close a channel whose remote end has sent EOF. The server closes it first, once the command
+ * has exited (its exit status comes before): closing ours first would close the command's
+ * stdin while its last process may still be exiting, which the wrapper (limit_on_host)
+ * would take for a controller that went away. */
 static int close_channel(struct ssh_impl *im, LIBSSH2_CHANNEL *ch, long long deadline)
 {
 	int r;
-	while ((r = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN)
+	while ((r = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN)
 		if (wait_socket(im, deadline))
 			return LIBSSH2_ERROR_TIMEOUT;
-	while ((r = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN)
+	if (r)
+		return r;
+	while ((r = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN)
 		if (wait_socket(im, deadline))
 			return LIBSSH2_ERROR_TIMEOUT;
 	return r;
@@ -618,16 +628,32 @@ out:
 	return rc;
 }
 
-/* The time limit must also hold on the host: closing the channel does not stop a command
- * (without a pty sshd does not signal it). So the command runs under coreutils' timeout,
- * which kills its process group with SIGKILL a second after our own limit; a process that
- * detached itself with setsid (a daemon) is not in that group and is left alone. Hosts
- * without `timeout` run the command as is. */
+/* The command's life on the host is bound to the time limit and to the channel.
+ *
+ * Time limit: closing the channel does not stop a command (without a pty sshd does not
+ * signal it), so the command runs under coreutils' timeout, which kills its process group
+ * with SIGKILL a second or two after our own limit. Hosts without `timeout` run it as is.
+ *
+ * Channel: a controller that dies (SIGKILL, a lost network) cannot close anything, and the
+ * command would run on until its time limit. So a watcher in the background reads the
+ * channel's stdin, which the controller never writes to and closes only after the command's
+ * output has ended: end of file there while the command still runs means the controller is
+ * gone, and the watcher kills the command's process group. sshd (OpenSSH) starts each
+ * command as a session leader, and the wrapper execs into the command, so that group is the
+ * command's own ($$). The watcher stays in it, which keeps the number $$ from being reused
+ * while it waits: after a normal end, `kill -0 $$` fails and nothing is killed. The
+ * command's stdin is /dev/null, as with the local backend.
+ *
+ * A process that detached itself with setsid (a daemon) is in neither group and is left
+ * alone. */
 static char *limit_on_host(const char *cmd, int timeout_ms)
 {
 	long secs = timeout_ms / 1000 + 2;
-	return shquote_fmt("t=; command -v timeout >/dev/null 2>&1 && t='timeout -s KILL %lds'; "
-			   "exec $t /bin/sh -c %q",
+	return shquote_fmt("t=; command -v timeout >/dev/null 2>&1 && t='timeout -s KILL %lds'\n"
+			   "exec 3<&0 </dev/null\n"
+			   "{ while read -r _ <&3; do :; done; "
+			   "kill -0 $$ 2>/dev/null && kill -9 -$$; } >/dev/null 2>&1 &\n"
+			   "exec 3<&- $t /bin/sh -c %q",
 			   secs, cmd);
 }
 
@@ -680,12 +706,7 @@ static int ssh_put(struct control *c, const void *data, size_t len, const char *
 	long long deadline = clock_mono_ms() + timeout_ms;
 	char *tmp = NULL, *cmd = NULL;
 	LIBSSH2_CHANNEL *ch = NULL;
-	static _Atomic unsigned long upload_seq; /* unique temporary names in this process */
-	const char *slash = strrchr(remote_path, '/');
-	int dirlen = slash ? (int)(slash - remote_path) + 1 : 0;
-	if (asprintf(&tmp, "%.*s.sbup.%ld.%lu", dirlen, remote_path, (long)getpid(),
-		     ++upload_seq) < 0) {
-		tmp = NULL;
+	if (!(tmp = control_upload_tmp(remote_path))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}

@@ -11,6 +11,7 @@
  *   raftnode.log    its event log (--log)
  *   stdout.log      its stdout and stderr (assertion messages, sanitizer reports)
  *   pid             the pid of the running node
+ *   .sbup.*         an upload in progress, or left by a killed one (removed by install)
  *
  * The lab's hosts share one process table, so a process is only ever addressed through its
  * pid file, and a pid is believed only if /proc/<pid>/exe is this directory's raftnode (a
@@ -163,13 +164,17 @@ static int rn_install(struct db *db, size_t i, char *err, size_t errlen)
 	if (!db->binary[0])
 		return err_set(err, errlen, SB_EINVAL, "node %s: install needs a binary (--binary)",
 			       me->name);
-	/* One command makes the directories and writes the config file. */
+	/* One command makes the directories, removes what killed uploads left (their temporary
+	 * files, named by the control layer; two installs of one node at once are not supported,
+	 * so none of them is a live upload) and writes the config file. */
+	static const char head[] = "mkdir -p -- \"$d/data\" || exit 3\n"
+				   "rm -f -- \"$d\"/" CONTROL_UPLOAD_TMP_PREFIX "* || exit 3\n";
 	if (!(cfg = config_block(db, i, !db->args_given)) ||
-	    !(body = malloc(strlen(cfg) + 64))) {
+	    !(body = malloc(sizeof head + strlen(cfg)))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "out of memory");
 		goto out;
 	}
-	sprintf(body, "mkdir -p -- \"$d/data\" || exit 3\n%s", cfg);
+	sprintf(body, "%s%s", head, cfg);
 	if ((rc = run(db, i, body, NULL, err, errlen)))
 		goto out;
 	/* Both control backends write a temporary file and rename it into place, so a running

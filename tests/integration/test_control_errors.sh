@@ -25,6 +25,35 @@ trap 'exit 130' INT TERM
 
 SB_TEST_LAB_DIR="$LAB" "$TEST_CONTROL" && ok "test_control against the lab" || fail "test_control against the lab"
 
+# A controller killed with SIGKILL cannot close its channels: the remote commands used to run
+# on until their remote time limit (600 s here). Now each host's command ends when sshd
+# closes its channel. The commands are found by a unique argument, by pid, in the lab's
+# namespaces; only those pids are ever signalled.
+tag=$(awk '$1 == "tag" { print $2 }' "$LAB/state")
+marker="300.$$$(date +%N)"
+marked() {
+	for i in 1 2 3; do
+		for p in $(ip netns pids "sb${tag}n$i" 2>/dev/null); do
+			[ "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" = "sleep $marker " ] && echo "$p"
+		done
+	done
+}
+"$SB" hosts run --nodes "$LAB/nodes" --timeout 600 -- "sleep $marker" >/dev/null 2>&1 &
+ctl=$!
+n=0
+for _ in $(seq 1 100); do n=$(marked | wc -l); [ "$n" = 3 ] && break; sleep 0.1; done
+[ "$n" = 3 ] || fail "hosts run did not start 'sleep $marker' on the 3 hosts (found $n)"
+kill -KILL "$ctl"
+wait "$ctl" 2>/dev/null
+left=$(marked)
+for _ in $(seq 1 100); do [ -z "$left" ] && break; sleep 0.1; left=$(marked); done
+if [ -z "$left" ]; then
+	ok "remote commands ended after the controller was killed"
+else
+	fail "remote commands outlived the killed controller: pids $left"
+	for p in $left; do kill -KILL "$p" 2>/dev/null; done
+fi
+
 # One-host nodes files with one thing wrong each; `hosts check` must exit 255 and name
 # the host and the reason.
 read -r _ name addr _ < <(grep '^host n1 ' "$LAB/nodes")

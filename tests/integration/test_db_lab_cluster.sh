@@ -80,6 +80,27 @@ for v in '' ',' 'n1,,n2' 'n1,' ',n1'; do
 done
 [ "$("$SB" db status --nodes lab | grep -c ' yes ')" = 3 ] || fail "a refused kill killed a node"
 
+step "a killed install leaves a partial upload; the next install removes it"
+# A binary big enough for the upload to take a while; the install is killed as soon as its
+# temporary file (.sbup.*) appears in n2's directory.
+head -c 100000000 /dev/urandom >"$STORE-big.bin"
+"$SB" db install --nodes lab --node n2 --binary "$STORE-big.bin" >/dev/null 2>&1 &
+inst=$!
+for _ in $(seq 1 1000); do
+	ls -a "$NODEDIR/n2" | grep -q '^\.sbup\.' && break
+	sleep 0.01
+done
+kill -KILL $inst
+wait $inst 2>/dev/null
+partial=$(ls -a "$NODEDIR/n2" | grep '^\.sbup\.')
+echo "left by the killed install: ${partial:-nothing (it finished first)}"
+echo stale >"$NODEDIR/n1/.sbup.999999.1" # as a killed install of n1 would leave it
+"$SB" db install --nodes lab --binary "$RN" || fail "install after a killed one"
+left=$(ls -a "$NODEDIR"/n1 "$NODEDIR"/n2 "$NODEDIR"/n3 | grep '^\.sbup\.')
+[ -z "$left" ] || fail "temporary upload files left after install: $left"
+cmp -s "$RN" "$NODEDIR/n2/raftnode" || fail "n2's binary is not the one installed last"
+rm -f "$STORE-big.bin"
+
 step "find the leader"
 out=$("$SB" db leader --nodes lab --timeout 20s) || die "no leader: $out"
 echo "$out"

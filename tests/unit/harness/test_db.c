@@ -760,6 +760,56 @@ static void test_start_errors(void **state)
 	db_close(db);
 }
 
+/* A killed install leaves its upload's temporary file (".sbup.<pid>.<n>") in the node's
+ * directory; the next install removes such files of that node, and nothing else. */
+static void test_install_removes_stale_uploads(void **state)
+{
+	struct control_host h[2];
+	local_hosts(h, 2);
+	char base[256], p[512];
+	snprintf(base, sizeof base, "%s/stale", tmpdir);
+	assert_int_equal(mkdir(base, 0755), 0);
+	struct db_opts o = {.binary = self_exe, .base_dir = base, .run_id = "r"};
+	struct db *db = NULL;
+	char err[1024] = "";
+	if (db_open(&db, h, 2, &o, err, sizeof err))
+		fail_msg("db_open: %s", err);
+	if (db_each(db, DB_OP_INSTALL, NULL, NULL, err, sizeof err))
+		fail_msg("install: %s", err);
+	/* What killed uploads leave, and files that merely look alike. */
+	const char *stale[] = {".sbup.4242.1", ".sbup.1.99", ".sbup.x"};
+	const char *keep[] = {"keep.sbup.1.1", ".sbupx", "data/.sbup.1.1"};
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(p, sizeof p, "%s/r/n1/%s", base, stale[k]);
+		FILE *f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("half a binary", f);
+		fclose(f);
+		snprintf(p, sizeof p, "%s/r/n1/%s", base, keep[k]);
+		assert_non_null(f = fopen(p, "w"));
+		fclose(f);
+	}
+	snprintf(p, sizeof p, "%s/r/n2/.sbup.4242.2", base);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	/* Installing n1 cleans n1 only. */
+	if (db_do(db, DB_OP_INSTALL, 0, err, sizeof err))
+		fail_msg("install n1: %s", err);
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(p, sizeof p, "%s/r/n1/%s", base, stale[k]);
+		if (exists(p))
+			fail_msg("%s left after install", p);
+		snprintf(p, sizeof p, "%s/r/n1/%s", base, keep[k]);
+		assert_true(exists(p));
+	}
+	snprintf(p, sizeof p, "%s/r/n2/.sbup.4242.2", base);
+	assert_true(exists(p));
+	snprintf(p, sizeof p, "%s/r/n1/raftnode", base);
+	assert_true(exists(p));
+	db_close(db);
+}
+
 int cmd_db(int argc, char **argv);
 
 static int run_cli(const char *const *words)
@@ -880,6 +930,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_lifecycle_local),
 		cmocka_unit_test(test_faketime_start),
 		cmocka_unit_test(test_start_errors),
+		cmocka_unit_test(test_install_removes_stale_uploads),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
