@@ -40,7 +40,8 @@ static const char db_usage[] =
 	"  --binary PATH       the raftnode binary to install (default build/raftnode)\n"
 	"  --store DIR         store root for `logs` (default store): DIR/db-logs/<time>/<node>/\n"
 	"  --run-id ID         nodes live in /var/lib/splitbrain/ID/<node>/ (default: lab-<tag>\n"
-	"                      for the lab, nodes-<hash> for a nodes file)\n"
+	"                      for the lab, nodes-<hash> for a nodes file); on a lab's hosts\n"
+	"                      install records it, and `lab down` removes those directories\n"
 	"  --base-dir DIR      instead of /var/lib/splitbrain\n"
 	"  --client-port P     default 7001 (peer port: --peer-port, default 7000); hosts that\n"
 	"                      share an address get P + index (peers from 7101 by default)\n"
@@ -335,6 +336,11 @@ int cmd_db(int argc, char **argv)
 	if ((rc = select_nodes(db, &c, sel, err, sizeof err)))
 		goto out;
 
+	if (op == DB_OP_INSTALL || !strcmp(c.action, "deploy")) {
+		/* A lab's hosts keep node data on this machine: `lab down` must know the run. */
+		if ((rc = db_record_lab_run(db, c.nodes, nd.path, err, sizeof err)))
+			goto out;
+	}
 	if (op >= 0 || !strcmp(c.action, "deploy")) {
 		if (op < 0) {
 			if ((rc = db_each(db, DB_OP_INSTALL, sel, NULL, err, sizeof err)))

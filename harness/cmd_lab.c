@@ -33,7 +33,10 @@ static const char lab_usage[] =
 	"                 derived from the lab directory)\n"
 	"\n"
 	"`up` writes DIR/nodes, used by `--nodes lab` and `nodes: lab`. `down` removes\n"
-	"everything `up` made (processes in the namespaces, namespaces, veths, bridge).\n"
+	"everything `up` made (processes in the namespaces, namespaces, veths, bridge) and the\n"
+	"node directories `splitbrain db` made on the hosts (/var/lib/splitbrain/lab-<tag>/ and\n"
+	"the run ids it recorded in DIR/runs). DIR is resolved (symlinks, '//', '/.') first, so\n"
+	"each spelling of one directory means one lab.\n"
 	"`status` prints each host's address, whether its sshd answers, processes and\n"
 	"partition rules left; exit 0 only when the lab is up and healthy.\n";
 

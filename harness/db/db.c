@@ -108,7 +108,7 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 	db->op_timeout_ms = o.op_timeout_ms > 0 ? o.op_timeout_ms : 20000;
 	db->faketime = o.faketime;
 	if ((rc = copy_str(db->base_dir, sizeof db->base_dir,
-			   o.base_dir ? o.base_dir : "/var/lib/splitbrain", "base directory", err,
+			   o.base_dir ? o.base_dir : DB_BASE_DIR_DEFAULT, "base directory", err,
 			   errlen)) ||
 	    (rc = check_base_dir(db->base_dir, err, errlen)))
 		goto out;

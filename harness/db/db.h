@@ -30,6 +30,7 @@
 #define DB_MAX_NODES 64
 #define DB_ROLE_MAX 16
 #define DB_DIGEST_MAX 64 /* db_ops.digest's token, NUL included */
+#define DB_BASE_DIR_DEFAULT "/var/lib/splitbrain" /* db_opts.base_dir when none is given */
 
 /* Where a node lives and how it is reached. Filled by db_open from the hosts and options. */
 struct db_node {
@@ -46,7 +47,7 @@ struct db_node {
 struct db_opts {
 	const char *kind;        /* "raftnode" (default) */
 	const char *binary;      /* local path of the binary to install (install only) */
-	const char *base_dir;    /* remote base directory; default "/var/lib/splitbrain" */
+	const char *base_dir;    /* remote base directory; default DB_BASE_DIR_DEFAULT */
 	const char *run_id;      /* subdirectory of base_dir for this lab or run: nodes live in
 	                            <base_dir>/<run_id>/<node>/; default "default". Must be unique
 	                            per lab: the lab's hosts share one filesystem. */
@@ -233,6 +234,13 @@ int db_collect(struct db *db, const bool *sel, const char *store_dir, char *err,
  * "lab-<tag>" for the lab (its hosts share this machine's filesystem, so each lab has its own
  * directory, which `lab down` removes), "nodes-<hash of the nodes file's path>" otherwise. */
 int db_default_run_id(const char *nodes_arg, const char *nodes_path, char *out, size_t outlen,
+		      char *err, size_t errlen);
+
+/* Before installing on a cluster given as `--nodes ARG` (nodes_path: the file it resolved
+ * to): when it is a lab (ARG "lab", or a lab's own nodes file), record db's run directory
+ * (<base_dir>/<run_id>) with the lab (lab_record_run), so that `lab down` removes its node
+ * directories whatever the run id; other clusters: nothing to do. */
+int db_record_lab_run(const struct db *db, const char *nodes_arg, const char *nodes_path,
 		      char *err, size_t errlen);
 
 /* The kinds known to db_open. */

@@ -1,4 +1,5 @@
-/* runid — where a cluster's node directories live on its hosts, by default. */
+/* runid — where a cluster's node directories live on its hosts, by default, and the lab's
+ * record of them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,4 +23,19 @@ int db_default_run_id(const char *nodes_arg, const char *nodes_path, char *out, 
 	snprintf(out, outlen, "nodes-%08x",
 		 hash_str32(nodes_path && nodes_path[0] ? nodes_path : nodes_arg));
 	return 0;
+}
+
+int db_record_lab_run(const struct db *db, const char *nodes_arg, const char *nodes_path,
+		      char *err, size_t errlen)
+{
+	char dir[CONTROL_PATH_MAX], run[2 * CONTROL_PATH_MAX];
+	if (!strcmp(nodes_arg, "lab")) {
+		int rc = lab_dir_resolve(NULL, dir, sizeof dir, err, errlen);
+		if (rc)
+			return rc;
+	} else if (!nodes_path || !lab_dir_of_nodes(nodes_path, dir, sizeof dir)) {
+		return 0;
+	}
+	snprintf(run, sizeof run, "%s/%s", db->base_dir, db->run_id);
+	return lab_record_run(dir, run, err, errlen);
 }

@@ -24,8 +24,11 @@
 #include "harness/control/control.h"
 #include "harness/control/impl.h"
 #include "harness/control/nodes.h"
+#include "harness/db/db.h"
+#include "harness/store/store.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/fileutil.h"
 #include "lib/hash.h"
 
 #define PATHLEN CONTROL_PATH_MAX
@@ -37,25 +40,72 @@
 
 /* ---- pure: directory, names, subnets ---- */
 
+/* The canonical form of the absolute path `abs` into out: realpath() of its longest prefix
+ * that exists, then the remaining components with "." dropped and ".." taking back the one
+ * before it. So "/tmp//lab", "/tmp/lab/.", "/tmp/x/../lab" and a symlink to /tmp/lab all give
+ * "/tmp/lab", also before the directory exists. -1 when it does not fit. */
+static int canon_path(const char *abs, char *out, size_t len)
+{
+	char copy[PATHLEN], prefix[PATHLEN];
+	const char *parts[PATHLEN / 2];
+	size_t np = 0;
+	char *save = NULL;
+	if (snprintf(copy, sizeof copy, "%s", abs) >= (int)sizeof copy)
+		return -1;
+	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		parts[np++] = t;
+	for (size_t k = np + 1; k-- > 0;) {
+		size_t o = 0;
+		prefix[o++] = '/';
+		prefix[o] = '\0';
+		for (size_t j = 0; j < k; j++)
+			o += (size_t)snprintf(prefix + o, sizeof prefix - o, "%s%s", j ? "/" : "",
+					      parts[j]);
+		char *r = realpath(prefix, NULL);
+		if (!r)
+			continue;
+		int n = snprintf(out, len, "%s", r);
+		free(r);
+		if (n < 0 || (size_t)n >= len)
+			return -1;
+		for (size_t j = k; j < np; j++) {
+			if (!strcmp(parts[j], "."))
+				continue;
+			char *slash = strrchr(out, '/');
+			if (!strcmp(parts[j], "..")) {
+				slash[slash == out ? 1 : 0] = '\0';
+				continue;
+			}
+			size_t l = strlen(out);
+			n = snprintf(out + l, len - l, "%s%s", l > 1 ? "/" : "", parts[j]);
+			if (n < 0 || (size_t)n >= len - l)
+				return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
 int lab_dir_resolve(const char *opt, char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *d = opt && opt[0] ? opt : getenv("SPLITBRAIN_LAB_DIR");
 	if (!d || !d[0])
 		d = "lab";
+	char abs[PATHLEN];
 	int n;
 	if (d[0] == '/') {
-		n = snprintf(buf, len, "%s", d);
+		n = snprintf(abs, sizeof abs, "%s", d);
 	} else {
 		char cwd[PATHLEN];
 		if (!getcwd(cwd, sizeof cwd))
 			return err_set(err, errlen, SB_EIO, "getcwd: %s", strerror(errno));
-		n = snprintf(buf, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", d);
+		n = snprintf(abs, sizeof abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", d);
 	}
-	if (n < 0 || (size_t)n >= len || (size_t)n > PATHLEN - 64)
+	/* One directory, one lab: every spelling of it ("//", "/.", a symlink) gives the same
+	 * path and so the same names. */
+	if (n < 0 || (size_t)n >= sizeof abs || canon_path(abs, buf, len) ||
+	    strlen(buf) > PATHLEN - 64)
 		return err_set(err, errlen, SB_EINVAL, "lab dir %s: path too long", d);
-	/* Strip trailing slashes and "/." so that one directory gives one hash. */
-	while (n > 1 && (buf[n - 1] == '/' || (n > 2 && buf[n - 1] == '.' && buf[n - 2] == '/')))
-		buf[--n] = '\0';
 	for (const char *q = buf; *q; q++)
 		if (*q <= ' ' || *q == '"' || *q == '\'' || *q == '=' || *q == '#' || *q == '\\' ||
 		    *q == 0x7f)
@@ -66,9 +116,9 @@ int lab_dir_resolve(const char *opt, char *buf, size_t len, char *err, size_t er
 	return 0;
 }
 
-void lab_names_make(const char *absdir, struct lab_names *out)
+/* The names of the lab whose hash is h (only its low 24 bits, the tag, name objects). */
+static void names_fill(uint32_t h, struct lab_names *out)
 {
-	uint32_t h = hash_str32(absdir);
 	memset(out, 0, sizeof *out);
 	out->hash = h;
 	snprintf(out->tag, sizeof out->tag, "%06x", (unsigned)(h & 0xffffff));
@@ -78,6 +128,11 @@ void lab_names_make(const char *absdir, struct lab_names *out)
 		snprintf(out->veth[i], sizeof out->veth[i], "sbv%s%d", out->tag, i + 1);
 		snprintf(out->peer[i], sizeof out->peer[i], "sbp%s%d", out->tag, i + 1);
 	}
+}
+
+void lab_names_make(const char *absdir, struct lab_names *out)
+{
+	names_fill(hash_str32(absdir), out);
 }
 
 int lab_subnet_parse(const char *s, struct lab_subnet *out, char *err, size_t errlen)
@@ -343,6 +398,10 @@ struct lab_state {
 	struct lab_names names;
 	struct lab_subnet subnet;
 	int n;
+	/* Read from a state file: where and in which directory (device, inode) it was made. */
+	char made_in[PATHLEN];
+	bool have_ident;
+	unsigned long long dev, ino;
 };
 
 static int path_in(char *buf, size_t len, const char *dir, const char *name)
@@ -354,15 +413,22 @@ static int path_in(char *buf, size_t len, const char *dir, const char *name)
 static int state_write(const struct lab_state *s, char *err, size_t errlen)
 {
 	char path[PATHLEN], tmp[PATHLEN + 8], sub[40];
+	struct stat st;
 	path_in(path, sizeof path, s->dir, "state");
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	lab_subnet_format(s->subnet, sub, sizeof sub);
+	if (stat(s->dir, &st) < 0)
+		return err_set(err, errlen, SB_EIO, "stat %s: %s", s->dir, strerror(errno));
 	FILE *f = fopen(tmp, "we");
 	if (!f)
 		return err_set(err, errlen, SB_EIO, "create %s: %s", tmp, strerror(errno));
 	fprintf(f, "# splitbrain lab state: what 'lab up' made; read by 'lab down'\n");
 	fprintf(f, "tag %s\nsubnet %s\nhosts %d\nbridge %s\n", s->names.tag, sub, s->n,
 		s->names.bridge);
+	/* The directory it was made in, by path and identity: a copy of the directory (whose
+	 * state names the original's lab) is told apart from this one, moved. */
+	fprintf(f, "dir %s\nident %llu:%llu\n", s->dir, (unsigned long long)st.st_dev,
+		(unsigned long long)st.st_ino);
 	for (int i = 0; i < s->n; i++) {
 		char a[20];
 		lab_addr_format(lab_addr(s->subnet, i + 1), a, sizeof a);
@@ -376,7 +442,9 @@ static int state_write(const struct lab_state *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read <dir>/state. SB_EINVAL if absent (nothing recorded), SB_EIO if unreadable. */
+/* Read <dir>/state. s->names are those of the lab it records (its tag), which differ from
+ * the directory's own when the state was made under another path (see state_is_ours).
+ * SB_EINVAL if absent (nothing recorded), SB_EIO if unreadable. */
 static int state_read(const char *dir, struct lab_state *s, char *err, size_t errlen)
 {
 	char path[PATHLEN];
@@ -389,16 +457,16 @@ static int state_read(const char *dir, struct lab_state *s, char *err, size_t er
 		return errno == ENOENT ? SB_EINVAL
 				       : err_set(err, errlen, SB_EIO, "open %s: %s", path,
 						 strerror(errno));
-	char line[512];
+	char line[PATHLEN + 64];
 	int lineno = 0, rc = 0;
 	bool have_subnet = false;
 	while (fgets(line, sizeof line, f)) {
 		lineno++;
 		line[strcspn(line, "\n")] = '\0';
-		char k[32], v[64];
+		char k[32], v[PATHLEN];
 		if (line[0] == '#' || !line[0])
 			continue;
-		if (sscanf(line, "%31s %63s", k, v) != 2)
+		if (sscanf(line, "%31s %1023s", k, v) != 2)
 			continue;
 		if (!strcmp(k, "subnet")) {
 			if (lab_subnet_parse(v, &s->subnet, err, errlen)) {
@@ -409,18 +477,41 @@ static int state_read(const char *dir, struct lab_state *s, char *err, size_t er
 			have_subnet = true;
 		} else if (!strcmp(k, "hosts")) {
 			s->n = atoi(v);
-		} else if (!strcmp(k, "tag") && strcmp(v, s->names.tag)) {
-			rc = err_set(err, errlen, SB_EIO,
-				     "%s:%d: tag %s does not match this directory's %s (was the lab "
-				     "directory moved? run 'lab down' from the old path)",
-				     path, lineno, v, s->names.tag);
-			break;
+		} else if (!strcmp(k, "tag")) {
+			char *end = NULL;
+			unsigned long t = strtoul(v, &end, 16);
+			if (strlen(v) != 6 || *end) {
+				rc = err_set(err, errlen, SB_EIO, "%s:%d: bad tag '%s'", path, lineno,
+					     v);
+				break;
+			}
+			names_fill((uint32_t)t, &s->names);
+		} else if (!strcmp(k, "dir")) {
+			snprintf(s->made_in, sizeof s->made_in, "%s", v);
+		} else if (!strcmp(k, "ident")) {
+			s->have_ident = sscanf(v, "%llu:%llu", &s->dev, &s->ino) == 2;
 		}
 	}
 	fclose(f);
 	if (!rc && (!have_subnet || s->n < LAB_MIN_HOSTS || s->n > LAB_MAX_HOSTS))
 		rc = err_set(err, errlen, SB_EIO, "%s: incomplete lab state", path);
 	return rc;
+}
+
+/* Is the lab a state records this directory's lab? Yes when its tag is the directory's, or
+ * when it records this very directory's identity (the directory was moved, or the lab was
+ * made under another spelling of its path by a version that did not resolve it), or when it
+ * is an older state without an identity. No for a copy of a lab directory: its state names
+ * the original's lab, which only the original may take down. */
+static bool state_is_ours(const struct lab_state *s, const char *dir)
+{
+	struct lab_names own;
+	lab_names_make(dir, &own);
+	if (!strcmp(own.tag, s->names.tag) || !s->have_ident)
+		return true;
+	struct stat st;
+	return stat(dir, &st) == 0 && (unsigned long long)st.st_dev == s->dev &&
+	       (unsigned long long)st.st_ino == s->ino;
 }
 
 /* ---- up / down / status ---- */
@@ -563,6 +654,208 @@ static int teardown_all(const char *dir, const struct lab_names *nm, FILE *log, 
 	path_in(p, sizeof p, dir, "nodes");
 	unlink(p);
 	return rc;
+}
+
+/* ---- node data: what `splitbrain db` left on the lab's hosts ---- */
+
+/* The hosts share this machine's file system, so the nodes' directories that `splitbrain db`
+ * made on them (<base dir>/<run id>/<node>/) are here, and a later lab in the same directory
+ * would deploy onto them. <dir>/runs lists the run directories (<base dir>/<run id>) used on
+ * this lab, one a line (lab_record_run); the lab's default one, DB_BASE_DIR_DEFAULT/lab-<tag>,
+ * is always included. */
+#define RUNS_FILE_MAX ((size_t)1 << 20)
+
+/* An absolute path of at least two plain components (none empty, "." or "..", no control
+ * characters) whose last one is a run id: only such a directory is ever removed from. */
+static bool run_dir_ok(const char *p, size_t n)
+{
+	if (n < 4 || n > PATHLEN - 80 || strlen(p) != n || p[0] != '/' || p[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
+	    !strcmp(p + n - 2, "/.") || (n >= 3 && !strcmp(p + n - 3, "/..")))
+		return false;
+	const char *last = strrchr(p, '/');
+	return last > p && store_name_ok(last + 1);
+}
+
+/* Remove the entry `name` of the directory dfd and, if it is a directory, all it holds,
+ * never following a symbolic link (a link is removed, not what it points to). 0 or -errno. */
+static int rm_tree_at(int dfd, const char *name, int depth)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (depth > 64)
+		return -ELOOP;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	int rc = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		int r = rm_tree_at(fd, e->d_name, depth + 1);
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(d);
+	if (!rc && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+/* Remove <run_dir>/n1 .. n9 (the names a lab's hosts have), then run_dir itself if that left
+ * it empty. Nothing else in it is touched, and run_dir must not be a symbolic link. */
+static int remove_run(const char *run_dir, FILE *log, char *err, size_t errlen)
+{
+	char parent[PATHLEN];
+	const char *slash = strrchr(run_dir, '/');
+	snprintf(parent, sizeof parent, "%.*s", (int)(slash - run_dir), run_dir);
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return errno == ENOENT ? 0 : err_set(err, errlen, SB_EIO, "open %s: %s", parent,
+						     strerror(errno));
+	int rc = 0;
+	int rfd = openat(pfd, slash + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0) {
+		if (errno != ENOENT)
+			rc = err_set(err, errlen, SB_EIO, "open %s: %s (left alone)", run_dir,
+				     strerror(errno));
+		goto out;
+	}
+	bool logged = false;
+	for (int i = 1; i <= LAB_MAX_HOSTS && !rc; i++) {
+		char name[8];
+		struct stat st;
+		snprintf(name, sizeof name, "n%d", i);
+		if (fstatat(rfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!logged)
+			logf_(log, "  removing node data in %s\n", run_dir);
+		logged = true;
+		int r = rm_tree_at(rfd, name, 0);
+		if (r)
+			rc = err_set(err, errlen, SB_EIO, "remove %s/%s: %s", run_dir, name,
+				     strerror(-r));
+	}
+	close(rfd);
+	if (!rc)
+		unlinkat(pfd, slash + 1, AT_REMOVEDIR); /* only if empty: anything else stays */
+out:
+	close(pfd);
+	return rc;
+}
+
+/* Remove the node data of every run of this lab: those in <dir>/runs and the default run
+ * of each of tags[0..ntags); then <dir>/runs goes. A line of runs that is not a run
+ * directory is skipped with a warning, never acted on. */
+static int remove_node_data(const char *dir, const char *const *tags, size_t ntags, FILE *log,
+			    char *err, size_t errlen)
+{
+	char path[PATHLEN], run[PATHLEN];
+	char *text = NULL;
+	size_t len = 0;
+	bool missing = false;
+	path_in(path, sizeof path, dir, "runs");
+	int rc = file_read_regular(path, RUNS_FILE_MAX, &text, &len, &missing, err, errlen);
+	if (rc)
+		return rc;
+	for (size_t t = 0; t < ntags && !rc; t++) {
+		snprintf(run, sizeof run, "%s/lab-%s", DB_BASE_DIR_DEFAULT, tags[t]);
+		rc = remove_run(run, log, err, errlen);
+	}
+	int lineno = 0;
+	for (size_t i = 0; !rc && i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - text - i) : len - i;
+		lineno++;
+		if (l && l < sizeof run) {
+			memcpy(run, text + i, l);
+			run[l] = '\0';
+			if (run_dir_ok(run, l))
+				rc = remove_run(run, log, err, errlen);
+			else if (run[0] != '#')
+				logf_(log, "warning: %s:%d: not a run directory, ignored\n", path,
+				      lineno);
+		}
+		i += l + 1;
+	}
+	if (!rc && !missing)
+		unlink(path);
+	free(text);
+	return rc;
+}
+
+int lab_record_run(const char *dir, const char *run_dir, char *err, size_t errlen)
+{
+	if (!run_dir_ok(run_dir, strlen(run_dir)))
+		return err_set(err, errlen, SB_EINVAL,
+			       "run directory '%s': not an absolute path of plain names ending in "
+			       "a run id",
+			       run_dir);
+	char path[PATHLEN];
+	char *text = NULL;
+	size_t len = 0;
+	int rc = 0;
+	path_in(path, sizeof path, dir, "runs");
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		      0600);
+	if (fd < 0)
+		return err_set(err, errlen, SB_EIO, "open %s: %s", path, strerror(errno));
+	/* Serialise writers (two `db install`s at once); readers see whole lines anyway. */
+	if (flock(fd, LOCK_EX) < 0) {
+		rc = err_set(err, errlen, SB_EIO, "lock %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = file_read_regular(path, RUNS_FILE_MAX, &text, &len, NULL, err, errlen)))
+		goto out;
+	size_t rl = strlen(run_dir);
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - text - i) : len - i;
+		if (l == rl && !memcmp(text + i, run_dir, rl))
+			goto out; /* recorded already */
+		i += l + 1;
+	}
+	char line[PATHLEN + 2];
+	int n = snprintf(line, sizeof line, "%s%s\n", len && text[len - 1] != '\n' ? "\n" : "",
+			 run_dir);
+	int e = fd_write_all(fd, line, (size_t)n, NULL);
+	if (e)
+		rc = err_set(err, errlen, SB_EIO, "write %s: %s", path, strerror(e));
+out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
+int lab_dir_of_nodes(const char *nodes_path, char *dir, size_t len)
+{
+	char *r = realpath(nodes_path, NULL);
+	if (!r)
+		return 0;
+	size_t n = strlen(r);
+	int yes = 0;
+	if (n > 6 && !strcmp(r + n - 6, "/nodes") && n - 6 < len && n < PATHLEN) {
+		char state[PATHLEN + 8];
+		struct stat st;
+		snprintf(dir, len, "%.*s", (int)(n - 6), r);
+		snprintf(state, sizeof state, "%s/state", dir);
+		yes = stat(state, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	free(r);
+	return yes;
 }
 
 static int write_text(const char *path, const char *text, int mode, char *err, size_t errlen)
@@ -715,8 +1008,26 @@ int lab_up(const struct lab_opts *o, char *err, size_t errlen)
 	}
 	struct lab_state old;
 	int have_state = state_read(s.dir, &old, err, errlen) == 0;
+	bool foreign = have_state && strcmp(old.names.tag, s.names.tag);
+	bool ours = !have_state || state_is_ours(&old, s.dir);
+	if (foreign && anything_present(s.dir, &old.names, LAB_MAX_HOSTS)) {
+		/* The state names a lab made under another path, and it runs. */
+		if (ours)
+			rc = err_set(err, errlen, SB_EIO,
+				     "a lab is already running in %s, made as %s (bridge %s); run "
+				     "'splitbrain lab down' first",
+				     s.dir, old.made_in[0] ? old.made_in : "another path",
+				     old.names.bridge);
+		else
+			rc = err_set(err, errlen, SB_EIO,
+				     "the state in %s names the lab of %s (bridge %s), which is "
+				     "running: this directory is a copy of that one; bring that lab "
+				     "down there, or use another directory",
+				     s.dir, old.made_in, old.names.bridge);
+		goto out;
+	}
 	if (anything_present(s.dir, &s.names, LAB_MAX_HOSTS)) {
-		if (have_state) {
+		if (have_state && !foreign) {
 			rc = err_set(err, errlen, SB_EIO,
 				     "a lab is already running in %s (bridge %s, %d hosts); run "
 				     "'splitbrain lab down' first",
@@ -726,6 +1037,12 @@ int lab_up(const struct lab_opts *o, char *err, size_t errlen)
 		logf_(log, "removing leftovers of an interrupted lab in %s\n", s.dir);
 		if ((rc = teardown_all(s.dir, &s.names, log, err, errlen)))
 			goto out;
+	}
+	/* Node data an earlier lab here left behind must not meet this lab's nodes. */
+	const char *tags[] = {s.names.tag, old.names.tag};
+	if ((rc = remove_node_data(s.dir, tags, foreign && ours ? 2 : 1, log, err, errlen))) {
+		err_prefix(err, errlen, "removing the node data of an earlier lab");
+		goto out;
 	}
 	/* Tools first, so that a missing one fails before anything is made. */
 	const char *tools[] = {"/usr/sbin/sshd", NULL};
@@ -886,20 +1203,41 @@ int lab_down(const struct lab_opts *o, char *err, size_t errlen)
 		if (o->log)
 			fprintf(o->log, "warning: %s; removing by name\n", err);
 	}
-	if (st != 0 && !anything_present(dir, &nm, LAB_MAX_HOSTS)) {
+	/* The state may name a lab made under another path: this directory's, moved (taken
+	 * down here), or the original of a copy (refused: only the original may). */
+	bool foreign = st == 0 && strcmp(s.names.tag, nm.tag);
+	if (foreign && !state_is_ours(&s, dir)) {
+		rc = err_set(err, errlen, SB_EIO,
+			     "the state in %s names the lab of %s (bridge %s): this directory is a "
+			     "copy of that one; run 'splitbrain lab down --dir %s'",
+			     dir, s.made_in, s.names.bridge, s.made_in);
+		goto out;
+	}
+	const char *tags[] = {nm.tag, s.names.tag};
+	size_t ntags = foreign ? 2 : 1;
+	bool present = anything_present(dir, &nm, LAB_MAX_HOSTS) ||
+		       (foreign && anything_present(dir, &s.names, LAB_MAX_HOSTS));
+	if (st != 0 && !present) {
 		if (o->log)
 			fprintf(o->log, "lab down: no lab running in %s\n", dir);
 		path_in(p, sizeof p, dir, "state");
 		unlink(p);
-		rc = 0;
+		rc = remove_node_data(dir, tags, 1, o->log, err, errlen);
 		goto out;
 	}
 	if (o->log)
-		fprintf(o->log, "lab down: %s (bridge %s)\n", dir, nm.bridge);
-	rc = teardown_all(dir, &nm, o->log, err, errlen);
-	if (!rc && anything_present(dir, &nm, LAB_MAX_HOSTS))
+		fprintf(o->log, "lab down: %s (bridge %s)\n", dir, (foreign ? &s.names : &nm)->bridge);
+	if (foreign)
+		rc = teardown_all(dir, &s.names, o->log, err, errlen);
+	if (!rc)
+		rc = teardown_all(dir, &nm, o->log, err, errlen);
+	if (!rc && (anything_present(dir, &nm, LAB_MAX_HOSTS) ||
+		    (foreign && anything_present(dir, &s.names, LAB_MAX_HOSTS))))
 		rc = err_set(err, errlen, SB_EIO, "lab down: objects of %s remain (see lab status)",
 			     dir);
+	/* The nodes' processes died with the namespaces: now their data can go. */
+	if (!rc)
+		rc = remove_node_data(dir, tags, ntags, o->log, err, errlen);
 	if (!rc && o->log)
 		fprintf(o->log, "lab down: done\n");
 out:
@@ -956,6 +1294,14 @@ int lab_status(const struct lab_opts *o, FILE *out, char *err, size_t errlen)
 		fprintf(out, "lab %s: not running\n", dir);
 		return st == SB_EIO ? SB_EIO
 				    : err_set(err, errlen, SB_EIO, "lab %s: not running", dir);
+	}
+	if (!state_is_ours(&s, dir)) {
+		fprintf(out, "lab %s: a copy of %s, whose lab (bridge %s) its state names\n", dir,
+			s.made_in, s.names.bridge);
+		return err_set(err, errlen, SB_EIO,
+			       "lab %s: the state names the lab of %s; see 'splitbrain lab status "
+			       "--dir %s'",
+			       dir, s.made_in, s.made_in);
 	}
 	char sub[40], br[20];
 	lab_subnet_format(s.subnet, sub, sizeof sub);

@@ -10,9 +10,11 @@
  *   <dir>/known_hosts           one line per host, checked strictly by the controller
  *   <dir>/nodes                 the nodes file (nodes.h) for `nodes: lab` / `--nodes lab`
  *   <dir>/hN/                   host N: sshd_config, ssh_host_ed25519_key, sshd.pid, sshd.log
+ *   <dir>/runs                  run directories `splitbrain db` used on the hosts (below)
  *
  * Kernel object names (≤ 15 characters) and the default subnet come from a hash of the
- * directory's absolute path, so labs of two checkouts never share a name: bridge
+ * directory's canonical path (lab_dir_resolve: every spelling of one directory, a symlink
+ * to it included, gives the same path), so labs of two checkouts never share a name: bridge
  * "sbbr<tag>", namespaces "sb<tag>n<N>", root-side veths "sbv<tag><N>" (tag = 6 hex digits).
  * The default subnet is a /24 in 10.64.0.0/10 picked from the same hash, skipping any /24
  * that overlaps an address or route already on the machine. The bridge gets .1 (the
@@ -26,8 +28,22 @@
  * `-d <peer address>`), and healed with `iptables -w -F SPLITBRAIN`; `lab status` counts the
  * rules in force.
  *
- * All functions need root (CAP_NET_ADMIN, CAP_SYS_ADMIN) except lab_dir_resolve, lab_names
- * and lab_subnet_pick; they fail with SB_EIO and a message saying so otherwise.
+ * The state records the directory it was made in (path and device/inode). A state whose
+ * lab is not the directory's own (made under another path) is followed when it records this
+ * very directory (it was moved), and refused when it is a copy's: `up` will not start a lab
+ * there while the lab it names runs, and `down`/`status` send the user to the original.
+ *
+ * Node data. The hosts share this machine's file system, so the node directories that
+ * `splitbrain db` makes on them (<base dir>/<run id>/<node>/, db.h) are local files, and a
+ * new lab in the same directory would deploy onto the old data. So `down` removes, once the
+ * namespaces are gone, the node directories n1..n9 of every run directory recorded in
+ * <dir>/runs and of the lab's default run, DB_BASE_DIR_DEFAULT/lab-<tag>, and each run
+ * directory that this leaves empty; nothing else. `up` does the same first, for data that
+ * an earlier lab left behind.
+ *
+ * All functions need root (CAP_NET_ADMIN, CAP_SYS_ADMIN) except lab_dir_resolve, lab_names,
+ * lab_subnet_pick, lab_record_run and lab_dir_of_nodes; they fail with SB_EIO and a message
+ * saying so otherwise.
  */
 #ifndef SB_LAB_H
 #define SB_LAB_H
@@ -41,9 +57,22 @@
 #define LAB_MAX_HOSTS 9
 #define LAB_DEFAULT_HOSTS 5
 
-/* The absolute lab directory: `opt` if given, else $SPLITBRAIN_LAB_DIR, else ./lab (it need
- * not exist). Fails (SB_EINVAL) if the path has whitespace, quotes, '=', '#', or is too long. */
+/* The lab directory as a canonical absolute path: `opt` if given, else $SPLITBRAIN_LAB_DIR,
+ * else ./lab, resolved with realpath() (symlinks, "//", "/.", ".."), or, when it does not
+ * exist yet, its longest existing prefix resolved and the rest appended. Fails (SB_EINVAL)
+ * if the path has whitespace, quotes, '=', '#', or is too long. */
 int lab_dir_resolve(const char *opt, char *buf, size_t len, char *err, size_t errlen);
+
+/* Record in <dir>/runs that `splitbrain db` deploys nodes under `run_dir` (<base dir>/<run
+ * id>, absolute, as db_open computes it) on this lab's hosts, so that `lab down` removes
+ * them; each run directory is recorded once. Call it before the first install. SB_EINVAL
+ * for a run_dir that is not an absolute path of plain components ending in a run id;
+ * SB_EIO when the file cannot be written. */
+int lab_record_run(const char *dir, const char *run_dir, char *err, size_t errlen);
+
+/* Is `nodes_path` a lab's nodes file (<lab dir>/nodes next to a lab's state)? 1 with the lab
+ * directory in dir, else 0. */
+int lab_dir_of_nodes(const char *nodes_path, char *dir, size_t len);
 
 /* Names derived from the directory (pure). */
 struct lab_names {
@@ -84,13 +113,16 @@ struct lab_opts {
 	const volatile sig_atomic_t *interrupted;
 };
 
-/* Bring the lab up. Refuses (SB_EIO) if a lab from this directory is running. On failure
+/* Bring the lab up. Refuses (SB_EIO) if a lab from this directory is running, or if its
+ * state names another lab (a copied directory) that is still running. On failure
  * everything made so far is removed again. */
 int lab_up(const struct lab_opts *o, char *err, size_t errlen);
 
 /* Remove exactly what `up` recorded in <dir>/state: kill every process in the namespaces
  * (sshd by its pid file, others as members of the namespace), delete namespaces, veths and the
- * bridge, remove state/nodes. Keys stay. Safe when nothing is running (prints so, returns 0). */
+ * bridge, remove state/nodes, then the node data of the lab's runs (above). Keys stay. Safe
+ * when nothing is running (prints so, removes leftover node data, returns 0). Refuses
+ * (SB_EIO) a state that names the lab of another directory (a copy). */
 int lab_down(const struct lab_opts *o, char *err, size_t errlen);
 
 /* Print a table: host, namespace, address, sshd answering, processes in the namespace,

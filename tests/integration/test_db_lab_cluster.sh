@@ -3,9 +3,13 @@
 #
 # Brings up a lab in its own directory ($BUILD/lab-db-test), deploys raftnode to every host,
 # starts the cluster, finds the leader, SIGKILLs it, sees a new leader elected, restarts the
-# old one with its data kept, collects the logs into a store directory, stops and wipes the
-# nodes, brings the lab down, and checks that nothing is left: no namespace, bridge, veth,
-# sshd, root-namespace iptables rule, live node process or node directory.
+# old one with its data kept, collects the logs into a store directory, stops the nodes,
+# wipes one, brings the lab down without wiping the others (lab down removes the nodes'
+# directories of every run on the lab), brings a new lab up in the same directory whose
+# cluster must not see the old data, and checks that nothing is left: no namespace, bridge,
+# veth, sshd, root-namespace iptables rule, live node process or node directory. Also: a
+# killed install's temporary files are removed by the next install, and --node lists with
+# an empty name are refused.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -22,6 +26,8 @@ STORE=$PWD/$BUILD/db-test-store
 export SPLITBRAIN_LAB_DIR=$LAB
 BASE=/var/lib/splitbrain
 ARGS=(-- --election-timeout 150-300)
+XBASE=$(mktemp -d /tmp/sb-db-test-base-XXXXXX) # a second run on the lab, in a base of ours
+SENTINEL=$BASE/not-a-lab-run-$$                 # under the base dir, never the lab's
 failed=0
 cleaned=0
 
@@ -36,6 +42,8 @@ die() {
 }
 
 cleanup() {
+	rm -rf "$XBASE" "$STORE-big.bin"
+	rmdir "$SENTINEL" 2>/dev/null
 	[ $cleaned = 1 ] && return
 	echo "== cleanup"
 	timeout 120 "$SB" db wipe --nodes lab >/dev/null 2>&1
@@ -191,18 +199,44 @@ done
 grep -q 'event=became-leader' "$run/$L1/raftnode.log" || fail "$L1's log lacks became-leader"
 grep -q 'event=became-leader' "$run/$L2/raftnode.log" || fail "$L2's log lacks became-leader"
 
-step "stop all, wipe, lab down"
+step "stop all, wipe n3, a second run on the lab, lab down"
 pids=$(cat "$NODEDIR"/n*/pid 2>/dev/null)
 "$SB" db stop --nodes lab || fail "stop failed"
 st=$("$SB" db status --nodes lab)
 echo "$st"
 [ "$(grep -c 'not running' <<<"$st")" = 3 ] || fail "nodes still running after stop"
-"$SB" db wipe --nodes lab || fail "wipe failed"
+"$SB" db wipe --nodes lab --node n3 || fail "wipe failed"
+[ -e "$NODEDIR/n3" ] && fail "wipe left $NODEDIR/n3"
+[ -d "$NODEDIR/n1/data" ] || fail "wiping n3 removed n1's data"
+"$SB" db install --nodes lab --binary "$RN" --run-id extra --base-dir "$XBASE" || fail "install of a second run"
+[ -x "$XBASE/extra/n1/raftnode" ] || fail "second run not installed"
+mkdir -p "$SENTINEL"
+# No wipe: lab down removes the node directories of the lab's runs, and nothing else.
 "$SB" lab down --dir "$LAB" || fail "lab down failed"
+[ -e "$NODEDIR" ] && fail "$NODEDIR still exists after lab down: $(ls -R "$NODEDIR" | head)"
+[ -e "$XBASE/extra" ] && fail "$XBASE/extra (a recorded run) still exists after lab down"
+[ -d "$XBASE" ] || fail "lab down removed the base directory $XBASE"
+[ -d "$SENTINEL" ] || fail "lab down removed $SENTINEL"
+
+step "a new lab in the same directory starts from empty nodes"
+cleaned=0
+"$SB" lab up -n 3 --dir "$LAB" || die "second lab up failed"
+[ "$(sed -n 's/^tag //p' "$LAB/state")" = "$tag" ] || fail "the same directory gave another tag"
+while read -r kw name addr _; do
+	[ "$kw" = host ] && ADDR[$name]=$addr
+done <"$LAB/nodes"
+"$SB" db deploy --nodes lab --binary "$RN" "${ARGS[@]}" || die "deploy on the new lab failed"
+out=$("$SB" db leader --nodes lab --timeout 20s) || die "no leader on the new lab: $out"
+L3=${out%% *}
+r=$(redis-cli -h "${ADDR[$L3]}" -p 7001 GET db-test-key 2>&1)
+[ -z "$r" ] || fail "the new lab's cluster read '$r' for db-test-key, written by the old one"
+pids="$pids $(cat "$NODEDIR"/n*/pid 2>/dev/null)"
+"$SB" lab down --dir "$LAB" || fail "lab down (second lab) failed"
 cleaned=1
 
 step "nothing left behind"
 [ -e "$NODEDIR" ] && fail "$NODEDIR still exists"
+[ -e "$LAB/runs" ] && fail "$LAB/runs still exists"
 ip netns list 2>/dev/null | grep -q "^sb${tag}n" && fail "namespace sb${tag}n* left"
 ip link show "sbbr$tag" >/dev/null 2>&1 && fail "bridge sbbr$tag left"
 ip -o link show 2>/dev/null | grep -q "sbv$tag" && fail "veth sbv$tag* left"

@@ -18,10 +18,35 @@ if [ "$(id -u)" != 0 ]; then
 	echo "not root: checked the refusal only"; exit 0
 fi
 
-cleanup() { "$SB" lab down --dir "$LAB" >/dev/null 2>&1; }
+LINK="$PWD/$BUILD/lab-test-updown-link" # a symlink to $LAB: the same lab
+COPY="$LAB-copy"                         # a copy of $LAB: not the same lab
+MOVED="$LAB-moved"
+DATA=$(mktemp -d /tmp/sb-updown-data-XXXXXX) # a base dir of our own for recorded runs
+cleanup() {
+	for d in "$LAB" "$LAB/." "$(dirname "$LAB")//$(basename "$LAB")" "$LAB/../$(basename "$LAB")" \
+		"$LINK" "$COPY" "$MOVED"; do
+		"$SB" lab down --dir "$d" >/dev/null 2>&1
+	done
+	[ -d "$MOVED" ] && [ ! -e "$LAB" ] && mv "$MOVED" "$LAB"
+	rm -rf "$COPY" "$MOVED" "$DATA"
+	rm -f "$LINK"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cleanup # leftovers of an interrupted earlier run
+DATA=$(mktemp -d /tmp/sb-updown-data-XXXXXX)
+ln -s "$(basename "$LAB")" "$LINK"
+
+# An empty --dir is refused (it used to mean ./lab), for every action.
+empty=$(mktemp -d /tmp/sb-updown-empty-XXXXXX)
+for a in up down status; do
+	out=$(cd "$empty" && "$SB" lab $a --dir '' 2>&1); rc=$?
+	[ $rc = 254 ] && echo "$out" | grep -q "may not be empty" && ok "lab $a --dir '': 254" || fail "lab $a --dir '': exit $rc: $out"
+	out=$(cd "$empty" && "$SB" lab $a --dir= 2>&1); rc=$?
+	[ $rc = 254 ] || fail "lab $a --dir=: exit $rc: $out"
+done
+[ -e "$empty/lab" ] && fail "--dir '' made $empty/lab"
+rm -rf "$empty"
 
 # Not root: a clear refusal, exit 255 (run as nobody).
 if command -v setpriv >/dev/null; then
@@ -61,6 +86,27 @@ done
 out=$("$SB" lab up -n 3 --dir "$LAB" 2>&1); rc=$?
 if [ $rc = 255 ] && echo "$out" | grep -q "already running"; then ok "second up refused"; else fail "second up: exit $rc: $out"; fi
 
+# Other spellings of the same directory are the same lab: up is refused, status and the
+# names are the running lab's. (They used to hash differently and make a second lab.)
+for d in "$LAB/." "$(dirname "$LAB")//$(basename "$LAB")" "$LAB/../$(basename "$LAB")/" "$LINK"; do
+	out=$("$SB" lab up -n 3 --dir "$d" 2>&1); rc=$?
+	if [ $rc = 255 ] && echo "$out" | grep -q "already running"; then ok "up --dir $d refused"; else fail "up --dir $d: exit $rc: $out"; fi
+	out=$("$SB" lab status --dir "$d" 2>&1) && echo "$out" | grep -q "bridge sbbr$tag" \
+		&& ok "status --dir $d is the running lab" || fail "status --dir $d: $out"
+done
+
+# A copy of the lab's directory names the original's lab in its state: up there is refused
+# while that lab runs, and so are down and status (only the original may take it down).
+cp -a "$LAB" "$COPY"
+out=$("$SB" lab up -n 3 --dir "$COPY" 2>&1); rc=$?
+if [ $rc = 255 ] && echo "$out" | grep -q "copy"; then ok "up in a copy refused: $out"; else fail "up in a copy: exit $rc: $out"; fi
+out=$("$SB" lab down --dir "$COPY" 2>&1); rc=$?
+if [ $rc = 255 ] && echo "$out" | grep -q "copy"; then ok "down in a copy refused"; else fail "down in a copy: exit $rc: $out"; fi
+out=$("$SB" lab status --dir "$COPY" 2>&1); rc=$?
+[ $rc = 255 ] && echo "$out" | grep -q "copy" && ok "status in a copy points to the original" || fail "status in a copy: exit $rc: $out"
+"$SB" lab status --dir "$LAB" >/dev/null || fail "the lab was harmed by the copy's down"
+rm -rf "$COPY"
+
 "$SB" lab status --dir "$LAB" || fail "status of a healthy lab"
 
 # A command on every host over SSH, through the binary: each answers with its own address.
@@ -93,10 +139,36 @@ strays=$(cat "$LAB"/stray-*.pid 2>/dev/null)
 [ "$(echo "$strays" | wc -w)" = 3 ] || fail "expected 3 stray pids, got: $strays"
 sshds=$(cat "$LAB"/h*/sshd.pid)
 
-st=$("$SB" lab status --dir "$LAB"); echo "$st"
-echo "$st" | grep -q "^n2 .* 3 " || fail "status does not count n2's 3 processes"
+# (The sshd session processes of the last command may take a moment to go.)
+for _ in $(seq 1 50); do
+	st=$("$SB" lab status --dir "$LAB")
+	echo "$st" | grep -q "^n2 .* 3 " && break
+	sleep 0.1
+done
+echo "$st"
+echo "$st" | grep -q "^n2 .* 3 " || { fail "status does not count n2's 3 processes"; for p in $(ip netns pids "sb${tag}n2"); do echo "  $p: $(tr "\\0" " " < /proc/$p/cmdline)"; done; }
+
+# Node data on the hosts (this machine's file system): `lab down` removes the node
+# directories of the lab's runs (the default lab-<tag>, and those recorded in runs), and
+# nothing else: not other files in a run directory, not other runs, not what a symlink in
+# a run directory points to.
+NODEDIR=/var/lib/splitbrain/lab-$tag
+mkdir -p "$NODEDIR/n1/data" "$NODEDIR/n3" "$DATA/rec/n2/data" "$DATA/other/n1" "$DATA/outside"
+echo old > "$NODEDIR/n1/data/0001.seg"
+echo keep > "$NODEDIR/keep-me"
+echo old > "$DATA/rec/n2/data/0001.seg"
+echo keep > "$DATA/outside/file"
+ln -s "$DATA/outside" "$DATA/rec/n3"
+printf '%s/rec\n../escape\n%s/rec/../other\n' "$DATA" "$DATA" >> "$LAB/runs"
 
 "$SB" lab down --dir "$LAB" || fail "lab down"
+[ -e "$NODEDIR/n1" ] || [ -e "$NODEDIR/n3" ] && fail "node directories of $NODEDIR left: $(ls "$NODEDIR")"
+[ -e "$NODEDIR/keep-me" ] && ok "lab down removed the node data, and only that" || fail "lab down removed $NODEDIR/keep-me"
+rm -rf "$NODEDIR"
+[ -e "$DATA/rec" ] && fail "recorded run $DATA/rec left: $(ls -R "$DATA/rec")"
+[ -e "$DATA/other/n1" ] || fail "$DATA/other/n1 (not recorded) was removed"
+[ "$(cat "$DATA/outside/file" 2>/dev/null)" = keep ] || fail "a symlink in a run directory was followed"
+[ -e "$LAB/runs" ] && fail "runs file left"
 
 # Nothing left.
 ip netns list | grep -q "sb${tag}" && fail "namespaces left: $(ip netns list | grep "sb$tag")"
@@ -112,6 +184,17 @@ pgrep -f "$LAB/h[0-9]/sshd_config" >/dev/null && fail "an sshd of the lab surviv
 
 out=$("$SB" lab down --dir "$LAB" 2>&1) && echo "$out" | grep -q "no lab running" && ok "second down harmless" || fail "second down: $out"
 "$SB" lab status --dir "$LAB" >/dev/null 2>&1 && fail "status after down says healthy"
+
+# A moved lab directory is still its lab (its sshds, configured with the old paths, no
+# longer accept connections): status shows it, down from the new path removes it.
+"$SB" lab up -n 3 --dir "$LAB" >/dev/null || fail "lab up again"
+tag=$(awk '$1 == "tag" { print $2 }' "$LAB/state")
+mv "$LAB" "$MOVED"
+"$SB" lab status --dir "$MOVED" 2>&1 | grep -q "bridge sbbr$tag" && ok "status of the moved lab" || fail "status of the moved lab"
+"$SB" lab down --dir "$MOVED" || fail "down of the moved lab"
+ip netns list | grep -q "sb${tag}" && fail "namespaces of the moved lab left"
+ip -o link show | grep -q "$tag" && fail "links of the moved lab left"
+mv "$MOVED" "$LAB"
 
 if [ $fails = 0 ]; then echo "PASS"; exit 0; fi
 echo "$fails failure(s)"; exit 1

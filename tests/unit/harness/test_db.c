@@ -884,6 +884,31 @@ static void test_cli(void **state)
 			fail_msg("nodes file with %s not refused with 254", bad_files[k]);
 	}
 
+	/* Installing on a lab's hosts (here: a nodes file next to a lab state) records the run
+	 * directory with the lab, for `lab down` to remove. */
+	char fakelab[256], labnodes[300], runs[300], buf[512];
+	snprintf(fakelab, sizeof fakelab, "%s/fakelab", tmpdir);
+	assert_int_equal(mkdir(fakelab, 0700), 0);
+	snprintf(labnodes, sizeof labnodes, "%s/state", fakelab);
+	assert_non_null(f = fopen(labnodes, "w"));
+	fclose(f);
+	snprintf(labnodes, sizeof labnodes, "%s/nodes", fakelab);
+	assert_non_null(f = fopen(labnodes, "w"));
+	fprintf(f, "host n1 - backend=local\nhost n2 - backend=local\n");
+	fclose(f);
+	const char *lab_install[] = {"db", "install", "--nodes", labnodes, "--base-dir", base,
+				     "--run-id", "rec", "--binary", self_exe, "--client-port", cp,
+				     "--peer-port", pp, NULL};
+	assert_int_equal(run_cli(lab_install), 0);
+	assert_int_equal(run_cli(lab_install), 0);
+	snprintf(runs, sizeof runs, "%s/runs", fakelab);
+	char want_runs[400];
+	snprintf(want_runs, sizeof want_runs, "%s/rec\n", base);
+	assert_true(read_file(runs, buf, sizeof buf) > 0);
+	assert_string_equal(buf, want_runs); /* once, however often installed */
+	const char *lab_wipe[] = {"db", "wipe", "--nodes", labnodes, "--base-dir", base,
+				  "--run-id", "rec", "--client-port", cp, "--peer-port", pp, NULL};
+	assert_int_equal(run_cli(lab_wipe), 0);
 	const char *deploy[] = {"db", "deploy", COMMON, "--binary", self_exe, "--",
 				"--fake-leader", "n3", "--fake-term", "9", NULL};
 	assert_int_equal(run_cli(deploy), 0);
