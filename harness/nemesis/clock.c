@@ -125,10 +125,7 @@ static int clock_start(struct nemesis_env *env, struct nemesis_act *act, uint64_
 	if (rc)
 		return rc;
 	const char *target = f->target[0] ? f->target : "random";
-	int leader = strcmp(target, "leader") && strcmp(target, "followers")
-			     ? -1
-			     : env->leader(env, 5000);
-	if ((rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen)) < 0)
+	if ((rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen)) < 0)
 		return rc;
 	struct db_status st[DB_MAX_NODES];
 	long pids[DB_MAX_NODES] = {0};

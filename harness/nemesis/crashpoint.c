@@ -197,10 +197,7 @@ static int crashpoint_start(struct nemesis_env *env, struct nemesis_act *act, ui
 	if (rc)
 		return rc;
 	const char *target = f->target[0] ? f->target : "leader";
-	int leader = strcmp(target, "leader") && strcmp(target, "followers")
-			     ? -1
-			     : env->leader(env, 5000);
-	if ((rc = nemesis_targets(target, db, leader, rnd, act->nodes, err, errlen)) < 0)
+	if ((rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen)) < 0)
 		return rc;
 	rc = 0;
 	struct cp_state *s = calloc(1, sizeof *s);
@@ -419,7 +416,7 @@ const struct nemesis_kind nemesis_crashpoint = {
 	.required = "point",
 	.default_target = "leader",
 	.start_f = "crashpoint",
-	.heal_f = "heal",
+	.heal_f = "restart",
 	.start = crashpoint_start,
 	.heal = crashpoint_heal,
 	.heal_all = crashpoint_heal_all,

@@ -9,10 +9,7 @@ static int kill_start(struct nemesis_env *env, struct nemesis_act *act, uint64_t
 		      char *err, size_t errlen)
 {
 	const char *target = act->fault->target[0] ? act->fault->target : "random";
-	int leader = strcmp(target, "leader") && strcmp(target, "followers")
-			     ? -1
-			     : env->leader(env, 5000);
-	int rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen);
+	int rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen);
 	if (rc < 0)
 		return rc;
 	char names[NEMESIS_DESC_MAX - 16], json[NEMESIS_VALUE_MAX - 64];

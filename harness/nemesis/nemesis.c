@@ -74,8 +74,21 @@ bool nemesis_requires(const struct nemesis_kind *k, const char *field)
 	return in_list(k->required, field);
 }
 
-static const char *const target_words[] = {"leader", "followers", "random", "minority",
-					   "majority", "all", NULL};
+static const char *const target_words[] = {"leader", "follower", "followers", "random",
+					   "minority", "majority", "all", NULL};
+
+bool nemesis_target_needs_leader(const char *target)
+{
+	return !strcmp(target, "leader") || !strcmp(target, "follower") ||
+	       !strcmp(target, "followers");
+}
+
+int nemesis_pick(struct nemesis_env *env, const char *target, uint64_t rnd, bool *sel,
+		 char *err, size_t errlen)
+{
+	int leader = nemesis_target_needs_leader(target) ? env->leader(env, 5000) : -1;
+	return nemesis_targets(target, env->db, leader, rnd, sel, err, errlen);
+}
 
 static bool name_char(char c)
 {
@@ -132,9 +145,16 @@ int nemesis_targets(const char *target, const struct db *db, int leader, uint64_
 	memset(sel, 0, n * sizeof *sel);
 	for (size_t i = 0; i < n; i++)
 		all[i] = true;
-	if (!strcmp(target, "leader") || !strcmp(target, "followers")) {
+	if (nemesis_target_needs_leader(target)) {
 		if (leader < 0 || (size_t)leader >= n)
 			return err_set(err, errlen, SB_ETIMEOUT, "target %s: no leader", target);
+		if (!strcmp(target, "follower")) {
+			bool others[DB_MAX_NODES];
+			for (size_t i = 0; i < n; i++)
+				others[i] = i != (size_t)leader;
+			choose(others, n, 1, rnd, sel);
+			return 1;
+		}
 		for (size_t i = 0; i < n; i++)
 			sel[i] = (i == (size_t)leader) == !strcmp(target, "leader");
 		return !strcmp(target, "leader") ? 1 : (int)n - 1;

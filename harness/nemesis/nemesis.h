@@ -13,7 +13,8 @@
  * for the history's nemesis event ({"nodes":["n2"]}, {"cut":[["n1","n2"],...]}).
  *
  * Targets (`target:` in the spec) are resolved when the fault starts, against the cluster of
- * that moment: leader, followers (all but the leader), random (one node), minority (a random
+ * that moment: leader, follower (one follower, at random), followers (all but the leader),
+ * random (one node), minority (a random
  * minority: n/2 rounded down... at least one), majority (a random majority), all, or node
  * names ("n1,n3"). The choice among nodes draws on the fault's `rnd` (from the seeded
  * schedule), so the same seed and the same leader give the same nodes.
@@ -111,6 +112,14 @@ bool nemesis_requires(const struct nemesis_kind *k, const char *field);
  * leader's index or -1; rnd draws the random choices. Pure. */
 int nemesis_targets(const char *target, const struct db *db, int leader, uint64_t rnd,
 		    bool *sel, char *err, size_t errlen);
+
+/* Does resolving `target` need the current leader (leader, follower, followers)? */
+bool nemesis_target_needs_leader(const char *target);
+
+/* nemesis_targets for a fault starting now: asks the cluster for its leader when the target
+ * needs one (env->leader, up to 5 s). The usual first step of a kind's start(). */
+int nemesis_pick(struct nemesis_env *env, const char *target, uint64_t rnd, bool *sel,
+		 char *err, size_t errlen);
 
 /* Is `target` well-formed for a cluster whose node names are not known yet (the spec parser
  * checks names later)? Pure. */

@@ -188,10 +188,7 @@ static int netem_start(struct nemesis_env *env, struct nemesis_act *act, uint64_
 	if (rc)
 		return rc;
 	const char *target = f->target[0] ? f->target : "all";
-	int leader = strcmp(target, "leader") && strcmp(target, "followers")
-			     ? -1
-			     : env->leader(env, 5000);
-	if ((rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen)) < 0)
+	if ((rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen)) < 0)
 		return rc;
 	char args[256], human[128], names[NEMESIS_DESC_MAX - 140], json[NEMESIS_VALUE_MAX - 300];
 	netem_args(f, args, sizeof args, human, sizeof human);

@@ -76,8 +76,8 @@ static int partition_start(struct nemesis_env *env, struct nemesis_act *act, uin
 	} else {
 		const char *shape = f->shape[0] ? f->shape : DEFAULT_SHAPE;
 		const char *target = f->target;
-		bool want_leader = !strcmp(shape, "isolate-leader") || !strcmp(target, "leader") ||
-				   !strcmp(target, "followers");
+		bool want_leader = !strcmp(shape, "isolate-leader") ||
+				   nemesis_target_needs_leader(target);
 		int leader = want_leader ? env->leader(env, 5000) : -1;
 		uint64_t mask = 0;
 		if (target[0]) {

@@ -11,10 +11,7 @@ static int pause_start(struct nemesis_env *env, struct nemesis_act *act, uint64_
 		       char *err, size_t errlen)
 {
 	const char *target = act->fault->target[0] ? act->fault->target : "random";
-	int leader = strcmp(target, "leader") && strcmp(target, "followers")
-			     ? -1
-			     : env->leader(env, 5000);
-	int rc = nemesis_targets(target, env->db, leader, rnd, act->nodes, err, errlen);
+	int rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen);
 	if (rc < 0)
 		return rc;
 	/* A target another fault killed has nothing to stop: pause the others. */

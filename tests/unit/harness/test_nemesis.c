@@ -56,6 +56,7 @@ static void test_targets(void **state)
 		{4, "majority", -1, 3, NULL},
 		{5, "n2,n4", -1, 2, "n2, n4"},
 		{5, "n4,n4", -1, 1, "n4"},
+		{3, "follower", -1, SB_ETIMEOUT, NULL},
 		{3, "leader", -1, SB_ETIMEOUT, NULL},
 		{3, "followers", -1, SB_ETIMEOUT, NULL},
 		{3, "n9", -1, SB_EINVAL, NULL},
@@ -100,6 +101,16 @@ static void test_targets_random(void **state)
 	}
 	for (int i = 0; i < 5; i++)
 		assert_true(hits[i] > 100); /* 200 expected each */
+	/* A follower: one node, never the leader, each follower in turn. */
+	unsigned fhits[5] = {0};
+	for (uint64_t rnd = 0; rnd < 400; rnd++) {
+		assert_int_equal(nemesis_targets("follower", db, 2, rnd, a, err, sizeof err), 1);
+		assert_false(a[2]);
+		for (int i = 0; i < 5; i++)
+			fhits[i] += a[i];
+	}
+	for (int i = 0; i < 5; i++)
+		assert_true(i == 2 ? fhits[i] == 0 : fhits[i] > 50);
 	char json[256];
 	assert_int_equal(nemesis_targets("n1,n5", db, -1, 0, a, err, sizeof err), 2);
 	nemesis_nodes_json(db, a, json, sizeof json);
@@ -139,7 +150,7 @@ static void test_table(void **state)
 		assert_non_null(n->start_f);
 		assert_non_null(n->heal_f);
 	}
-	const char *ok[] = {"leader", "followers", "random", "minority", "majority", "all", "n1",
+	const char *ok[] = {"leader", "follower", "followers", "random", "minority", "majority", "all", "n1",
 			    "n1,n2", "$step1", "node-3.a_b"};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		assert_true(nemesis_target_ok(ok[i]));
