@@ -314,8 +314,9 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 	case C_DBL: {
 		double d;
 		memcpy(&d, p, 8);
-		if (isfinite(d))
-			sbuf_addf(b, "%.17g", d);
+		char t[40];
+		if (isfinite(d) && json_format_double(t, sizeof t, d) > 0)
+			sbuf_add(b, t, strlen(t));
 		else
 			sbuf_add(b, "null", 4);
 		return p + 8;

@@ -94,7 +94,7 @@ static void ob_double(struct obuf *b, double d)
 		ob_str(b, "null"); /* JSON has no NaN or infinity */
 		return;
 	}
-	int n = snprintf(t, sizeof t, "%.17g", d);
+	int n = json_format_double(t, sizeof t - 3, d);
 	/* keep it a float when read back */
 	if (!strpbrk(t, ".eEn"))
 		t[n++] = '.', t[n++] = '0', t[n] = '\0';

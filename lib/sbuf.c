@@ -178,3 +178,14 @@ void sbuf_free(struct sbuf *b)
 	b->len = b->cap = 0;
 	b->oom = 0;
 }
+
+int json_format_double(char *buf, size_t n, double d)
+{
+	int len = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		len = snprintf(buf, n, "%.*g", prec, d);
+		if (len > 0 && (size_t)len < n && strtod(buf, NULL) == d)
+			break;
+	}
+	return len;
+}

@@ -41,4 +41,9 @@ typedef void (*json_put_fn)(void *ctx, const char *p, size_t n);
 int utf8_valid(const char *s, size_t n);
 void json_quote(const char *s, size_t n, json_put_fn put, void *ctx);
 
+/* The shortest decimal text of a finite double that reads back as the same double (%.15g,
+ * %.16g or %.17g, whichever is first exact): 0.234, not 0.23400000000000001. Returns its
+ * length (like snprintf). */
+int json_format_double(char *buf, size_t n, double d);
+
 #endif

@@ -109,12 +109,27 @@ static void test_sbuf(void **state)
 	sbuf_free(&b);
 }
 
+static void test_json_double(void **state)
+{
+	char t[40];
+	double ds[] = {0.234, 0.1, 1.0 / 3.0, 1e300, -2.5e-7, 123456789012345678.0, 5e-324};
+	for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+		assert_true(json_format_double(t, sizeof t, ds[i]) > 0);
+		assert_true(strtod(t, NULL) == ds[i]);
+	}
+	json_format_double(t, sizeof t, 0.234);
+	assert_string_equal(t, "0.234");
+	json_format_double(t, sizeof t, 0.1 + 0.2);
+	assert_string_equal(t, "0.30000000000000004");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rng_replays), cmocka_unit_test(test_rng_below),
 		cmocka_unit_test(test_hash_vectors), cmocka_unit_test(test_clock_seam),
 		cmocka_unit_test(test_sbuf),
+		cmocka_unit_test(test_json_double),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
