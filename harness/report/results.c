@@ -28,6 +28,12 @@ void report_verdict(struct report_run *r)
 		r->verdict = "unknown";
 		r->exit = SB_EXIT_UNKNOWN;
 	}
+	/* Likewise a scripted scenario that did not run as written: nothing was found, but what
+	 * it was meant to provoke may never have happened. */
+	if (r->as_written == 0 && r->check->verdict == CHK_VALID) {
+		r->verdict = "unknown";
+		r->exit = SB_EXIT_UNKNOWN;
+	}
 	r->expect_held = -1;
 	if (r->spec->expect[0]) {
 		r->expect_held = !strcmp(r->spec->expect, r->verdict);
@@ -188,6 +194,9 @@ int report_results_json(const struct report_run *r, FILE *f)
 	}
 	LIT(&b, "}},\"faults\":");
 	faults_json(&b, r);
+	if (r->timeline_json)
+		sbuf_addf(&b, ",\"timeline\":%s,\"as_written\":%s", r->timeline_json,
+			  r->as_written ? "true" : "false");
 	LIT(&b, ",\"anomalies\":[");
 	anomalies_json(&b, r->check);
 	LIT(&b, "],\"errors\":[");
@@ -323,6 +332,8 @@ void report_summary(const struct report_run *r, FILE *f)
 		fprintf(f, "  anomalies:\n");
 		chk_result_print(c, f);
 	}
+	if (r->as_written == 0)
+		fprintf(f, "  scenario: did not run as written (see the timeline in results.json)\n");
 	for (size_t i = 0; i < r->nerrors; i++)
 		fprintf(f, "  error: %s\n", r->errors[i]);
 	if (r->check_error)

@@ -42,6 +42,8 @@ struct report_run {
 	int exit;                     /* the exit code */
 	int expect_held;              /* -1: no expectation; 0/1 */
 	bool interrupted;             /* stopped early by a signal */
+	const char *timeline_json;    /* the timeline's steps as a JSON array, or NULL */
+	int as_written;               /* -1: no timeline; 1: every step ran; 0: some did not */
 	double cpu_run_s;             /* the controller's user + sys CPU from setup to teardown */
 	double cpu_workload_s;        /* of which while the workload ran (first operation to the
 					 last), what a recorded operation costs */

@@ -12,19 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checker/checker.h"
-#include "harness/client/client.h"
-#include "harness/control/nodes.h"
-#include "harness/db/db.h"
-#include "harness/gen/gen.h"
-#include "harness/nemesis/nemesis.h"
 #include "harness/report/html.h"
-#include "harness/report/results.h"
-#include "harness/store/store.h"
-#include "harness/workload/workload.h"
-#include "lib/clock.h"
+#include "harness/run/internal.h"
 #include "lib/err.h"
-#include "lib/history.h"
 #include "lib/sbuf.h"
 
 /* The one global state: the signal that asked the run to stop (0: none). Set by the handler,
@@ -36,41 +26,7 @@ static void on_signal(int sig)
 	run_signal = sig;
 }
 
-#define TICK_NS (100 * CLOCK_NS_PER_MS)
-
-struct run {
-	struct spec spec;
-	const struct workload_kind *wk;
-	const struct client_kind *ck;
-	enum chk_model model;
-	struct nodes nodes;
-	struct db *db;
-	struct store store;
-	char history_path[STORE_PATH_MAX];
-	struct hwriter *hist;
-	FILE *log;
-	pthread_mutex_t log_mu;
-	int64_t t0;           /* monotonic ns at the start of the main phase */
-	uint32_t workers;
-	struct gen *gen;
-	pthread_mutex_t mu;   /* gen, counters, acts, errors, phases */
-	pthread_cond_t cv;    /* gen progressed, a thread ended */
-	unsigned running;     /* worker and nemesis threads still running */
-	struct nemesis_env env;
-	struct nemesis_act *acts;
-	size_t nacts, capacts;
-	uint64_t ops[OP_NF][3];
-	double phase[REPORT_NPHASE][2];
-	double cpu_workload;  /* CPU seconds from the first operation to the last */
-	char *errors[REPORT_MAX_ERRORS];
-	size_t nerrors;
-	int stop;             /* a signal or a fatal error: the workload stops */
-	int leader;           /* the last leader seen (progress only) */
-	int progress;
-	char last_fault[NEMESIS_DESC_MAX];
-};
-
-static int64_t run_now(const struct run *r)
+int64_t run_now(const struct run *r)
 {
 	return clock_mono_ns() - r->t0;
 }
@@ -99,8 +55,7 @@ static void vlog_line(struct run *r, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&r->log_mu);
 }
 
-static void run_log(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void run_log(struct run *r, const char *fmt, ...)
+void run_log(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -109,8 +64,7 @@ static void run_log(struct run *r, const char *fmt, ...)
 }
 
 /* An environment problem worth reporting in results.json and on stderr. */
-static void run_error(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void run_error(struct run *r, const char *fmt, ...)
+void run_error(struct run *r, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -165,7 +119,7 @@ static void record(struct run *r, struct hevent *ev)
 	}
 }
 
-static void record_nemesis(struct run *r, enum htype type, const char *f, const char *value_json,
+void run_record_nemesis(struct run *r, enum htype type, const char *f, const char *value_json,
 			   const char *error)
 {
 	struct hevent ev = {.process = HPROC_NEMESIS, .type = type, .f = f, .error = error};
@@ -197,7 +151,7 @@ static void record_nemesis(struct run *r, enum htype type, const char *f, const 
  * With `claims`, a node that calls itself leader at the highest term among those that answer
  * is taken when no majority agrees: with its followers paused or cut off, a leader is still
  * the leader a fault means, though no majority can say so. */
-static int find_leader(struct run *r, int timeout_ms, bool claims)
+int run_find_leader(struct run *r, int timeout_ms, bool claims)
 {
 	struct db_status st[DB_MAX_NODES];
 	int64_t deadline = clock_mono_ns() + (int64_t)timeout_ms * CLOCK_NS_PER_MS;
@@ -221,7 +175,7 @@ static int find_leader(struct run *r, int timeout_ms, bool claims)
 
 static int env_leader(struct nemesis_env *env, int timeout_ms)
 {
-	return find_leader(env->run, timeout_ms, true);
+	return run_find_leader(env->run, timeout_ms, true);
 }
 
 /* ---- workers ----------------------------------------------------------------------------- */
@@ -234,7 +188,7 @@ struct worker {
 
 /* Wait on r->cv until the monotonic time `until_ns` (run time) or TICK_NS from now. Caller
  * holds r->mu. */
-static void wait_locked(struct run *r, int64_t until_ns)
+void run_wait_locked(struct run *r, int64_t until_ns)
 {
 	int64_t now = run_now(r);
 	if (until_ns > now + TICK_NS)
@@ -312,7 +266,7 @@ static void *worker_main(void *arg)
 		if (st == GEN_DONE)
 			break;
 		if (st == GEN_WAIT) {
-			wait_locked(r, wake);
+			run_wait_locked(r, wake);
 			continue;
 		}
 		pthread_mutex_unlock(&r->mu);
@@ -348,165 +302,6 @@ static void *worker_main(void *arg)
 }
 
 /* ---- faults ------------------------------------------------------------------------------ */
-
-static void start_fault(struct run *r, const struct gen_fault *f)
-{
-	const struct spec_fault *sf = &r->spec.nemesis.faults[f->fault];
-	struct nemesis_act a = {.id = f->id, .kind = nemesis_find(sf->kind), .fault = sf,
-				.started = run_now(r), .until = f->until};
-	char err[1024] = "", val[NEMESIS_VALUE_MAX];
-	snprintf(val, sizeof val, "{\"fault\":\"%s\",\"target\":\"%s\"}", sf->kind, sf->target);
-	record_nemesis(r, HTYPE_INVOKE, a.kind ? a.kind->start_f : sf->kind, val, NULL);
-	int rc = a.kind ? a.kind->start(&r->env, &a, f->rnd, err, sizeof err)
-			: err_set(err, sizeof err, SB_EINVAL, "unknown fault kind '%s'", sf->kind);
-	a.started = run_now(r);
-	if (rc) {
-		snprintf(a.error, sizeof a.error, "%s", err);
-		if (!a.desc[0])
-			snprintf(a.desc, sizeof a.desc, "%s %s", sf->kind, sf->target);
-		run_error(r, "fault %llu (%s): %s", (unsigned long long)a.id, a.desc, err);
-	} else {
-		run_log(r, "fault %llu: %s", (unsigned long long)a.id, a.desc);
-	}
-	record_nemesis(r, HTYPE_INFO, a.kind ? a.kind->start_f : sf->kind,
-		       a.value[0] ? a.value : val, rc ? a.error : NULL);
-	pthread_mutex_lock(&r->mu);
-	if (r->nacts == r->capacts) {
-		size_t cap = r->capacts ? 2 * r->capacts : 16;
-		struct nemesis_act *p = realloc(r->acts, cap * sizeof *p);
-		if (!p) {
-			pthread_mutex_unlock(&r->mu);
-			/* Not tracked: heal_all at the end still undoes it. */
-			run_error(r, "fault %llu: out of memory tracking it", (unsigned long long)a.id);
-			return;
-		}
-		r->acts = p;
-		r->capacts = cap;
-	}
-	r->acts[r->nacts++] = a;
-	snprintf(r->last_fault, sizeof r->last_fault, "%s", a.desc);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static void heal_fault(struct run *r, size_t i)
-{
-	pthread_mutex_lock(&r->mu);
-	struct nemesis_act a = r->acts[i];
-	pthread_mutex_unlock(&r->mu);
-	char err[1024] = "";
-	int rc = 0;
-	if (a.kind) {
-		char val[64];
-		snprintf(val, sizeof val, "{\"fault\":%llu}", (unsigned long long)a.id);
-		record_nemesis(r, HTYPE_INVOKE, a.kind->heal_f, val, NULL);
-		rc = a.kind->heal(&r->env, &a, err, sizeof err);
-		record_nemesis(r, HTYPE_INFO, a.kind->heal_f, a.heal_value[0] ? a.heal_value : val,
-			       rc ? err : NULL);
-		if (rc)
-			run_error(r, "heal of fault %llu (%s): %s", (unsigned long long)a.id, a.desc, err);
-		else
-			run_log(r, "healed fault %llu: %s", (unsigned long long)a.id, a.heal_desc);
-	}
-	a.healed = true;
-	a.healed_at = run_now(r);
-	if (rc && !a.error[0])
-		snprintf(a.error, sizeof a.error, "heal: %s", err);
-	pthread_mutex_lock(&r->mu);
-	r->acts[i] = a;
-	gen_fault_healed(r->gen, a.id);
-	pthread_mutex_unlock(&r->mu);
-}
-
-/* Heal the faults that are due (all of them when `all`), newest first. Returns the earliest
- * time a remaining one is due (INT64_MAX if none). */
-static int64_t heal_due(struct run *r, bool all)
-{
-	int64_t next = INT64_MAX;
-	pthread_mutex_lock(&r->mu);
-	size_t n = r->nacts;
-	pthread_mutex_unlock(&r->mu);
-	for (size_t k = n; k-- > 0;) {
-		pthread_mutex_lock(&r->mu);
-		bool healed = r->acts[k].healed;
-		int64_t until = r->acts[k].until;
-		pthread_mutex_unlock(&r->mu);
-		if (healed)
-			continue;
-		if (all || until <= run_now(r))
-			heal_fault(r, k);
-		else if (until < next)
-			next = until;
-	}
-	return next;
-}
-
-/* Every kind's heal_all, in the table's order: whatever the bookkeeping says, nothing stays
- * broken. Returns the number of kinds that failed. */
-static int heal_everything(struct run *r)
-{
-	int failed = 0;
-	for (size_t k = 0; nemesis_kinds[k]; k++) {
-		char err[1024] = "";
-		if (nemesis_kinds[k]->heal_all(&r->env, err, sizeof err)) {
-			run_error(r, "heal_all %s: %s", nemesis_kinds[k]->name, err);
-			failed++;
-		}
-	}
-	return failed;
-}
-
-static void *nemesis_main(void *arg)
-{
-	struct run *r = arg;
-	struct gen_fault pend;
-	bool have = false;
-	for (;;) {
-		int64_t next_heal = heal_due(r, false);
-		pthread_mutex_lock(&r->mu);
-		int64_t now = run_now(r);
-		if (gen_phase(r->gen, now) >= GEN_HEAL) {
-			pthread_mutex_unlock(&r->mu);
-			break;
-		}
-		int64_t wake = now + TICK_NS;
-		if (!have) {
-			enum gen_status st = gen_next_fault(r->gen, now, &pend, &wake);
-			have = st == GEN_NEXT;
-			if (st == GEN_DONE)
-				wake = now + TICK_NS;
-		}
-		if (have && pend.at <= now) {
-			pthread_mutex_unlock(&r->mu);
-			start_fault(r, &pend);
-			have = false;
-			continue;
-		}
-		int64_t until = have ? pend.at : wake;
-		if (next_heal < until)
-			until = next_heal;
-		wait_locked(r, until);
-		pthread_mutex_unlock(&r->mu);
-	}
-	if (have) { /* handed out but never started: free its slot */
-		pthread_mutex_lock(&r->mu);
-		gen_fault_healed(r->gen, pend.id);
-		pthread_mutex_unlock(&r->mu);
-	}
-	/* The main phase is over: heal everything, then let recovery begin. */
-	run_log(r, "main phase over: healing");
-	heal_due(r, true);
-	heal_everything(r);
-	pthread_mutex_lock(&r->mu);
-	int64_t now = run_now(r);
-	r->phase[REPORT_HEAL][1] = (double)now / 1e9;
-	r->phase[REPORT_RECOVERY][0] = (double)now / 1e9;
-	gen_healed(r->gen, now);
-	r->running--;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	run_log(r, "healed: recovery");
-	return NULL;
-}
 
 /* ---- progress ---------------------------------------------------------------------------- */
 
@@ -561,11 +356,11 @@ static void watch(struct run *r)
 			pthread_mutex_unlock(&r->mu);
 			break;
 		}
-		wait_locked(r, run_now(r) + TICK_NS);
+		run_wait_locked(r, run_now(r) + TICK_NS);
 		pthread_mutex_unlock(&r->mu);
 		int64_t now = run_now(r);
 		if (now - last_leader >= 2 * CLOCK_NS_PER_S) {
-			int l = find_leader(r, 0, false);
+			int l = run_find_leader(r, 0, false);
 			pthread_mutex_lock(&r->mu);
 			r->leader = l;
 			pthread_mutex_unlock(&r->mu);
@@ -601,6 +396,7 @@ static int resolve_hosts(struct run *r, char *err, size_t errlen)
 		control_host_defaults(h);
 		snprintf(h->name, sizeof h->name, "%s", s->name);
 		snprintf(h->address, sizeof h->address, "%s", s->address);
+		snprintf(h->dc, sizeof h->dc, "%s", s->dc);
 		h->port = s->port ? s->port : ssh->port;
 		snprintf(h->user, sizeof h->user, "%s", s->user[0] ? s->user : ssh->user);
 		snprintf(h->key_file, sizeof h->key_file, "%s", ssh->private_key);
@@ -670,6 +466,8 @@ static int open_db(struct run *r, char *err, size_t errlen)
 			    .run_id = run_id, .client_port = s->db.client_port,
 			    .peer_port = s->db.peer_port, .args = args,
 			    .ready_timeout_ms = (int)(s->db.ready_timeout_ns / CLOCK_NS_PER_MS)};
+	/* What the spec's fault kinds need of the nodes (libfaketime for clock faults). */
+	nemesis_db_opts(s, &o);
 	return db_open(&r->db, r->nodes.hosts, r->nodes.n, &o, err, errlen);
 }
 
@@ -694,7 +492,7 @@ static int setup_cluster(struct run *r, char *err, size_t errlen)
 	if (run_signal)
 		return err_set(err, errlen, SB_EIO, "interrupted during setup");
 	int ms = (int)(s->db.ready_timeout_ns / CLOCK_NS_PER_MS);
-	int l = find_leader(r, ms, false);
+	int l = run_find_leader(r, ms, false);
 	if (l < 0)
 		return err_set(err, errlen, SB_EIO, "no leader elected within %d ms", ms);
 	r->leader = l;
@@ -709,7 +507,7 @@ static void teardown(struct run *r)
 	if (!r->db)
 		return;
 	run_log(r, "teardown: healing every fault kind");
-	heal_everything(r);
+	run_heal_everything(r);
 	run_log(r, "teardown: collecting logs");
 	if (db_collect(r->db, NULL, r->store.dir, err, sizeof err))
 		run_error(r, "%s", err);
@@ -765,7 +563,7 @@ static int finish(struct run *r, bool ran, int64_t started_wall, double cpu0)
 				.started = (time_t)(started_wall / CLOCK_NS_PER_S),
 				.concurrency = r->workers, .model = chk_model_name(r->model),
 				.faults = r->acts, .nfaults = r->nacts,
-				.interrupted = run_signal != 0, .expect_held = -1};
+				.interrupted = run_signal != 0, .expect_held = -1, .as_written = -1};
 	const char *names[DB_MAX_NODES];
 	for (size_t i = 0; r->db && i < r->db->n; i++)
 		names[i] = r->db->nodes[i].name;
@@ -793,6 +591,12 @@ static int finish(struct run *r, bool ran, int64_t started_wall, double cpu0)
 		rr.check_error = r->nerrors ? r->errors[0] : "the run did not start";
 	}
 	rr.check = res;
+	struct sbuf tl = {0};
+	if (r->spec.nemesis.nsteps) {
+		run_timeline_json(r, &tl);
+		rr.timeline_json = tl.p;
+		rr.as_written = ran ? run_timeline_as_written(r) : 0;
+	}
 	rr.cpu_run_s = cpu1 - cpu0;
 	rr.cpu_workload_s = r->cpu_workload;
 	rr.cpu_check_s = cpu_seconds() - cpu1;
@@ -810,6 +614,7 @@ static int finish(struct run *r, bool ran, int64_t started_wall, double cpu0)
 	report_summary(&rr, stdout);
 	fflush(stdout);
 	int code = rr.exit;
+	sbuf_free(&tl);
 	chk_result_free(res);
 	return code;
 }
@@ -869,12 +674,6 @@ static int run_one(const struct spec *spec, const struct run_opts *o)
 			     !r->wk ? r->spec.workload.kind : r->spec.db.kind);
 		goto early;
 	}
-	if (r->spec.nemesis.nsteps) {
-		rc = err_set(err, sizeof err, SB_EINVAL,
-			     "%s: nemesis.timeline: scripted timelines are not run yet; use "
-			     "nemesis.faults", r->spec.path);
-		goto early;
-	}
 	r->model = r->wk->model;
 	if (r->spec.checker.model[0] &&
 	    (rc = chk_model_parse(r->spec.checker.model, &r->model, err, sizeof err)))
@@ -908,8 +707,9 @@ static int run_one(const struct spec *spec, const struct run_opts *o)
 	run_log(r, "main phase: %u workers, %.0f s", r->workers,
 		(double)r->spec.time_limit_ns / 1e9);
 	pthread_t nem;
+	run_timeline_init(r);
 	r->running = 1;
-	if (pthread_create(&nem, NULL, nemesis_main, r)) {
+	if (pthread_create(&nem, NULL, run_nemesis_main, r)) {
 		free(ws);
 		run_error(r, "cannot start the nemesis thread");
 		goto out;
@@ -1019,6 +819,7 @@ static int dry_run(struct spec *s, const struct run_opts *o)
 		fprintf(stderr, "splitbrain run: %s\n", err);
 		return SB_EXIT_INTERNAL;
 	}
+	run_timeline_print(s, stdout);
 	return 0;
 }
 

@@ -75,6 +75,19 @@ bug_run() {
 campaign tests/fixtures/runs/ack-before-commit.yaml 1
 bug_run
 
+step "a timeline: the leader dies at leader-after-partial-replicate while a follower is cut off"
+"$SB" run tests/fixtures/runs/timeline-partial-replicate.yaml --store "$STORE" --no-progress
+rc=$?
+[ $rc = 0 ] || fail "timeline run: exit $rc, want 0 (valid)"
+RUN=$(readlink -f "$STORE/latest")
+H=$RUN/history.jsonl
+grep -q '"type":"info","f":"partition","value":{"shape":"isolate-node"' "$H" || fail "timeline: no partition in the history"
+grep -q '"type":"info","f":"crashpoint","value":{"nodes":\[' "$H" || fail "timeline: no crash point in the history"
+grep -q '"type":"info","f":"restart","value":{"point":"leader-after-partial-replicate","fired":true' "$H" ||
+	fail "timeline: the history does not show the crash and the restart"
+[ "$(field "$RUN/results.json" 'd["as_written"] and [s["result"] for s in d["timeline"]] == ["ran"] * 3')" = True ] ||
+	fail "timeline: not every step ran as written"
+
 step "the same through a nodes file listing the lab's hosts"
 NODES=$PWD/$BUILD/run-test-nodes
 cp "$LAB/nodes" "$NODES"

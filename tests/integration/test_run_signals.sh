@@ -5,6 +5,9 @@
 #     (restarts it), checks what it recorded and exits; every node runs afterwards;
 #   - SIGINT while the leader is paused: every node runs and none is stopped afterwards;
 #   - SIGTERM the same way;
+#   - SIGINT while a partition, a clock skew, an armed crash point and netem delay (refused
+#     where the kernel has no netem) are all in force: afterwards no SPLITBRAIN rule, no
+#     netem qdisc, every clock neutral, no crash point armed, every node running;
 #   - SIGKILL of the controller mid-run: the history on disk reads back with `splitbrain
 #     check` (an operation cut off counts as indeterminate).
 set -u
@@ -64,6 +67,35 @@ interrupt() {
 interrupt tests/fixtures/runs/interrupt-kill.yaml INT kill
 interrupt tests/fixtures/runs/interrupt-pause.yaml INT pause
 interrupt tests/fixtures/runs/interrupt-pause.yaml TERM pause
+
+step "SIGINT with a partition, a clock skew, a crash point and netem in force"
+rm -rf "$STORE"
+"$SB" run tests/fixtures/runs/interrupt-all.yaml --store "$STORE" --no-progress >"$BUILD/run-signal.out" 2>&1 &
+PID=$!
+# The last step's fault event (netem: started, or refused by a kernel without it).
+wait_for "$STORE/latest/history.jsonl" '"process":"nemesis","type":"info","f":"netem"' 60 ||
+	fail "the four faults did not start within 60 s"
+grep -q '"type":"info","f":"partition","value":{"shape"' "$STORE/latest/history.jsonl" || fail "no partition in force"
+grep -q '"type":"info","f":"clock"' "$STORE/latest/history.jsonl" || fail "no clock fault"
+grep -q '"type":"info","f":"crashpoint"' "$STORE/latest/history.jsonl" || fail "no crash point armed"
+kill -INT "$PID"
+wait "$PID"
+rc=$?
+PID=
+cat "$BUILD/run-signal.out"
+[ $rc = 2 ] || fail "interrupt-all: exit $rc, want 2"
+nodes_healthy interrupt-all
+for h in 1 2 3; do
+	ns=sb${TAG}n$h
+	n=$(ip netns exec "$ns" iptables -S SPLITBRAIN 2>/dev/null | grep -c -- '-j DROP')
+	[ "$n" = 0 ] || fail "interrupt-all: $n partition rules left on n$h"
+	ip netns exec "$ns" tc qdisc show 2>/dev/null | grep -q netem && fail "interrupt-all: netem left on n$h"
+	rc_file=$NODEDIR/n$h/faketime.rc
+	[ ! -e "$rc_file" ] || [ "$(cat "$rc_file")" = "+0 x1" ] || fail "interrupt-all: n$h clock not neutral: $(cat "$rc_file")"
+	armed=$(redis-cli -h "${ADDR[n$h]}" -p 7001 INFO 2>/dev/null | tr -d '\r' | sed -n 's/^crashpoint://p')
+	[ -z "$armed" ] || fail "interrupt-all: crash point $armed still armed on n$h"
+done
+"$SB" db wipe --nodes lab >/dev/null || fail "wipe failed"
 
 step "SIGKILL of the controller mid-run: the history reads back"
 rm -rf "$STORE"
