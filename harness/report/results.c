@@ -16,29 +16,39 @@ static const char *const phase_names[REPORT_NPHASE] = {"main", "heal", "recovery
 void report_verdict(struct report_run *r)
 {
 	if (!r->check) {
-		r->verdict = "error";
-		r->exit = SB_EXIT_INTERNAL;
-		return;
+		/* Nothing to judge the history by; an anomaly the other checks found still
+		 * stands. */
+		bool found = r->checks && checks_anomalies(r->checks);
+		r->verdict = found ? "invalid" : "error";
+		r->exit = found ? SB_EXIT_INVALID : SB_EXIT_INTERNAL;
+		goto expect;
 	}
 	r->verdict = chk_verdict_name(r->check->verdict);
 	r->exit = (int)r->check->verdict;
+	if (r->checks && checks_anomalies(r->checks)) {
+		r->verdict = "invalid";
+		r->exit = SB_EXIT_INVALID;
+	}
 	/* A run cut short found nothing wrong in what it did, which is not a pass: a CI gate
 	 * must not go green on a campaign that was stopped. Anomalies found still count. */
-	if (r->interrupted && r->check->verdict == CHK_VALID) {
+	if (r->interrupted && r->exit == SB_EXIT_VALID) {
 		r->verdict = "unknown";
 		r->exit = SB_EXIT_UNKNOWN;
 	}
 	/* Likewise a scripted scenario that did not run as written: nothing was found, but what
 	 * it was meant to provoke may never have happened. */
-	if (r->as_written == 0 && r->check->verdict == CHK_VALID) {
+	if (r->as_written == 0 && r->exit == SB_EXIT_VALID) {
 		r->verdict = "unknown";
 		r->exit = SB_EXIT_UNKNOWN;
 	}
+expect:
 	r->expect_held = -1;
 	if (r->spec->expect[0]) {
 		r->expect_held = !strcmp(r->spec->expect, r->verdict);
-		/* A reproduction that finds what it expects passes; one that does not fails. */
-		r->exit = r->expect_held ? SB_EXIT_VALID : SB_EXIT_INVALID;
+		/* A reproduction that finds what it expects passes; one that does not fails. A
+		 * run that could not be completed or checked stays an error (255). */
+		if (r->exit != SB_EXIT_INTERNAL)
+			r->exit = r->expect_held ? SB_EXIT_VALID : SB_EXIT_INVALID;
 	}
 }
 
@@ -198,8 +208,16 @@ int report_results_json(const struct report_run *r, FILE *f)
 		sbuf_addf(&b, ",\"timeline\":%s,\"as_written\":%s", r->timeline_json,
 			  r->as_written ? "true" : "false");
 	LIT(&b, ",\"anomalies\":[");
+	size_t before = b.len;
 	anomalies_json(&b, r->check);
-	LIT(&b, "],\"errors\":[");
+	if (r->checks) {
+		checks_anomalies_json(r->checks, &b, b.len > before);
+		LIT(&b, "],");
+		checks_sections_json(r->checks, &b);
+		LIT(&b, ",\"errors\":[");
+	} else {
+		LIT(&b, "],\"errors\":[");
+	}
 	for (size_t i = 0; i < r->nerrors; i++) {
 		if (i)
 			sbuf_addc(&b, ',');
@@ -260,6 +278,8 @@ int report_junit(const struct report_run *r, FILE *f)
 	size_t tests = c ? (c->ninvalid + c->nunknown + 1) : 1;
 	size_t failures = c ? c->ninvalid : 0, skipped = c ? c->nunknown : 0;
 	size_t errors = c ? 0 : 1;
+	if (r->checks)
+		checks_junit_count(r->checks, &tests, &failures, &skipped);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
 	fprintf(f, "<testsuite name=\"");
 	xml_text(f, r->spec->name);
@@ -298,6 +318,8 @@ int report_junit(const struct report_run *r, FILE *f)
 			fprintf(f, "  </testcase>\n");
 		}
 	}
+	if (r->checks)
+		checks_junit(r->checks, f, xml_text);
 	fprintf(f, "</testsuite>\n</testsuites>\n");
 	return ferror(f) ? SB_EIO : 0;
 }
@@ -334,6 +356,8 @@ void report_summary(const struct report_run *r, FILE *f)
 	}
 	if (r->as_written == 0)
 		fprintf(f, "  scenario: did not run as written (see the timeline in results.json)\n");
+	if (r->checks)
+		checks_summary(r->checks, f);
 	for (size_t i = 0; i < r->nerrors; i++)
 		fprintf(f, "  error: %s\n", r->errors[i]);
 	if (r->check_error)

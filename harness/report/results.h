@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "checker/checker.h"
+#include "harness/check/checks.h"
 #include "harness/nemesis/nemesis.h"
 #include "harness/spec/spec.h"
 #include "harness/workload/workload.h"
@@ -35,6 +36,8 @@ struct report_run {
 	const struct nemesis_act *faults;
 	size_t nfaults;
 	const struct chk_result *check; /* NULL when the history could not be checked */
+	const struct checks *checks;  /* election safety, replica agreement, availability;
+					 NULL: none ran */
 	const char *check_error;      /* why not, or NULL */
 	const char *const *errors;    /* environment problems during the run */
 	size_t nerrors;
@@ -50,7 +53,10 @@ struct report_run {
 	double cpu_check_s;           /* and for checking the history */
 };
 
-/* The run's verdict from the check (or "error") and its exit code (docs/exit-codes.md). */
+/* The run's verdict from the check (or "error") and its exit code (docs/exit-codes.md).
+ * An anomaly of the run's own checks (checks.h: two leaders in a term, replicas that
+ * disagree, a failed availability threshold) makes it invalid (exit 1) whatever the
+ * history's verdict. */
 void report_verdict(struct report_run *r);
 
 int report_results_json(const struct report_run *r, FILE *f);

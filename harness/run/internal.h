@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "checker/checker.h"
+#include "harness/check/checks.h"
 #include "harness/client/client.h"
 #include "harness/control/nodes.h"
 #include "harness/db/db.h"
@@ -89,6 +90,7 @@ struct run {
 	int progress;
 	char last_fault[NEMESIS_DESC_MAX];
 	struct run_timeline tl;
+	struct checks checks; /* election safety, replica agreement, availability */
 };
 
 

@@ -508,6 +508,13 @@ static void teardown(struct run *r)
 		return;
 	run_log(r, "teardown: healing every fault kind");
 	run_heal_everything(r);
+	/* Healed, and quiet since the final reads: the replicas must converge and agree. */
+	checks_agreement(&r->checks, r->db,
+			 !r->t0 ? "the workload did not run" : r->stop ? "the workload was stopped"
+								 : NULL,
+			 AGREE_DEFAULT_TIMEOUT_NS);
+	run_log(r, "teardown: replica agreement: %s %s",
+		agree_status_name(r->checks.agreement.status), r->checks.agreement.reason);
 	run_log(r, "teardown: collecting logs");
 	if (db_collect(r->db, NULL, r->store.dir, err, sizeof err))
 		run_error(r, "%s", err);
@@ -597,6 +604,13 @@ static int finish(struct run *r, bool ran, int64_t started_wall, double cpu0)
 		rr.timeline_json = tl.p;
 		rr.as_written = ran ? run_timeline_as_written(r) : 0;
 	}
+	double final = r->phase[REPORT_FINAL][0] >= 0 ? r->phase[REPORT_FINAL][0] : rr.duration_s;
+	struct checks_input ci = {.db = r->db, .store_dir = r->store.dir,
+				  .history_path = r->history_path, .spec = &r->spec,
+				  .faults = r->acts, .nfaults = r->nacts,
+				  .end_ns = (int64_t)(final * 1e9), .ran = ran};
+	checks_after_run(&r->checks, &ci);
+	rr.checks = &r->checks;
 	rr.cpu_run_s = cpu1 - cpu0;
 	rr.cpu_workload_s = r->cpu_workload;
 	rr.cpu_check_s = cpu_seconds() - cpu1;
@@ -634,6 +648,7 @@ static void run_free(struct run *r)
 	for (size_t i = 0; i < r->nerrors; i++)
 		free(r->errors[i]);
 	free(r->acts);
+	checks_free(&r->checks);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->log_mu);
 	pthread_cond_destroy(&r->cv);

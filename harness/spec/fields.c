@@ -905,6 +905,9 @@ static const struct spec_field top_fields[] = {
 	 .doc = "time limit of each final read attempt"},
 	{ROW(SPEC_T_MAP, struct spec, checker, "checker"), .sub = &spec_sec_checker,
 	 .doc = "how the history is checked (below)"},
+	{ROW(SPEC_T_MAP, struct spec, availability, "availability"), .sub = &spec_sec_availability,
+	 .doc = "thresholds on availability around faults (below); a failed one makes the run "
+		"invalid"},
 	{ROW(SPEC_T_U64, struct spec, seed, "seed"), .given_off = offsetof(struct spec, seed_given) + 1,
 	 .present = seed_present, .def_doc = "chosen at random, recorded in the run's test.yaml",
 	 .example = "42", .doc = "the same seed gives the same operations and fault schedule"},
@@ -1099,6 +1102,22 @@ static const struct spec_field checker_fields[] = {
 	 .doc = "memory cap of the search (a bare number is MiB); 0: half the machine's"},
 };
 
+static const struct spec_field availability_fields[] = {
+	{ROW(SPEC_T_DURATION, struct spec_availability, recover_within_ns, "recover_within"),
+	 .min = 0, .max = DAY_NS, .def = "0s", .example = "5s",
+	 .doc = "every fault: a write is acknowledged within this of its start (one invoked "
+		"after it); 0: not checked"},
+	{ROW(SPEC_T_DOUBLE, struct spec_availability, min_ok_share, "min_ok_share"), .dmin = 0,
+	 .dmax = 1, .def = "0", .example = "0.5",
+	 .doc = "every fault window: at least this share of the operations invoked in it "
+		"succeeded; 0: not checked"},
+	{ROW(SPEC_T_DOUBLE, struct spec_availability, min_recovery_ok_share,
+	     "min_recovery_ok_share"),
+	 .dmin = 0, .dmax = 1, .def = "0", .example = "0.9",
+	 .doc = "every recovery period (a fault's heal to the next fault's start): at least this "
+		"share succeeded; 0: not checked"},
+};
+
 static const struct spec_field host_fields[] = {
 	{ROW(SPEC_T_NAME, struct spec_host, name, "name"), .flags = SPEC_F_REQUIRED,
 	 .example = "n1", .doc = "the node's name (its --id, its folder in the store)"},
@@ -1134,6 +1153,8 @@ const struct spec_section spec_sec_step =
 		(long long)offsetof(struct spec_step, pos), step_check);
 const struct spec_section spec_sec_checker =
 	SECTION("checker", checker_fields, struct spec_checker, -1, -1, NULL);
+const struct spec_section spec_sec_availability =
+	SECTION("availability", availability_fields, struct spec_availability, -1, -1, NULL);
 const struct spec_section spec_sec_host =
 	SECTION("nodes[]", host_fields, struct spec_host, -1, (long long)offsetof(struct spec_host, pos),
 		NULL);

@@ -107,7 +107,7 @@ struct spec_ctx {
 /* The sections (fields.c). */
 extern const struct spec_section spec_sec_top, spec_sec_ssh, spec_sec_db, spec_sec_workload,
 	spec_sec_mix, spec_sec_nemesis, spec_sec_fault, spec_sec_step, spec_sec_checker,
-	spec_sec_host;
+	spec_sec_availability, spec_sec_host;
 
 /* Cross-section checks and derived defaults, once the whole file was read (fields.c). */
 int spec_resolve(struct spec_ctx *c, const struct ynode *root);

@@ -190,6 +190,15 @@ struct spec_checker {
 	uint64_t memory;              /* bytes; default 0 = half the machine's memory */
 };
 
+/* `availability:` — thresholds on how the cluster serves clients around faults
+ * (harness/check/availability.h). Zero: not checked; the figures are reported either way. */
+struct spec_availability {
+	int64_t recover_within_ns;    /* every fault: an acknowledged write within this of its
+					 start */
+	double min_ok_share;          /* every fault window: at least this share succeeded */
+	double min_recovery_ok_share; /* every recovery period (heal to next fault) */
+};
+
 struct spec {
 	char path[SPEC_PATH_MAX];     /* the file it was read from */
 	char dir[SPEC_PATH_MAX];      /* its directory (relative paths in it resolve here) */
@@ -205,6 +214,7 @@ struct spec {
 	int64_t final_timeout_ns;     /* the final reads' time limit; default 30s */
 	bool final_reads;             /* default true */
 	struct spec_checker checker;
+	struct spec_availability availability;
 	uint64_t seed;
 	bool seed_given;              /* when not given, the runner picks one and records it */
 	char expect[16];              /* "" | valid | invalid: what the run must find */

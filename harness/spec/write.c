@@ -388,6 +388,11 @@ int spec_write_reference(FILE *out)
 			  "One step; steps run in order, each after the previous one.",
 			  &spec_sec_step);
 	reference_section(out, "`checker`", "How the history is checked.", &spec_sec_checker);
+	reference_section(out, "`availability`",
+			  "Thresholds on how the cluster serves clients around faults. The "
+			  "figures are in results.json either way; a threshold that fails is an "
+			  "anomaly of kind `availability` and the run is invalid (exit 1).",
+			  &spec_sec_availability);
 	reference_workloads(out);
 	reference_faults(out);
 	return fflush(out) || ferror(out) ? SB_EIO : 0;
