@@ -415,6 +415,7 @@ const struct nemesis_kind nemesis_crashpoint = {
 	.fields = "target,point,hit,duration,restart_after",
 	.required = "point",
 	.default_target = "leader",
+	.default_duration_ns = DEFAULT_WINDOW_NS,
 	.start_f = "crashpoint",
 	.heal_f = "restart",
 	.start = crashpoint_start,

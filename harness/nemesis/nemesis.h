@@ -77,6 +77,7 @@ struct nemesis_kind {
 	const char *fields;          /* spec_fault fields it takes: "target,restart_after,weight" */
 	const char *required;        /* of those, the ones it requires */
 	const char *default_target;  /* when `target:` is not given */
+	int64_t default_duration_ns; /* when `duration:` is not given; 0: the spec's (5s) */
 	const char *start_f;         /* history `f` of its start event: "kill" */
 	const char *heal_f;          /* and of its heal: "start" */
 	/* Inject the fault described by act->fault, drawing on rnd for choices; fill act->nodes,

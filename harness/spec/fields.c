@@ -396,7 +396,37 @@ static void groups_write(FILE *out, const struct spec_field *f, const void *base
 static const struct spec_custom groups_custom = {"a list of groups of node names",
 						 groups_parse, groups_write};
 
-/* ---- cut-link: [n1, n2] ---- */
+/* ---- datacenter labels: cut-dc's dc and cut-link's two ends ---- */
+
+/* A datacenter label as a fault names it: a word, or $leader (the leader's datacenter when
+ * the fault starts). */
+static bool dc_label_ok(const char *s)
+{
+	return !strcmp(s, "$leader") || spec_is_word(s);
+}
+
+static int dc_parse(struct spec_ctx *c, const struct spec_field *f, void *base,
+		    const struct ynode *v)
+{
+	struct spec_fault *flt = base;
+	char sb[80];
+	int rc = scalar(c, f, v, sizeof flt->dc);
+	if (rc)
+		return rc;
+	if (!dc_label_ok(v->text))
+		return fail_field(c, f, v, "%s: %s is not a datacenter label (a word, or $leader)",
+				  spec_show(v->text, v->len, sb, sizeof sb));
+	spec_copy(flt->dc, sizeof flt->dc, v->text);
+	return 0;
+}
+
+static void dc_write(FILE *out, const struct spec_field *f, const void *base, int indent)
+{
+	write_plain(out, ((const struct spec_fault *)base)->dc);
+}
+
+static const struct spec_custom dc_custom = {"a datacenter label, or $leader", dc_parse,
+					     dc_write};
 
 static int link_parse(struct spec_ctx *c, const struct spec_field *f, void *base,
 		      const struct ynode *v)
@@ -405,15 +435,16 @@ static int link_parse(struct spec_ctx *c, const struct spec_field *f, void *base
 	char path[256], sb[80];
 	spec_field_path(c, f->name, path, sizeof path);
 	if (v->type != YNODE_SEQ || v->n != 2)
-		return spec_fail(c, v, "%s: expected two node names [n1, n2], got %s", path,
+		return spec_fail(c, v, "%s: expected two datacenter labels [A, B], got %s", path,
 				 v->type == YNODE_SEQ ? "another number of entries" : spec_tree_kind(v));
 	for (size_t i = 0; i < 2; i++) {
 		const struct spec_field item = {.name = f->name, .type = SPEC_T_WORD};
 		int rc = spec_text(c, &item, v->kids[i], SPEC_WORD_MAX, false);
 		if (rc)
 			return rc;
-		if (!spec_is_word(v->kids[i]->text))
-			return spec_fail(c, v->kids[i], "%s: %s is not a node name", path,
+		if (!dc_label_ok(v->kids[i]->text))
+			return spec_fail(c, v->kids[i],
+					 "%s: %s is not a datacenter label (a word, or $leader)", path,
 					 spec_show(v->kids[i]->text, v->kids[i]->len, sb, sizeof sb));
 		spec_copy(flt->link[i], sizeof flt->link[i], v->kids[i]->text);
 	}
@@ -431,7 +462,7 @@ static void link_write(FILE *out, const struct spec_field *f, const void *base, 
 	write_plain(out, flt->link[1]);
 }
 
-static const struct spec_custom link_custom = {"two node names", link_parse, link_write};
+static const struct spec_custom link_custom = {"two datacenter labels", link_parse, link_write};
 
 /* ---- timeline conditions: leader | died | commit>=N | log~RE ---- */
 
@@ -765,12 +796,21 @@ static int fault_check(struct spec_ctx *c, void *base, const struct ynode *map, 
 			if (!k->default_target || !*k->default_target)
 				continue;
 			spec_copy(flt->target, sizeof flt->target, k->default_target);
+		} else if (!strcmp(f->name, "duration") && k->default_duration_ns) {
+			flt->duration_ns = k->default_duration_ns;
 		} else if (!f->def || spec_parse_text(f, flt, f->def, NULL, msg, sizeof msg)) {
 			continue;
 		}
 		given |= 1ull << i;
 	}
 	flt->set = given;
+	/* The kind's own rules for its fields together (a shape it does not know, groups with
+	 * a target, ...): at load time, not when the fault would start mid-run. */
+	if (k->check) {
+		char msg[512];
+		if (k->check(flt, msg, sizeof msg))
+			return spec_fail(c, map, "%s: %s", c->path, msg);
+	}
 	return 0;
 }
 
@@ -1037,7 +1077,9 @@ static const struct spec_field fault_fields[] = {
 	 .doc = "the nodes it hits, chosen when it starts; in a timeline, `$id` is the nodes "
 		"of step `id`"},
 	{ROW(SPEC_T_DURATION, struct spec_fault, duration_ns, "duration"), .min = MS_NS,
-	 .max = DAY_NS, .def = "5s", .example = "2s", .doc = "how long until it is healed"},
+	 .max = DAY_NS, .def = "5s", .example = "2s",
+	 .doc = "how long until it is healed (crashpoint: how long the point may take to fire, "
+		"10s by default)"},
 	{ROW(SPEC_T_DURATION, struct spec_fault, restart_after_ns, "restart_after"), .min = 0,
 	 .max = DAY_NS, .def = "5s", .example = "2s",
 	 .doc = "a killed or crashed node is restarted this long after"},
@@ -1045,10 +1087,11 @@ static const struct spec_field fault_fields[] = {
 	 .doc = "partition: how the nodes are split"},
 	{ROW(SPEC_T_CUSTOM, struct spec_fault, groups, "groups"), .custom = &groups_custom,
 	 .example = "[[n1, n2], [n3]]", .doc = "partition: explicit groups"},
-	{ROW(SPEC_T_WORD, struct spec_fault, dc, "dc"), .example = "east",
-	 .doc = "partition: cut this datacenter off (hosts' `dc`)"},
+	{ROW(SPEC_T_CUSTOM, struct spec_fault, dc, "dc"), .custom = &dc_custom, .example = "east",
+	 .doc = "cut-dc: the datacenter (hosts' `dc`) to cut off; $leader: the leader's"},
 	{ROW(SPEC_T_CUSTOM, struct spec_fault, link, "link"), .custom = &link_custom,
-	 .example = "[n1, n2]", .doc = "partition: cut the link between two nodes"},
+	 .example = "[east, west]",
+	 .doc = "cut-link: the two datacenters whose link is cut; either may be $leader"},
 	{ROW(SPEC_T_WORD, struct spec_fault, point, "point"),
 	 .example = "leader-after-partial-replicate", .doc = "crashpoint: the crash point's name"},
 	{ROW(SPEC_T_U32, struct spec_fault, hit, "hit"), .min = 1, .max = 1000000, .def = "1",
@@ -1205,17 +1248,27 @@ static int fault_names(struct spec_ctx *c, const struct spec_fault *f, const str
 	snprintf(path, sizeof path, "%s.groups", where);
 	for (size_t i = 0; i < f->ngroups && !rc; i++)
 		rc = check_names(c, path, kid(spec_find(node, "groups"), i), f->groups[i]);
-	snprintf(path, sizeof path, "%s.link", where);
-	for (size_t i = 0; spec_fault_given(f, "link") && i < 2 && !rc; i++)
-		rc = check_names(c, path, kid(spec_find(node, "link"), i), f->link[i]);
-	if (rc || !spec_fault_given(f, "dc"))
+	if (rc)
 		return rc;
-	for (size_t i = 0; i < c->s->nodes.nhosts; i++)
-		if (!strcmp(c->s->nodes.hosts[i].dc, f->dc))
-			return 0;
-	char sb[80];
-	return spec_fail(c, spec_find(node, "dc"), "%s.dc: no host has dc %s", where,
-			 spec_show(f->dc, strlen(f->dc), sb, sizeof sb));
+	/* Datacenter labels can be checked only when the spec lists its hosts; a nodes file's
+	 * labels are checked when the fault starts. */
+	const char *labels[3] = {spec_fault_given(f, "dc") ? f->dc : NULL,
+				 spec_fault_given(f, "link") ? f->link[0] : NULL,
+				 spec_fault_given(f, "link") ? f->link[1] : NULL};
+	for (size_t l = 0; l < 3 && c->s->nodes.kind == SPEC_NODES_LIST; l++) {
+		if (!labels[l] || !strcmp(labels[l], "$leader"))
+			continue;
+		bool found = false;
+		for (size_t i = 0; i < c->s->nodes.nhosts && !found; i++)
+			found = !strcmp(c->s->nodes.hosts[i].dc, labels[l]);
+		if (found)
+			continue;
+		char sb[80];
+		const struct ynode *at = l ? kid(spec_find(node, "link"), l - 1) : spec_find(node, "dc");
+		return spec_fail(c, at, "%s.%s: no host has dc %s", where, l ? "link" : "dc",
+				 spec_show(labels[l], strlen(labels[l]), sb, sizeof sb));
+	}
+	return 0;
 }
 
 static int nodes_names(struct spec_ctx *c, const struct ynode *root)
