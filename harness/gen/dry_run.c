@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "lib/err.h"
+#include "lib/units.h"
 
 /* Seconds with six decimals, from integers: the same text on every machine. */
 static void fmt_time(char *buf, size_t n, int64_t ns)
@@ -44,9 +45,9 @@ static int print_header(const struct spec *spec, uint32_t workers, size_t max_op
 {
 	const struct spec_workload *w = &spec->workload;
 	char tl[32];
-	fmt_time(tl, sizeof tl, spec->time_limit_ns);
+	units_format_duration(spec->time_limit_ns, tl, sizeof tl);
 	fprintf(out, "# dry run%s%s%s: workload %s, %" PRIu32 " workers, rate %g/s (jitter %g), "
-		     "time limit %ss, seed %" PRIu64 "\n",
+		     "time limit %s, seed %" PRIu64 "\n",
 		spec->name[0] ? " of \"" : "", spec->name, spec->name[0] ? "\"" : "", w->kind,
 		workers, w->rate, w->jitter, tl, spec->seed);
 	fprintf(out, "# the first %zu operations, each completing ok at once\n", max_ops);
@@ -122,9 +123,10 @@ static int dry_faults(struct gen *g, const struct spec *spec, FILE *out)
 		return 0;
 	}
 	char iv[32], sa[32];
-	fmt_time(iv, sizeof iv, n->interval_ns);
-	fmt_time(sa, sizeof sa, n->start_after_ns < 0 ? n->interval_ns : n->start_after_ns);
-	fprintf(out, "# faults: every %ss (jitter %g) from %ss, at most %" PRIu32 " at once\n", iv,
+	units_format_duration(n->interval_ns, iv, sizeof iv);
+	units_format_duration(n->start_after_ns < 0 ? n->interval_ns : n->start_after_ns, sa,
+			      sizeof sa);
+	fprintf(out, "# faults: every %s (jitter %g) from %s, at most %" PRIu32 " at once\n", iv,
 		spec->workload.jitter, sa, n->max_concurrent ? n->max_concurrent : 1);
 	fprintf(out, "%12s %6s  %-24s %12s  %s\n", "time", "id", "fault", "until", "rnd");
 	int64_t now = 0;

@@ -483,6 +483,11 @@ static int setup_cluster(struct run *r, char *err, size_t errlen)
 	}
 	if (run_signal)
 		return err_set(err, errlen, SB_EIO, "interrupted during setup");
+	/* On a lab, `lab down` must find these node directories whatever base_dir says. */
+	const char *arg = s->nodes.kind == SPEC_NODES_LAB ? "lab" : s->nodes.file;
+	if (s->nodes.kind != SPEC_NODES_LIST &&
+	    (rc = db_record_lab_run(r->db, arg, r->nodes.path, err, errlen)))
+		return rc;
 	run_log(r, "setup: installing %s on %zu nodes", s->db.kind, r->db->n);
 	if ((rc = db_each(r->db, DB_OP_INSTALL, NULL, NULL, err, errlen)))
 		return rc;
