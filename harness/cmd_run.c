@@ -21,6 +21,9 @@ static const char run_usage[] =
 	"  --concurrency N|Nn   worker processes (Nn: N per node)\n"
 	"  --rate R             operations per second over all workers (0: as fast as they go)\n"
 	"  --seed S             the seed of the schedule (default: the spec's, or a new one)\n"
+	"  --bug NAME           raftnode: run with this bug switch on (repeatable; adds\n"
+	"                       `--bug NAME` to db.args; names: raftnode --help)\n"
+	"  --expect V           valid, invalid or none: replaces the spec's `expect:`\n"
 	"  --test-count N       run N campaigns, seeds S, S+1, ...; exit with the worst\n"
 	"  --store DIR          the store root (default ./store)\n"
 	"  --dry-run            print the first operations and every fault the generator\n"
@@ -36,7 +39,9 @@ static const char run_usage[] =
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {.store_root = "store", .test_count = 1, .progress = -1};
-	const char *concurrency = NULL, *store = NULL, *nodes = NULL;
+	const char *concurrency = NULL, *store = NULL, *nodes = NULL, *expect = NULL;
+	const char *bugs[8];
+	size_t nbugs = 0;
 	long long seed = -1, dry_ops = 20;
 	int test_count = 1, dry = 0, progress = 0, no_progress = 0;
 	int64_t time_limit = 0;
@@ -48,6 +53,8 @@ int cmd_run(int argc, char **argv)
 		OPT_STRING("concurrency", 0, &concurrency),
 		{.type = OPT_DOUBLE, .name = "rate", .dst = &rate, .dmin = 0, .dmax = 1e7},
 		{.type = OPT_LLONG, .name = "seed", .dst = &seed, .min = 0, .max = INT64_MAX},
+		{.type = OPT_LIST, .name = "bug", .dst = bugs, .cap = 8, .count = &nbugs},
+		OPT_STRING("expect", 0, &expect),
 		{.type = OPT_INT, .name = "test-count", .dst = &test_count, .min = 1, .max = 100000},
 		OPT_STRING("store", 0, &store),
 		OPT_BOOL("dry-run", 0, &dry),
@@ -80,6 +87,9 @@ int cmd_run(int argc, char **argv)
 	o.ov.nodes = nodes;
 	o.ov.time_limit_ns = time_limit;
 	o.ov.concurrency = concurrency;
+	o.ov.bugs = bugs;
+	o.ov.nbugs = nbugs;
+	o.ov.expect = expect;
 	if (rate >= 0) {
 		o.ov.rate = rate;
 		o.ov.rate_given = true;

@@ -167,8 +167,15 @@ int report_results_json(const struct report_run *r, FILE *f)
 		  (unsigned long long)s->seed, when, r->duration_s, r->verdict, r->exit,
 		  r->interrupted ? "true" : "false");
 	json_s(&b, s->expect[0] ? s->expect : NULL);
-	sbuf_addf(&b, ",\"expect_held\":%s,\"nodes\":",
+	sbuf_addf(&b, ",\"expect_held\":%s,\"detected_s\":",
 		  r->expect_held < 0 ? "null" : r->expect_held ? "true" : "false");
+	if (r->detected_by)
+		sbuf_addf(&b, "%.3f", r->detected_s);
+	else
+		LIT(&b, "null");
+	LIT(&b, ",\"detected_by\":");
+	json_s(&b, r->detected_by);
+	LIT(&b, ",\"nodes\":");
 	nodes_json(&b, r);
 	sbuf_addf(&b,
 		  ",\"controller\":{\"cpu_run_s\":%.3f,\"cpu_workload_s\":%.3f,"
@@ -354,6 +361,8 @@ void report_summary(const struct report_run *r, FILE *f)
 		fprintf(f, "  anomalies:\n");
 		chk_result_print(c, f);
 	}
+	if (r->detected_by)
+		fprintf(f, "  detected at %.3f s: %s\n", r->detected_s, r->detected_by);
 	if (r->as_written == 0)
 		fprintf(f, "  scenario: did not run as written (see the timeline in results.json)\n");
 	if (r->checks)

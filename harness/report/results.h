@@ -51,6 +51,10 @@ struct report_run {
 	double cpu_workload_s;        /* of which while the workload ran (first operation to the
 					 last), what a recorded operation costs */
 	double cpu_check_s;           /* and for checking the history */
+	/* The first flagged evidence (detect.h): its time into the run and what it was;
+	 * detected_by NULL: nothing was flagged. */
+	double detected_s;
+	const char *detected_by;
 };
 
 /* The run's verdict from the check (or "error") and its exit code (docs/exit-codes.md).

@@ -72,6 +72,7 @@ struct run {
 	FILE *log;
 	pthread_mutex_t log_mu;
 	int64_t t0;           /* monotonic ns at the start of the main phase */
+	int64_t t0_wall;      /* the wall clock then (to place the nodes' log lines in run time) */
 	uint32_t workers;
 	struct gen *gen;
 	pthread_mutex_t mu;   /* gen, counters, acts, errors, phases */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/report/detect.h"
 #include "harness/report/html.h"
 #include "harness/run/internal.h"
 #include "lib/err.h"
@@ -377,13 +378,42 @@ static void watch(struct run *r)
 
 /* ---- setup and teardown ------------------------------------------------------------------ */
 
+/* The spec's `datacenters:` labels onto the hosts (the lab's nodes file has none). A name
+ * that no host has, or a host labelled otherwise by its nodes file, is a mistake of the spec. */
+static int apply_datacenters(struct run *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->spec.ndcs; i++) {
+		const struct spec_dc *d = &r->spec.dcs[i];
+		char buf[sizeof d->nodes], *save = NULL;
+		snprintf(buf, sizeof buf, "%s", d->nodes);
+		for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			size_t j = 0;
+			while (j < r->nodes.n && strcmp(r->nodes.hosts[j].name, w))
+				j++;
+			if (j == r->nodes.n)
+				return err_set(err, errlen, SB_EINVAL,
+					       "%s: datacenters.%s: no host named %s in the nodes",
+					       r->spec.path, d->label, w);
+			struct control_host *h = &r->nodes.hosts[j];
+			if (h->dc[0] && strcmp(h->dc, d->label))
+				return err_set(err, errlen, SB_EINVAL,
+					       "%s: datacenters.%s: host %s has dc=%s", r->spec.path,
+					       d->label, w, h->dc);
+			snprintf(h->dc, sizeof h->dc, "%s", d->label);
+		}
+	}
+	return 0;
+}
+
 static int resolve_hosts(struct run *r, char *err, size_t errlen)
 {
 	const struct spec_nodes *sn = &r->spec.nodes;
-	if (sn->kind == SPEC_NODES_LAB)
-		return nodes_resolve("lab", &r->nodes, err, errlen);
-	if (sn->kind == SPEC_NODES_FILE)
-		return nodes_load(sn->file, &r->nodes, err, errlen);
+	int rc;
+	if (sn->kind == SPEC_NODES_LAB || sn->kind == SPEC_NODES_FILE) {
+		rc = sn->kind == SPEC_NODES_LAB ? nodes_resolve("lab", &r->nodes, err, errlen)
+						: nodes_load(sn->file, &r->nodes, err, errlen);
+		return rc ? rc : apply_datacenters(r, err, errlen);
+	}
 	/* A list in the spec: hosts with the ssh section's defaults. */
 	const struct spec_ssh *ssh = &r->spec.ssh;
 	r->nodes.hosts = calloc(sn->nhosts, sizeof *r->nodes.hosts);
@@ -408,7 +438,7 @@ static int resolve_hosts(struct run *r, char *err, size_t errlen)
 		if (ssh->connect_timeout_ns)
 			h->connect_timeout_ms = (int)(ssh->connect_timeout_ns / CLOCK_NS_PER_MS);
 	}
-	return 0;
+	return apply_datacenters(r, err, errlen);
 }
 
 /* Open the store and its files: test.yaml, splitbrain.log, history.jsonl. */
@@ -616,6 +646,13 @@ static int finish(struct run *r, bool ran, int64_t started_wall, double cpu0)
 				  .end_ns = (int64_t)(final * 1e9), .ran = ran};
 	checks_after_run(&r->checks, &ci);
 	rr.checks = &r->checks;
+	/* When the run first showed what was flagged (results.json detected_s). */
+	char detected_by[256];
+	struct detect_input di = {.check = res, .history_path = ran ? r->history_path : NULL,
+				  .checks = &r->checks, .t0_wall_ns = r->t0_wall,
+				  .end_s = rr.duration_s};
+	if (detect_first(&di, &rr.detected_s, detected_by, sizeof detected_by))
+		rr.detected_by = detected_by;
 	rr.cpu_run_s = cpu1 - cpu0;
 	rr.cpu_workload_s = r->cpu_workload;
 	rr.cpu_check_s = cpu_seconds() - cpu1;
@@ -722,6 +759,7 @@ static int run_one(const struct spec *spec, const struct run_opts *o)
 		goto out;
 	}
 	r->t0 = clock_mono_ns();
+	r->t0_wall = clock_wall_ns();
 	double cpu_start = cpu_seconds();
 	r->phase[REPORT_MAIN][0] = 0;
 	run_log(r, "main phase: %u workers, %.0f s", r->workers,

@@ -428,6 +428,73 @@ static void dc_write(FILE *out, const struct spec_field *f, const void *base, in
 static const struct spec_custom dc_custom = {"a datacenter label, or $leader", dc_parse,
 					     dc_write};
 
+/* ---- datacenters: {east: [n1, n2], central: [n5]} ---- */
+
+static int dcs_parse(struct spec_ctx *c, const struct spec_field *f, void *base,
+		     const struct ynode *v)
+{
+	struct spec *s = base;
+	char path[256], sb[80];
+	spec_field_path(c, f->name, path, sizeof path);
+	memset(s->dcs, 0, sizeof s->dcs);
+	s->ndcs = 0;
+	if (spec_tree_is_null(v))
+		return 0;
+	if (v->type != YNODE_MAP)
+		return spec_fail(c, v, "%s: expected a mapping of labels to node names "
+			      "({east: [n1, n2], west: [n3]}), got %s", path, spec_tree_kind(v));
+	if (v->n / 2 > SPEC_MAX_DCS)
+		return spec_fail(c, v, "%s: at most %d datacenters", path, SPEC_MAX_DCS);
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct ynode *k = v->kids[i], *g = v->kids[i + 1];
+		struct spec_dc *d = &s->dcs[s->ndcs];
+		const struct spec_field item = {.name = f->name, .type = SPEC_T_WORD};
+		int rc = spec_text(c, &item, k, SPEC_WORD_MAX, false);
+		if (rc)
+			return rc;
+		if (!spec_is_word(k->text))
+			return spec_fail(c, k, "%s: %s is not a datacenter label", path,
+					 spec_show(k->text, k->len, sb, sizeof sb));
+		if ((rc = group_text(c, f, g, d->nodes, sizeof d->nodes)))
+			return rc;
+		spec_copy(d->label, sizeof d->label, k->text);
+		d->pos = (struct spec_pos){k->line, k->col};
+		s->ndcs++;
+	}
+	/* One label per node. */
+	for (size_t i = 0; i < s->ndcs; i++) {
+		char buf[SPEC_NAME_MAX], *save = NULL;
+		snprintf(buf, sizeof buf, "%s", s->dcs[i].nodes);
+		for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+			for (size_t j = 0; j <= i; j++) {
+				char other[SPEC_NAME_MAX + 2];
+				snprintf(other, sizeof other, ",%s,", s->dcs[j].nodes);
+				char needle[SPEC_WORD_MAX + 2];
+				snprintf(needle, sizeof needle, ",%s,", w);
+				char *hit = strstr(other, needle);
+				/* in an earlier datacenter, or twice in this one */
+				if (hit && (j < i || strstr(hit + 1, needle)))
+					return spec_fail(c, v->kids[2 * i + 1],
+							 "%s.%s: node %s is already in datacenter %s",
+							 path, s->dcs[i].label, w, s->dcs[j].label);
+			}
+	}
+	return 0;
+}
+
+static void dcs_write(FILE *out, const struct spec_field *f, const void *base, int indent)
+{
+	const struct spec *s = base;
+	fputc('\n', out);
+	for (size_t i = 0; i < s->ndcs; i++) {
+		fprintf(out, "%*s%s:", indent + 2, "", s->dcs[i].label);
+		write_plain(out, s->dcs[i].nodes);
+	}
+}
+
+static const struct spec_custom dcs_custom = {"labels, each with a list of node names",
+					      dcs_parse, dcs_write};
+
 static int link_parse(struct spec_ctx *c, const struct spec_field *f, void *base,
 		      const struct ynode *v)
 {
@@ -894,6 +961,10 @@ static bool expect_present(const void *b)
 {
 	return ((const struct spec *)b)->expect[0] != '\0';
 }
+static bool dcs_present(const void *b)
+{
+	return ((const struct spec *)b)->ndcs > 0;
+}
 static bool dc_present(const void *b)
 {
 	return ((const struct spec_host *)b)->dc[0] != '\0';
@@ -923,6 +994,10 @@ static const struct spec_field top_fields[] = {
 	 .example = "lab",
 	 .doc = "the hosts: `lab` (the running lab's nodes file), a nodes file (relative to the "
 		"spec's directory), or a list of hosts (below)"},
+	{ROW(SPEC_T_CUSTOM, struct spec, dcs, "datacenters"), .custom = &dcs_custom,
+	 .present = dcs_present, .def_doc = "none", .example = "{east: [n1, n2], west: [n3]}",
+	 .doc = "datacenter labels by node name, for `cut-dc` and `cut-link` on hosts whose "
+		"nodes file has none (the lab's): each named node gets the label"},
 	{ROW(SPEC_T_MAP, struct spec, ssh, "ssh"), .sub = &spec_sec_ssh,
 	 .doc = "how to reach hosts given as a list (below)"},
 	{ROW(SPEC_T_MAP, struct spec, db, "db"), .sub = &spec_sec_db,
@@ -1261,6 +1336,8 @@ static int fault_names(struct spec_ctx *c, const struct spec_fault *f, const str
 		bool found = false;
 		for (size_t i = 0; i < c->s->nodes.nhosts && !found; i++)
 			found = !strcmp(c->s->nodes.hosts[i].dc, labels[l]);
+		for (size_t i = 0; i < c->s->ndcs && !found; i++)
+			found = !strcmp(c->s->dcs[i].label, labels[l]);
 		if (found)
 			continue;
 		char sb[80];
@@ -1328,9 +1405,27 @@ int spec_resolve(struct spec_ctx *c, const struct ynode *root)
 		if (!h->user[0])
 			spec_copy(h->user, sizeof h->user, s->ssh.user);
 	}
-	if (s->nodes.kind == SPEC_NODES_LIST)
-		return nodes_names(c, root);
-	return 0;
+	if (s->nodes.kind != SPEC_NODES_LIST)
+		return 0;
+	/* With a list of hosts, `datacenters:` may name only those hosts, and must agree with
+	 * their own `dc:`. */
+	const struct ynode *dcs = spec_find(root, "datacenters");
+	for (size_t i = 0; i < s->ndcs; i++) {
+		char buf[SPEC_NAME_MAX], path[128], *save = NULL;
+		const struct ynode *at = dcs && dcs->type == YNODE_MAP && 2 * i + 1 < dcs->n
+						 ? dcs->kids[2 * i + 1] : dcs;
+		snprintf(path, sizeof path, "datacenters.%s", s->dcs[i].label);
+		if ((rc = check_names(c, path, at, s->dcs[i].nodes)))
+			return rc;
+		snprintf(buf, sizeof buf, "%s", s->dcs[i].nodes);
+		for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+			for (size_t j = 0; j < s->nodes.nhosts; j++)
+				if (!strcmp(s->nodes.hosts[j].name, w) && s->nodes.hosts[j].dc[0] &&
+				    strcmp(s->nodes.hosts[j].dc, s->dcs[i].label))
+					return spec_fail(c, at, "%s: host %s has dc %s", path, w,
+							 s->nodes.hosts[j].dc);
+	}
+	return nodes_names(c, root);
 }
 
 /* ---- command-line overrides ---- */
@@ -1370,6 +1465,28 @@ int spec_override(struct spec *s, const struct spec_overrides *o, char *err, siz
 	if (o->seed_given) {
 		s->seed = o->seed;
 		s->seed_given = true;
+	}
+	for (size_t i = 0; i < o->nbugs; i++) {
+		const char *b = o->bugs[i];
+		if (strcmp(s->db.kind, "raftnode"))
+			return err_set(err, errlen, SB_EINVAL, "--bug: db kind %s has no bug switches "
+				       "(raftnode has)", s->db.kind);
+		if (!*b || !spec_is_word(b) || strlen(b) >= SPEC_ARG_MAX)
+			return err_set(err, errlen, SB_EINVAL, "--bug: '%.64s' is not a bug name", b);
+		if (s->db.nargs + 2 > SPEC_MAX_ARGS)
+			return err_set(err, errlen, SB_EINVAL, "--bug: db.args holds at most %d "
+				       "arguments", SPEC_MAX_ARGS);
+		spec_copy(s->db.args[s->db.nargs++], SPEC_ARG_MAX, "--bug");
+		spec_copy(s->db.args[s->db.nargs++], SPEC_ARG_MAX, b);
+	}
+	if (o->expect) {
+		if (!strcmp(o->expect, "none"))
+			s->expect[0] = '\0';
+		else if (!strcmp(o->expect, "valid") || !strcmp(o->expect, "invalid"))
+			spec_copy(s->expect, sizeof s->expect, o->expect);
+		else
+			return err_set(err, errlen, SB_EINVAL,
+				       "--expect: '%.64s' is not valid, invalid or none", o->expect);
 	}
 	return 0;
 }

@@ -803,6 +803,8 @@ void spec_normalise(struct spec *s)
 	memset(&s->nodes.pos, 0, sizeof s->nodes.pos);
 	for (size_t i = 0; i < SPEC_MAX_HOSTS; i++)
 		memset(&s->nodes.hosts[i].pos, 0, sizeof s->nodes.hosts[i].pos);
+	for (size_t i = 0; i < SPEC_MAX_DCS; i++)
+		memset(&s->dcs[i].pos, 0, sizeof s->dcs[i].pos);
 	for (size_t i = 0; i < SPEC_MAX_FAULTS; i++)
 		memset(&s->nemesis.faults[i].pos, 0, sizeof s->nemesis.faults[i].pos);
 	for (size_t i = 0; i < SPEC_MAX_STEPS; i++) {

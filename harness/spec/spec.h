@@ -45,6 +45,7 @@
 #define SPEC_MAX_FAULTS 32
 #define SPEC_MAX_STEPS 64    /* nemesis timeline steps */
 #define SPEC_MAX_GROUPS 9    /* partition groups */
+#define SPEC_MAX_DCS 9       /* `datacenters:` labels */
 
 /* Where a value came from in the YAML file, for errors found after parsing (a node name that
  * the nodes file does not have, ...). line/col are 1-based; 0 = not from the file. */
@@ -66,6 +67,13 @@ struct spec_host {
 	int port;                     /* 0: ssh.port */
 	char user[SPEC_WORD_MAX];     /* "": ssh.user */
 	char dc[SPEC_WORD_MAX];       /* datacenter label, "" if none */
+	struct spec_pos pos;
+};
+
+/* One label of `datacenters:` and the nodes it holds ("n1,n2"). */
+struct spec_dc {
+	char label[SPEC_WORD_MAX];
+	char nodes[SPEC_NAME_MAX];
 	struct spec_pos pos;
 };
 
@@ -205,6 +213,11 @@ struct spec {
 	char name[SPEC_NAME_MAX];     /* required; a store path component (store.h) */
 	char description[512];        /* optional free text */
 	struct spec_nodes nodes;      /* default lab */
+	/* `datacenters: {east: [n1, n2], west: [n3, n4], central: [n5]}`: datacenter labels by
+	 * node name, for hosts whose nodes file has none (the lab's): the runner gives each named
+	 * host that label (a host's own different `dc` is an error). */
+	struct spec_dc dcs[SPEC_MAX_DCS];
+	size_t ndcs;
 	struct spec_ssh ssh;
 	struct spec_db db;
 	struct spec_workload workload;
@@ -246,6 +259,12 @@ struct spec_overrides {
 	bool rate_given;
 	uint64_t seed;                /* --seed */
 	bool seed_given;
+	/* --bug NAME (repeatable): raftnode's bug switch, appended to db.args as `--bug NAME`
+	 * (node/raft.h); refused for another db kind. One scenario, run against the correct
+	 * node and against each bug, is what the detection matrix does. */
+	const char *const *bugs;
+	size_t nbugs;
+	const char *expect;           /* --expect valid|invalid|none (none: no expectation) */
 };
 int spec_override(struct spec *s, const struct spec_overrides *o, char *err, size_t errlen);
 

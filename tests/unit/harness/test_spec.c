@@ -364,6 +364,79 @@ static void test_overrides(void **state)
 	assert_int_equal(a.nodes.kind, SPEC_NODES_LAB);
 }
 
+/* --bug appends raftnode's switch to db.args; --expect replaces or clears `expect:`. */
+static void test_overrides_bug_expect(void **state)
+{
+	char err[512];
+	assert_int_equal(load_text(&a, "name: t\ndb: {args: [--heartbeat, '40']}\n"
+				       "workload: {kind: kv}\nexpect: valid\n", err, sizeof err), 0);
+	const char *bugs[] = {"stale-read", "no-noop"};
+	struct spec_overrides o = {.bugs = bugs, .nbugs = 2, .expect = "invalid"};
+	assert_int_equal(spec_override(&a, &o, err, sizeof err), 0);
+	assert_int_equal(a.db.nargs, 6);
+	assert_string_equal(a.db.args[1], "40");
+	assert_string_equal(a.db.args[2], "--bug");
+	assert_string_equal(a.db.args[3], "stale-read");
+	assert_string_equal(a.db.args[5], "no-noop");
+	assert_string_equal(a.expect, "invalid");
+	o = (struct spec_overrides){.expect = "none"};
+	assert_int_equal(spec_override(&a, &o, err, sizeof err), 0);
+	assert_string_equal(a.expect, "");
+
+	const char *shell[] = {"x; rm -rf /"};
+	o = (struct spec_overrides){.bugs = shell, .nbugs = 1};
+	assert_int_equal(spec_override(&a, &o, err, sizeof err), SB_EINVAL);
+	assert_string_equal(err, "--bug: 'x; rm -rf /' is not a bug name");
+	o = (struct spec_overrides){.expect = "maybe"};
+	assert_int_equal(spec_override(&a, &o, err, sizeof err), SB_EINVAL);
+	assert_string_equal(err, "--expect: 'maybe' is not valid, invalid or none");
+	/* db.args is bounded: the override says so rather than dropping a switch. */
+	const char *many[SPEC_MAX_ARGS];
+	for (size_t i = 0; i < SPEC_MAX_ARGS; i++)
+		many[i] = "no-noop";
+	o = (struct spec_overrides){.bugs = many, .nbugs = SPEC_MAX_ARGS};
+	assert_int_equal(spec_override(&a, &o, err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "at most"));
+}
+
+/* `datacenters:` labels nodes by name; it survives the resolved spec's round trip. */
+static void test_datacenters(void **state)
+{
+	char err[512];
+	assert_int_equal(load_text(&a, "name: t\nworkload: {kind: kv}\n"
+				       "datacenters: {east: [n1, n2], west: 'n3,n4', central: [n5]}\n"
+				       "nemesis: {faults: [{kind: cut-dc, dc: central}]}\n",
+				   err, sizeof err), 0);
+	assert_int_equal(a.ndcs, 3);
+	assert_string_equal(a.dcs[0].label, "east");
+	assert_string_equal(a.dcs[0].nodes, "n1,n2");
+	assert_string_equal(a.dcs[1].nodes, "n3,n4");
+	assert_string_equal(a.dcs[2].label, "central");
+	char *text = NULL;
+	size_t len;
+	FILE *m = open_memstream(&text, &len);
+	assert_int_equal(spec_write(&a, m), 0);
+	fclose(m);
+	assert_non_null(strstr(text, "datacenters:\n  east: n1,n2\n  west: n3,n4\n  central: n5\n"));
+	assert_int_equal(load_text(&b, text, err, sizeof err), 0);
+	spec_normalise(&a);
+	spec_normalise(&b);
+	assert_memory_equal(&a, &b, sizeof a);
+	free(text);
+	/* A list of hosts: the labels must name its hosts, and a cut-dc label may come from
+	 * either place. */
+	assert_int_equal(load_text(&a, "name: t\nworkload: {kind: kv}\n"
+				       "nodes: [{name: n1, address: 10.0.0.1}, {name: n2, address: 10.0.0.2}]\n"
+				       "datacenters: {east: [n1], west: [n2]}\n"
+				       "nemesis: {faults: [{kind: cut-link, link: [east, west]}, {kind: cut-dc, dc: west}]}\n",
+				   err, sizeof err), 0);
+	assert_int_equal(load_text(&a, "name: t\nworkload: {kind: kv}\n"
+				       "nodes: [{name: n1, address: 10.0.0.1}, {name: n2, address: 10.0.0.2}]\n"
+				       "nemesis: {faults: [{kind: cut-dc, dc: west}]}\n",
+				   err, sizeof err), SB_EINVAL);
+	assert_non_null(strstr(err, "no host has dc 'west'"));
+}
+
 /* Errors that a fixture file cannot carry. */
 static void test_limits(void **state)
 {
@@ -428,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_nodes_list),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_overrides_bug_expect),
+		cmocka_unit_test(test_datacenters),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_readme_reference),
 	};
