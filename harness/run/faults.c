@@ -165,7 +165,7 @@ void *run_nemesis_main(void *arg)
 			until = next_heal;
 		if (next_step < until)
 			until = next_step;
-		run_wait_locked(r, until);
+		run_wait_locked(r, &r->cv_ctl, until);
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (have) { /* handed out but never started: free its slot */
@@ -184,7 +184,7 @@ void *run_nemesis_main(void *arg)
 	r->phase[REPORT_RECOVERY][0] = (double)now / 1e9;
 	gen_healed(r->gen, now);
 	r->running--;
-	pthread_cond_broadcast(&r->cv);
+	run_wake_locked(r);
 	pthread_mutex_unlock(&r->mu);
 	run_log(r, "healed: recovery");
 	return NULL;

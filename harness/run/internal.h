@@ -76,7 +76,10 @@ struct run {
 	uint32_t workers;
 	struct gen *gen;
 	pthread_mutex_t mu;   /* gen, counters, acts, errors, phases */
-	pthread_cond_t cv;    /* gen progressed, a thread ended */
+	pthread_cond_t cv;    /* workers waiting for the generator (GEN_WAIT): an operation
+			         completed, the phase moved on */
+	unsigned nwaiting;    /* workers waiting on cv: a completion wakes them only if any */
+	pthread_cond_t cv_ctl; /* the main and nemesis threads: a thread ended, the run stops */
 	unsigned running;     /* worker and nemesis threads still running */
 	struct nemesis_env env;
 	struct nemesis_act *acts;
@@ -104,8 +107,11 @@ void run_record_nemesis(struct run *r, enum htype type, const char *f, const cha
 			const char *error);
 /* The leader's index, or -1 (claims: accept a lone claimant when no majority agrees). */
 int run_find_leader(struct run *r, int timeout_ms, bool claims);
-/* Wait on r->cv until run time until_ns or one tick from now. Caller holds r->mu. */
-void run_wait_locked(struct run *r, int64_t until_ns);
+/* Wait on cv (r->cv or r->cv_ctl) until run time until_ns or one tick from now. Caller holds
+ * r->mu. */
+void run_wait_locked(struct run *r, pthread_cond_t *cv, int64_t until_ns);
+/* Wake whoever waits for the generator or the run's threads. Caller holds r->mu. */
+void run_wake_locked(struct run *r);
 
 /* ---- faults.c: starting and healing faults, the nemesis thread ---- */
 /* Start fault `sf` (borrowed until the run ends) as fault `id`, due to heal at `until`;
