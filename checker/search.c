@@ -38,8 +38,12 @@
  * and during it (see step() and read_only()): an indeterminate operation that changes nothing,
  * or only moves to the unobserved value while no mismatch expects the current one, is never
  * taken (not taking it is as good); a read-only operation that can be taken is taken, and a
- * failure after it counts as a failure before it. tests/unit/checker/test_bruteforce.c
- * checks all of this against an unreduced search.
+ * failure after it counts as a failure before it; of two pending alike acknowledged
+ * operations (twins: same kind and arguments), the one invoked later is not taken while the
+ * earlier one, which completes first, is pending. tests/unit/checker/test_bruteforce.c checks
+ * all of this against an unreduced search, and tests/unit/checker/test_reference.c against
+ * the classic algorithm (tests/support/wglref.c) on larger generated histories. List keys
+ * whose appended elements are unique are decided without a search (listinfer.c).
  */
 #include <stdlib.h>
 #include <string.h>
