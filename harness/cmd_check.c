@@ -57,22 +57,6 @@ static int bad_usage(const char *fmt, const char *arg)
 	return SB_EXIT_BADINPUT;
 }
 
-static int exit_rank(int code)
-{
-	switch (code) {
-	case SB_EXIT_BADINPUT:
-		return 5;
-	case SB_EXIT_INTERNAL:
-		return 4;
-	case SB_EXIT_INVALID:
-		return 3;
-	case SB_EXIT_UNKNOWN:
-		return 2;
-	default:
-		return 1;
-	}
-}
-
 static int parse_model(const struct opt *o, const char *v, char *err, size_t errlen)
 {
 	return chk_model_parse(v, o->dst, err, errlen);
@@ -234,8 +218,8 @@ static int check_one(struct check_run *cr, const char *path)
 	code = (int)r->verdict;
 	if (cr->jf)
 		chk_result_write_json(r, cr->jf);
-	if (html_page(cr, path, r) && exit_rank(SB_EXIT_INTERNAL) > exit_rank(code))
-		code = SB_EXIT_INTERNAL;
+	if (html_page(cr, path, r))
+		code = err_exit_worst(code, SB_EXIT_INTERNAL);
 	chk_result_free(r);
 	return code;
 }
@@ -322,20 +306,17 @@ int cmd_check(int argc, char **argv)
 	cr.html_path = html_path;
 	for (int i = 0; i < nfiles; i++) {
 		int code = check_one(&cr, files[i]);
-		if (exit_rank(code) > exit_rank(worst))
-			worst = code;
+		worst = err_exit_worst(worst, code);
 		fflush(cr.human);
 	}
 	if (json.f && json_close(&json, cr.verdict, worst, err, sizeof err)) {
 		fprintf(stderr, "splitbrain check: --json %s: %s\n", json_path, err);
-		if (exit_rank(SB_EXIT_INTERNAL) > exit_rank(worst))
-			worst = SB_EXIT_INTERNAL;
+		worst = err_exit_worst(worst, SB_EXIT_INTERNAL);
 	}
 	err[0] = '\0';
 	if (cr.html && report_check_write(cr.html, html_path, err, sizeof err)) {
 		fprintf(stderr, "splitbrain check: --html %s\n", err);
-		if (exit_rank(SB_EXIT_INTERNAL) > exit_rank(worst))
-			worst = SB_EXIT_INTERNAL;
+		worst = err_exit_worst(worst, SB_EXIT_INTERNAL);
 	}
 out:
 	report_check_free(cr.html);

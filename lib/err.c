@@ -56,3 +56,24 @@ int err_exit_code(int code)
 		return SB_EXIT_INTERNAL;
 	}
 }
+
+static int exit_rank(int code)
+{
+	switch (code) {
+	case SB_EXIT_BADINPUT:
+		return 5;
+	case SB_EXIT_INTERNAL:
+		return 4;
+	case SB_EXIT_INVALID:
+		return 3;
+	case SB_EXIT_UNKNOWN:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+int err_exit_worst(int a, int b)
+{
+	return exit_rank(b) > exit_rank(a) ? b : a;
+}

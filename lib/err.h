@@ -40,6 +40,10 @@ int err_set(char *err, size_t errlen, int code, const char *fmt, ...)
 void err_prefix(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The worse of two exit codes, for commands that run many things and exit with the worst:
+ * bad input > internal error > invalid > unknown > valid. */
+int err_exit_worst(int a, int b);
+
 /* The exit code (SB_EXIT_*) that a negative SB_E* code maps to. */
 int err_exit_code(int code);
 

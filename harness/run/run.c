@@ -850,22 +850,6 @@ early:
 
 /* ---- campaigns --------------------------------------------------------------------------- */
 
-static int exit_rank(int code)
-{
-	switch (code) {
-	case SB_EXIT_BADINPUT:
-		return 5;
-	case SB_EXIT_INTERNAL:
-		return 4;
-	case SB_EXIT_INVALID:
-		return 3;
-	case SB_EXIT_UNKNOWN:
-		return 2;
-	default:
-		return 1;
-	}
-}
-
 static int dry_run(struct spec *s, const struct run_opts *o)
 {
 	struct nodes nd = {0};
@@ -936,9 +920,7 @@ int run_main(const struct run_opts *o)
 		s->seed = seed + i;
 		if (count > 1)
 			fprintf(stderr, "splitbrain run: campaign %u of %u\n", i + 1, count);
-		int code = run_one(s, o);
-		if (exit_rank(code) > exit_rank(worst))
-			worst = code;
+		worst = err_exit_worst(worst, run_one(s, o));
 	}
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);

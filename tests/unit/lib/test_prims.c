@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/err.h"
 #include "lib/hash.h"
 #include "lib/rng.h"
 #include "lib/sbuf.h"
@@ -123,6 +124,16 @@ static void test_json_double(void **state)
 	assert_string_equal(t, "0.30000000000000004");
 }
 
+static void test_exit_worst(void **state)
+{
+	/* bad input > internal > invalid > unknown > valid, whatever the order given */
+	int order[] = {SB_EXIT_VALID, SB_EXIT_UNKNOWN, SB_EXIT_INVALID, SB_EXIT_INTERNAL,
+		       SB_EXIT_BADINPUT};
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			assert_int_equal(err_exit_worst(order[i], order[j]), order[i > j ? i : j]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_hash_vectors), cmocka_unit_test(test_clock_seam),
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_json_double),
+		cmocka_unit_test(test_exit_worst),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
