@@ -35,19 +35,10 @@ static int kill_heal(struct nemesis_env *env, struct nemesis_act *act, char *err
 /* Every node that is not running is started again (with its data). */
 static int kill_heal_all(struct nemesis_env *env, char *err, size_t errlen)
 {
-	struct db_status st[DB_MAX_NODES];
-	bool sel[DB_MAX_NODES] = {0};
-	size_t n = 0;
-	int rc = db_status_all(env->db, st, err, errlen);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < env->db->n; i++)
-		if (!st[i].running) {
-			sel[i] = true;
-			n++;
-		}
-	if (!n)
-		return 0;
+	bool sel[DB_MAX_NODES];
+	int n = nemesis_filter(env, NEMESIS_DOWN, true, sel, err, errlen);
+	if (n <= 0)
+		return n;
 	char names[256];
 	nemesis_nodes_text(env->db, sel, names, sizeof names);
 	env->log(env, "heal: starting %s (not running)", names);

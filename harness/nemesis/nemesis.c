@@ -246,3 +246,21 @@ void nemesis_db_opts(const struct spec *s, struct db_opts *o)
 		if (!s->nemesis.steps[i].heal)
 			kind_db_opts(s->nemesis.steps[i].action.kind, o);
 }
+
+int nemesis_filter(struct nemesis_env *env, enum nemesis_proc want, bool all_nodes, bool *sel,
+		   char *err, size_t errlen)
+{
+	struct db_status st[DB_MAX_NODES];
+	int rc = db_status_all(env->db, st, err, errlen);
+	if (rc)
+		return rc;
+	int n = 0;
+	for (size_t i = 0; i < env->db->n; i++) {
+		enum nemesis_proc p = !st[i].running ? NEMESIS_DOWN
+				      : st[i].paused  ? NEMESIS_STOPPED
+						      : NEMESIS_UP;
+		sel[i] = (all_nodes || sel[i]) && p == want;
+		n += sel[i];
+	}
+	return n;
+}

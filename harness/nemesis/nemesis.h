@@ -122,6 +122,16 @@ bool nemesis_target_needs_leader(const char *target);
 int nemesis_pick(struct nemesis_env *env, const char *target, uint64_t rnd, bool *sel,
 		 char *err, size_t errlen);
 
+/* What a node's process is doing, from db_status_all. */
+enum nemesis_proc { NEMESIS_UP = 0, NEMESIS_STOPPED, NEMESIS_DOWN };
+
+/* Keep in sel[0..n) only the nodes whose process is in state `want` (UP: running, not
+ * stopped; STOPPED: running but SIGSTOPped; DOWN: not running); with all_nodes, start from
+ * every node instead of sel's current choice. Returns how many remain, or < 0 (a host could
+ * not be asked: the message says which). */
+int nemesis_filter(struct nemesis_env *env, enum nemesis_proc want, bool all_nodes, bool *sel,
+		   char *err, size_t errlen);
+
 /* Is `target` well-formed for a cluster whose node names are not known yet (the spec parser
  * checks names later)? Pure. */
 bool nemesis_target_ok(const char *target);

@@ -14,16 +14,10 @@ static int pause_start(struct nemesis_env *env, struct nemesis_act *act, uint64_
 	int rc = nemesis_pick(env, target, rnd, act->nodes, err, errlen);
 	if (rc < 0)
 		return rc;
-	/* A target another fault killed has nothing to stop: pause the others. */
-	struct db_status st[DB_MAX_NODES];
-	if ((rc = db_status_all(env->db, st, err, errlen)))
+	/* A target another fault killed (or stopped) has nothing to stop: pause the others. */
+	if ((rc = nemesis_filter(env, NEMESIS_UP, false, act->nodes, err, errlen)) < 0)
 		return rc;
-	size_t n = 0;
-	for (size_t i = 0; i < env->db->n; i++) {
-		act->nodes[i] = act->nodes[i] && st[i].running;
-		n += act->nodes[i];
-	}
-	if (!n)
+	if (!rc)
 		return err_set(err, errlen, SB_EIO, "target %s: no target node is running", target);
 	char names[NEMESIS_DESC_MAX - 16], json[NEMESIS_VALUE_MAX - 64];
 	nemesis_nodes_text(env->db, act->nodes, names, sizeof names);
@@ -44,36 +38,19 @@ static int pause_heal(struct nemesis_env *env, struct nemesis_act *act, char *er
 		 json);
 	/* A node that died while paused (another fault killed it) is not an error here: the
 	 * kill's heal, or heal_all, restarts it. */
-	struct db_status st[DB_MAX_NODES];
-	bool sel[DB_MAX_NODES] = {0};
-	int rc = db_status_all(env->db, st, err, errlen);
-	if (rc)
-		return rc;
-	size_t n = 0;
-	for (size_t i = 0; i < env->db->n; i++)
-		if (act->nodes[i] && st[i].running) {
-			sel[i] = true;
-			n++;
-		}
-	return n ? db_each(env->db, DB_OP_RESUME, sel, NULL, err, errlen) : 0;
+	bool sel[DB_MAX_NODES];
+	memcpy(sel, act->nodes, sizeof sel);
+	int n = nemesis_filter(env, NEMESIS_STOPPED, false, sel, err, errlen);
+	return n > 0 ? db_each(env->db, DB_OP_RESUME, sel, NULL, err, errlen) : n;
 }
 
 /* Every node that is stopped is continued. */
 static int pause_heal_all(struct nemesis_env *env, char *err, size_t errlen)
 {
-	struct db_status st[DB_MAX_NODES];
-	bool sel[DB_MAX_NODES] = {0};
-	int rc = db_status_all(env->db, st, err, errlen);
-	if (rc)
-		return rc;
-	size_t n = 0;
-	for (size_t i = 0; i < env->db->n; i++)
-		if (st[i].running && st[i].paused) {
-			sel[i] = true;
-			n++;
-		}
-	if (!n)
-		return 0;
+	bool sel[DB_MAX_NODES];
+	int n = nemesis_filter(env, NEMESIS_STOPPED, true, sel, err, errlen);
+	if (n <= 0)
+		return n;
 	char names[256];
 	nemesis_nodes_text(env->db, sel, names, sizeof names);
 	env->log(env, "heal: resuming %s (stopped)", names);

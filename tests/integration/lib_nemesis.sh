@@ -7,26 +7,17 @@
 #   nem_send LINE                     send one command, the answer in $REPLY_LINE and the
 #                                     tab-separated fields in R[0..]
 #   nem_cleanup                       stop what was started, wipe the nodes, lab down
-# Callers set `trap nem_cleanup EXIT` and use step/fail/die.
+# Callers set `trap nem_cleanup EXIT` and use step/fail/die (lab_lib.sh).
 BUILD=${BUILD:-build}
 SB=${SPLITBRAIN:-$PWD/$BUILD/splitbrain}
 RN=${RAFTNODE:-$PWD/$BUILD/raftnode}
 TOOL=$PWD/$BUILD/tools/nemesis_tool
 PROBE=$PWD/$BUILD/tools/netprobe
-failed=0
+# step / fail / die and $failed come from lab_lib.sh.
+. tests/integration/lab_lib.sh
 nem_cleaned=0
 NEM_PIDS=()
 declare -A NS ADDR
-
-step() { echo "== $*"; }
-fail() {
-	echo "FAIL: $*"
-	failed=1
-}
-die() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 nem_require() {
 	if [ "$(id -u)" != 0 ]; then
