@@ -321,8 +321,10 @@ int64_t run_timeline_tick(struct run *r, int64_t now)
 			units_format_duration(st->timeout_ns, lim, sizeof lim);
 			tl->result[k] = RUN_STEP_TIMED_OUT;
 			tl->ran_at[k] = now;
-			snprintf(tl->note[k], sizeof tl->note[k], "%s%s%s did not hold within %s",
-				 st->when, st->when_arg[0] ? " " : "", st->when_arg, lim);
+			char note[sizeof tl->note[k]];
+			snprintf(note, sizeof note, "%s%s%s did not hold within %s", st->when,
+				 st->when_arg[0] ? " " : "", st->when_arg, lim);
+			memcpy(tl->note[k], note, sizeof note);
 			run_error(r, "timeline step %zu: %s: the scenario did not run as written",
 				  k + 1, tl->note[k]);
 			tl->next++;
