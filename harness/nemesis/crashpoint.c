@@ -350,7 +350,7 @@ static int crashpoint_heal(struct nemesis_env *env, struct nemesis_act *act, cha
 	if (rc)
 		return rc;
 	bool all_fired = true;
-	char quiet[64] = "", win[32], names[NEMESIS_DESC_MAX - 64];
+	char quiet[96] = "", win[64], names[NEMESIS_DESC_MAX - 64];
 	bool sel_quiet[DB_MAX_NODES] = {0};
 	for (size_t i = 0; i < db->n; i++) {
 		if (!act->nodes[i] || r[i].fired)
@@ -363,6 +363,14 @@ static int crashpoint_heal(struct nemesis_env *env, struct nemesis_act *act, cha
 	}
 	rc = heal_restart(env, s, r, err, errlen);
 	units_format_duration(s->window_ns, win, sizeof win);
+	/* Healed before its window was over (a heal step, the end of the run, a signal): say how
+	 * long it really had. */
+	int64_t armed_for = clock_mono_ns() - s->armed_mono;
+	if (armed_for < s->window_ns) {
+		char had[32];
+		units_format_duration(armed_for / CLOCK_NS_PER_MS * CLOCK_NS_PER_MS, had, sizeof had);
+		snprintf(win, sizeof win, "%s (healed early)", had);
+	}
 	if (!all_fired) {
 		nemesis_nodes_text(db, sel_quiet, names, sizeof names);
 		snprintf(quiet, sizeof quiet, "did not fire within %s", win);
