@@ -32,7 +32,7 @@ ifneq ($(SANITIZE),)
   LDFLAGS += $(SANFLAGS)
 endif
 
-EXT_LIBS := -lssh2 -lyaml -lpcre2-8 -lmicrohttpd
+EXT_LIBS := -lssh2 -lyaml -lpcre2-8 -lmicrohttpd -lcurl
 
 LIB_SRC     := $(wildcard lib/*.c)
 CHECKER_SRC := $(wildcard checker/*.c)

@@ -65,10 +65,24 @@ struct client_res {
 void client_res_clear(struct client_res *res);
 void client_res_free(struct client_res *res);
 
+/* Build an ok read's value in res's own storage, for adapters whose replies are text:
+ *   client_res_scalar   res->value = s[0..n): HVAL_INT when it is a canonical decimal
+ *                       int64 ("12", "-3"; not "012", "+1", " 1"), else HVAL_STR
+ *   client_res_array    res->value = an HVAL_ARRAY of n elements, then
+ *   client_res_item     sets element i the same way as client_res_scalar
+ * Strings are copied; has_value is set. 0, or SB_ENOMEM (res is then left without a
+ * value). Elements of one array must all be added before the next call of another kind. */
+int client_res_scalar(struct client_res *res, const char *s, size_t n);
+int client_res_array(struct client_res *res, size_t n, size_t text_bytes);
+int client_res_item(struct client_res *res, size_t i, const char *s, size_t n);
+
+/* A canonical decimal int64 (as client_res_scalar reads it). Pure. */
+bool client_parse_int(const char *s, size_t n, int64_t *out);
+
 struct client;
 
 struct client_kind {
-	const char *name;      /* "raftnode": the db kind this adapter speaks to */
+	const char *name;      /* the db kind this adapter speaks to ("raftnode", "etcd", ...) */
 	/* Open a client bound to node `node` of `db` (borrowed: it outlives the client). Does
 	 * not have to connect yet (a node that is down must not make open fail: its operations
 	 * fail instead). Caller frees with close. */
@@ -85,5 +99,7 @@ extern const struct client_kind *const client_kinds[];
 const struct client_kind *client_find(const char *name);
 
 extern const struct client_kind client_raftnode;
+extern const struct client_kind client_etcd;
+extern const struct client_kind client_redis_sentinel;
 
 #endif

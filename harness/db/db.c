@@ -1,6 +1,7 @@
 #include "harness/db/db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,39 @@ static void sleep_ms(int ms)
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+const struct db_ops *const db_kinds[] = {
+	&db_raftnode_ops,
+	&db_etcd_ops,
+	&db_redis_sentinel_ops,
+	NULL,
+};
+
+const struct db_ops *db_kind_find(const char *kind)
+{
+	for (size_t i = 0; kind && db_kinds[i]; i++)
+		if (!strcmp(db_kinds[i]->kind, kind))
+			return db_kinds[i];
+	return NULL;
+}
+
+/* Built once from the table, so a new row shows up in every message. */
+static char kind_names[256];
+static pthread_once_t kind_names_once = PTHREAD_ONCE_INIT;
+
+static void kind_names_build(void)
+{
+	size_t n = 0;
+	for (size_t i = 0; db_kinds[i] && n < sizeof kind_names; i++)
+		n += (size_t)snprintf(kind_names + n, sizeof kind_names - n, "%s%s", i ? ", " : "",
+				      db_kinds[i]->kind);
+}
+
+const char *db_kind_names(void)
+{
+	pthread_once(&kind_names_once, kind_names_build);
+	return kind_names;
 }
 
 const char *db_op_name(enum db_op op)
@@ -83,11 +117,10 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 	if (opts)
 		o = *opts;
 	const char *kind = o.kind ? o.kind : "raftnode";
-	const struct db_ops *ops = NULL;
-	if (!strcmp(kind, "raftnode"))
-		ops = &db_raftnode_ops;
-	else
-		return err_set(err, errlen, SB_EINVAL, "db kind '%s' unknown (known: raftnode)", kind);
+	const struct db_ops *ops = db_kind_find(kind);
+	if (!ops)
+		return err_set(err, errlen, SB_EINVAL, "db kind '%s' unknown (known: %s)", kind,
+			       db_kind_names());
 	if (n == 0)
 		return err_set(err, errlen, SB_EINVAL, "db: no nodes");
 	if (n > DB_MAX_NODES)
@@ -123,6 +156,25 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 	if (o.binary && (rc = copy_str(db->binary, sizeof db->binary, o.binary, "binary", err,
 				       errlen)))
 		goto out;
+	if (o.cluster_token) {
+		/* It reaches command lines and config files: plain characters only. */
+		size_t tl = strlen(o.cluster_token);
+		bool ok = tl > 0 && tl < sizeof db->cluster_token;
+		for (size_t i = 0; ok && i < tl; i++) {
+			char ch = o.cluster_token[i];
+			ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+		}
+		if (!ok) {
+			rc = err_set(err, errlen, SB_EINVAL,
+				     "cluster token '%.64s': use 1..%d characters of [A-Za-z0-9_.-]",
+				     o.cluster_token, DB_TOKEN_MAX - 1);
+			goto out;
+		}
+		memcpy(db->cluster_token, o.cluster_token, tl + 1);
+	} else {
+		snprintf(db->cluster_token, sizeof db->cluster_token, "splitbrain-%s", db->run_id);
+	}
 
 	size_t nargs = 0;
 	db->args_given = o.args != NULL;
@@ -197,6 +249,8 @@ int db_open(struct db **out, const struct control_host *hosts, size_t n,
 			}
 	}
 	if ((rc = control_pool_new(&db->pool, hosts, n, err, errlen)))
+		goto out;
+	if (ops->init && (rc = ops->init(db, err, errlen)))
 		goto out;
 	*out = db;
 	return 0;

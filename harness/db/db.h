@@ -2,8 +2,10 @@
  * vtable, like Jepsen's DB protocol) and the generic operations built on it.
  *
  * A `struct db` is one cluster: n nodes, one per host of a nodes file, each with its control
- * connection (control.h). The target system is a `struct db_ops`; the only one so far is
- * raftnode (db/raftnode.c), selected by kind "raftnode".
+ * connection (control.h). The target system is a `struct db_ops`, one file per kind and one
+ * row in db_kinds: raftnode (db/raftnode.c), etcd (db/etcd.c), redis-sentinel
+ * (db/redis_sentinel.c). A new system is a new file and a new row (README: "Testing a system
+ * of your own"), plus a client adapter (client.h) and a row in spec's db-kind table.
  *
  * Per-node operations take the node's index. db_each() runs one of them on a set of nodes in
  * parallel (one thread per node) and reports every node that failed. Leader discovery asks
@@ -31,6 +33,7 @@
 #define DB_ROLE_MAX 16
 #define DB_DIGEST_MAX 64 /* db_ops.digest's token, NUL included */
 #define DB_BASE_DIR_DEFAULT "/var/lib/splitbrain" /* db_opts.base_dir when none is given */
+#define DB_TOKEN_MAX 264 /* room for the runner's "<test name>-<start time>" */
 
 /* Where a node lives and how it is reached. Filled by db_open from the hosts and options. */
 struct db_node {
@@ -59,6 +62,11 @@ struct db_opts {
 	                            or none if there is no record yet. */
 	int ready_timeout_ms;    /* start: wait until the client port answers; default 10000 */
 	int op_timeout_ms;       /* each remote command; default 20000 */
+	const char *cluster_token; /* a string unique to this cluster and run (the runner: the
+	                            test's name and start time), so that its members never join
+	                            another cluster's on the same hosts: etcd's
+	                            --initial-cluster-token; default "splitbrain-<run_id>".
+	                            [A-Za-z0-9_.-], at most DB_TOKEN_MAX - 1 characters. */
 	bool faketime;           /* start nodes under libfaketime (LD_PRELOAD) so that the clock
 	                            fault (nemesis/clock.c) can skew their wall clock while they
 	                            run: each node reads <dir>/faketime.rc, created neutral
@@ -100,6 +108,8 @@ struct db;
  * since db_each calls them from one thread per node. */
 struct db_ops {
 	const char *kind;
+	/* Optional: set up db->impl once db_open has filled the nodes (destroy frees it). */
+	int (*init)(struct db *db, char *err, size_t errlen);
 	/* Create the node's directory, upload the binary and its config. Idempotent; works while
 	 * the node runs (the binary is replaced by rename). */
 	int (*install)(struct db *db, size_t i, char *err, size_t errlen);
@@ -133,7 +143,13 @@ struct db_ops {
 	 * with the named groups `node` (its name, as in the nodes file) and `term` (decimal
 	 * digits). The election-safety check (harness/check/election.h) reads every collected
 	 * log file (log_files) with it: two nodes that became leader in one term make a run
-	 * invalid. NULL: the check is skipped, and results.json says so. */
+	 * invalid. NULL: the check is skipped, and results.json says so.
+	 * Systems that do not log names or terms: `node` may be another identifier unique to a
+	 * node (etcd logs its member ID in hex: the check only compares them); a pattern without
+	 * a `term` group (Redis: Sentinel's "+switch-master ... NEWIP NEWPORT" and a server's
+	 * "MASTER MODE enabled" carry no epoch; `node` is then the new master's "ip port", or
+	 * unset for the node whose log it is) still shows role changes to a reader, and the
+	 * election-safety check skips it saying it lacks the group. */
 	const char *leader_pattern;
 	/* Optional: the node's applied index and a digest of its state machine, asking the node
 	 * only (no control connection), like info. Replicas that applied the same entries must
@@ -160,6 +176,7 @@ struct db {
 	int ready_timeout_ms;
 	int op_timeout_ms;
 	bool faketime;            /* opts.faketime */
+	char cluster_token[DB_TOKEN_MAX]; /* opts.cluster_token or its default */
 	void *impl;               /* the kind's own state */
 };
 
@@ -243,7 +260,17 @@ int db_default_run_id(const char *nodes_arg, const char *nodes_path, char *out, 
 int db_record_lab_run(const struct db *db, const char *nodes_arg, const char *nodes_path,
 		      char *err, size_t errlen);
 
-/* The kinds known to db_open. */
+/* The kinds known to db_open, one row each; NULL-terminated. */
+extern const struct db_ops *const db_kinds[];
+
+/* The kind named `kind`, or NULL. */
+const struct db_ops *db_kind_find(const char *kind);
+
+/* "raftnode, etcd, redis-sentinel", for messages. */
+const char *db_kind_names(void);
+
 extern const struct db_ops db_raftnode_ops;
+extern const struct db_ops db_etcd_ops;
+extern const struct db_ops db_redis_sentinel_ops;
 
 #endif

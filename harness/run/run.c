@@ -507,7 +507,9 @@ static int open_db(struct run *r, char *err, size_t errlen)
 			    .base_dir = s->db.base_dir[0] ? s->db.base_dir : NULL,
 			    .run_id = run_id, .client_port = s->db.client_port,
 			    .peer_port = s->db.peer_port, .args = args,
-			    .ready_timeout_ms = (int)(s->db.ready_timeout_ns / CLOCK_NS_PER_MS)};
+			    .ready_timeout_ms = (int)(s->db.ready_timeout_ns / CLOCK_NS_PER_MS),
+			    /* kinds with a cluster token of their own (etcd) take this run's */
+			    .cluster_token = token};
 	/* What the spec's fault kinds need of the nodes (libfaketime for clock faults). */
 	nemesis_db_opts(s, &o);
 	return db_open(&r->db, r->nodes.hosts, r->nodes.n, &o, err, errlen);

@@ -22,12 +22,15 @@
 #define ROW(T, S, fld, nm) .name = (nm), .type = (T), .off = offsetof(S, fld), \
 			   .size = sizeof(((S *)0)->fld)
 
-/* The db kinds: one row each. */
+/* The db kinds: one row each (db.h's db_kinds has their code). */
 static const struct {
 	const char *kind;
-	const char *binary; /* default binary, relative to the current directory */
-} db_kinds[] = {
+	const char *binary; /* default binary, relative to the current directory; NULL: the
+			       host's own (an installed package), unless db.binary names one */
+} spec_db_kinds[] = {
 	{"raftnode", "build/raftnode"},
+	{"etcd", NULL},           /* /usr/bin/etcd (Debian: etcd-server) */
+	{"redis-sentinel", NULL}, /* /usr/bin/redis-server (Debian: redis-server, redis-sentinel) */
 };
 
 /* Target words of nemesis.h; anything else in a target is a node name. */
@@ -699,21 +702,21 @@ static int db_check(struct spec_ctx *c, void *base, const struct ynode *map, uin
 	struct spec_db *db = base;
 	size_t k = 0;
 	char msg[512];
-	while (k < N(db_kinds) && strcmp(db->kind, db_kinds[k].kind))
+	while (k < N(spec_db_kinds) && strcmp(db->kind, spec_db_kinds[k].kind))
 		k++;
-	if (k == N(db_kinds)) {
-		const char *names[N(db_kinds)];
+	if (k == N(spec_db_kinds)) {
+		const char *names[N(spec_db_kinds)];
 		char list[256] = "";
-		for (size_t i = 0; i < N(db_kinds); i++) {
-			names[i] = db_kinds[i].kind;
+		for (size_t i = 0; i < N(spec_db_kinds); i++) {
+			names[i] = spec_db_kinds[i].kind;
 			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
 				 names[i]);
 		}
-		unknown_kind(db->kind, names, N(db_kinds), list, msg, sizeof msg);
+		unknown_kind(db->kind, names, N(spec_db_kinds), list, msg, sizeof msg);
 		return spec_fail(c, spec_find(map, "kind"), "db.kind: unknown db kind %s", msg);
 	}
-	if (!given_field(&spec_sec_db, given, "binary") &&
-	    spec_abs_path(db_kinds[k].binary, NULL, db->binary, sizeof db->binary, msg, sizeof msg))
+	if (!given_field(&spec_sec_db, given, "binary") && spec_db_kinds[k].binary &&
+	    spec_abs_path(spec_db_kinds[k].binary, NULL, db->binary, sizeof db->binary, msg, sizeof msg))
 		return spec_fail(c, map, "db.binary: %s", msg);
 	if (db->client_port && db->client_port == db->peer_port)
 		return spec_fail(c, spec_find(map, "peer_port"),
@@ -965,6 +968,12 @@ static bool dcs_present(const void *b)
 {
 	return ((const struct spec *)b)->ndcs > 0;
 }
+/* No binary: the kind uses the hosts' own (etcd, redis-sentinel). */
+static bool binary_present(const void *b)
+{
+	return ((const struct spec_db *)b)->binary[0] != '\0';
+}
+
 static bool dc_present(const void *b)
 {
 	return ((const struct spec_host *)b)->dc[0] != '\0';
@@ -1054,9 +1063,11 @@ static const struct spec_field ssh_fields[] = {
 
 static const struct spec_field db_fields[] = {
 	{ROW(SPEC_T_WORD, struct spec_db, kind, "kind"), .def = "raftnode", .example = "raftnode",
-	 .doc = "the system under test (raftnode)"},
-	{ROW(SPEC_T_CPATH, struct spec_db, binary, "binary"),
-	 .def_doc = "the kind's (raftnode: build/raftnode)", .example = "build/raftnode",
+	 .doc = "the system under test: raftnode, etcd or redis-sentinel (Redis with Sentinel)"},
+	{ROW(SPEC_T_CPATH, struct spec_db, binary, "binary"), .present = binary_present,
+	 .def_doc = "the kind's (raftnode: build/raftnode; etcd, redis-sentinel: the hosts' "
+		    "installed /usr/bin/etcd, /usr/bin/redis-server)",
+	 .example = "build/raftnode",
 	 .doc = "the binary installed on every host (relative to the current directory)"},
 	{ROW(SPEC_T_CUSTOM, struct spec_db, args, "args"), .custom = &args_custom, .def_doc = "[]",
 	 .example = "[--election-timeout, 150-300]",
@@ -1066,10 +1077,11 @@ static const struct spec_field db_fields[] = {
 	 .doc = "directory on the hosts; each node lives in `<base_dir>/<run>/<node>/`"},
 	{ROW(SPEC_T_INT, struct spec_db, client_port, "client_port"), .min = 0, .max = 65535,
 	 .def = "0", .example = "7001",
-	 .doc = "client port; 0: the kind's (raftnode 7001; hosts sharing an address get "
-		"port + index)"},
+	 .doc = "client port; 0: the kind's (7001: raftnode's RESP, etcd's client URL, the "
+		"Redis server; hosts sharing an address get port + index)"},
 	{ROW(SPEC_T_INT, struct spec_db, peer_port, "peer_port"), .min = 0, .max = 65535,
-	 .def = "0", .example = "7000", .doc = "peer port; 0: the kind's (raftnode 7000)"},
+	 .def = "0", .example = "7000",
+	 .doc = "peer port; 0: the kind's (7000: raftnode's and etcd's Raft peers, Redis' Sentinel)"},
 	{ROW(SPEC_T_BOOL, struct spec_db, keep_data, "keep_data"), .def = "false",
 	 .example = "true", .doc = "start on the nodes' existing data instead of wiping it"},
 	{ROW(SPEC_T_BOOL, struct spec_db, keep_running, "keep_running"), .def = "false",

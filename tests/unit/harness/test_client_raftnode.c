@@ -231,10 +231,18 @@ static void expect_type(const struct client_res *res, int type, const char *erro
 static void test_find(void **state)
 {
 	assert_ptr_equal(client_find("raftnode"), &client_raftnode);
-	assert_null(client_find("etcd"));
+	assert_ptr_equal(client_find("etcd"), &client_etcd);
+	assert_ptr_equal(client_find("redis-sentinel"), &client_redis_sentinel);
+	assert_null(client_find("zookeeper"));
 	assert_null(client_find(NULL));
 	assert_ptr_equal(client_kinds[0], &client_raftnode);
-	assert_null(client_kinds[1]);
+	/* every db kind has its adapter, under the same name */
+	size_t n = 0;
+	for (; client_kinds[n]; n++) {
+		assert_non_null(db_kind_find(client_kinds[n]->name));
+		assert_ptr_equal(db_kinds[n], db_kind_find(client_kinds[n]->name));
+	}
+	assert_null(db_kinds[n]);
 	struct tdb t;
 	int ports[1] = {1};
 	tdb_init(&t, ports, 1, fake_names);

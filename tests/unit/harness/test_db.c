@@ -325,9 +325,10 @@ static void test_open_checks(void **state)
 	assert_int_equal(db_open(&db, h, 3, &o, err, sizeof err), SB_EINVAL);
 	assert_non_null(strstr(err, "run id '../etc'"));
 	o.run_id = NULL;
-	o.kind = "etcd";
+	o.kind = "zookeeper";
 	assert_int_equal(db_open(&db, h, 3, &o, err, sizeof err), SB_EINVAL);
-	assert_non_null(strstr(err, "db kind 'etcd' unknown"));
+	assert_non_null(strstr(err, "db kind 'zookeeper' unknown (known: raftnode, etcd, "
+				    "redis-sentinel)"));
 	o.kind = NULL;
 	snprintf(h[1].name, sizeof h[1].name, "n1");
 	assert_int_equal(db_open(&db, h, 3, &o, err, sizeof err), SB_EINVAL);
