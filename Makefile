@@ -3,6 +3,7 @@
 #   make                 build build/splitbrain and build/raftnode
 #   make test            every test: unit, simulation, corpus, integration (needs root)
 #   make test-quick      the same without the integration tests
+#   make test-targets    only the campaigns against etcd and Redis + Sentinel (root)
 #   make SANITIZE=1 test the whole suite under AddressSanitizer + UBSan (objects in build/san)
 #   make bench           benchmarks; they print their figures (see bench/RESULTS.md)
 #   make fuzz            build the libFuzzer targets with clang and run each briefly
@@ -62,7 +63,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 
-.PHONY: all test test-quick test-integration bench fuzz deps demo clean format
+.PHONY: all test test-quick test-integration test-targets bench fuzz deps demo clean format
 all: $(SPLITBRAIN) $(RAFTNODE) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -120,6 +121,10 @@ test-quick: all $(UNIT_BIN)
 
 test-integration: all $(UNIT_BIN)
 	BUILD=$(BUILD) tests/run.sh --only-integration
+
+# etcd and Redis + Sentinel through the runner (root; part of `make test` too).
+test-targets: all
+	BUILD=$(BUILD) tests/run.sh test_targets_lab
 
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run.sh
