@@ -4,9 +4,10 @@
 # workers as fast as they go, the leader / master SIGKILLed every 3 s and restarted 1.5 s
 # later, 45 s), one after the other. From each run's history.jsonl and results.json:
 #   - throughput: ok operations per second of the main phase (and writes among them);
-#   - kill -> next ok write: for each kill (the fault's start in results.json, i.e. the
-#     moment the SIGKILL had been delivered), the time until the first write or cas invoked
-#     after it completes ok (a worker that was talking to the killed node has to find the
+#   - kill -> next ok write: for each kill (a kill fault of results.json without an error;
+#     its moment is the history's nemesis event that records the kill done, i.e. the SIGKILL
+#     delivered and the process gone), the time until the first write or cas invoked after
+#     it completes ok (a worker that was talking to the killed node has to find the
 #     new leader first; etcd's members forward to the leader themselves); median, min and
 #     max over the kills.
 # Needs root (the lab) and Debian's etcd-server, redis-server and redis-sentinel; prints
@@ -59,10 +60,13 @@ def figures(run):
     ok = wok = 0
     invoked = {}          # process -> (f, invoke time) of its open operation
     writes = []           # (invoke time, completion time) of ok writes and cases
+    killed = []           # when each kill was done: its nemesis completion event
     for line in open(run + "/history.jsonl"):
         e = json.loads(line)
         p = e["process"]
         if p == "nemesis":
+            if e["f"] == "kill" and e["type"] == "info":
+                killed.append(e["time"] / 1e9)
             continue
         t = e["time"] / 1e9
         if e["type"] == "invoke":
@@ -79,10 +83,13 @@ def figures(run):
             writes.append((t0, t))
     writes.sort()
     gaps = []
-    for fl in d["faults"]:
-        if fl["kind"] != "kill" or fl.get("error"):
+    # results.json lists the faults in the order they started, as the history records their
+    # completions: the i-th kill there is the i-th kill event. start_s is when the fault was
+    # begun; the event is when the SIGKILL had been delivered and the node was gone.
+    kills = [fl for fl in d["faults"] if fl["kind"] == "kill"]
+    for fl, k in zip(kills, killed):
+        if fl.get("error"):
             continue
-        k = fl["start_s"]
         after = [done for (inv, done) in writes if inv >= k]
         if after:
             gaps.append((min(after) - k) * 1000)
