@@ -176,7 +176,22 @@ int run_find_leader(struct run *r, int timeout_ms, bool claims)
 
 static int env_leader(struct nemesis_env *env, int timeout_ms)
 {
-	return run_find_leader(env->run, timeout_ms, true);
+	struct run *r = env->run;
+	/* Waiting for a leader holds up the nemesis thread: never past the moment another
+	 * fault is due to be healed (a pause must not outlast its duration because the next
+	 * fault found no leader). */
+	int64_t now = run_now(r), due = INT64_MAX;
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nacts; i++)
+		if (!r->acts[i].healed && r->acts[i].until < due)
+			due = r->acts[i].until;
+	pthread_mutex_unlock(&r->mu);
+	if (due != INT64_MAX) {
+		int64_t left_ms = due > now ? (due - now) / CLOCK_NS_PER_MS : 0;
+		if (left_ms < timeout_ms)
+			timeout_ms = (int)left_ms;
+	}
+	return run_find_leader(r, timeout_ms, true);
 }
 
 void run_wake_locked(struct run *r)
