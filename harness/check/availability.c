@@ -2,6 +2,7 @@
  * acknowledged write (availability.h). */
 #include "harness/check/availability.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,12 +56,12 @@ static struct avail_span span(const struct avail_op *ops, size_t n, int64_t s, i
 	return sp;
 }
 
-/* Time from start to the earliest completion of a successful write invoked in [start, end). */
-static int64_t recover(const struct avail_op *ops, size_t n, int64_t start, int64_t end,
-		       bool by_writes)
+/* Time from start to the earliest completion of a successful write invoked in [from, end). */
+static int64_t recover(const struct avail_op *ops, size_t n, int64_t start, int64_t from,
+		       int64_t end, bool by_writes)
 {
 	int64_t best = -1;
-	for (size_t k = lower_bound(ops, n, start); k < n && ops[k].invoke_ns < end; k++) {
+	for (size_t k = lower_bound(ops, n, from); k < n && ops[k].invoke_ns < end; k++) {
 		/* Nothing invoked after the best completion can complete before it. */
 		if (best >= 0 && ops[k].invoke_ns >= best)
 			break;
@@ -119,7 +120,9 @@ int avail_compute(const struct avail_op *ops, size_t nops, const struct avail_fa
 			w->after = span(ops, nops, f->end_ns, next_start(faults, nf, f->end_ns, end_ns));
 		else
 			w->after = (struct avail_span){.start_ns = -1, .end_ns = -1};
-		w->recover_ns = recover(ops, nops, f->start_ns, end_ns, out->by_writes);
+		int64_t from = f->in_force_ns > f->start_ns ? f->in_force_ns : f->start_ns;
+		w->in_force_ns = from;
+		w->recover_ns = recover(ops, nops, f->start_ns, from, end_ns, out->by_writes);
 		w->failed = judge(w, &out->limits);
 		out->nfailed += w->failed != 0;
 		if (out->max_recover_ns >= 0 &&
@@ -139,6 +142,24 @@ void avail_result_free(struct avail_result *r)
 	r->n = 0;
 }
 
+void avail_match_starts(const struct avail_nemesis *ev, size_t nev,
+			const char *const *start_f, struct avail_fault *faults, size_t nf)
+{
+	size_t e = 0;
+	for (size_t k = 0; k < nf; k++) {
+		struct avail_fault *f = &faults[k];
+		f->in_force_ns = f->start_ns;
+		size_t j = e;
+		while (j < nev && (ev[j].time_ns < f->start_ns || !start_f[k] ||
+				   strcmp(ev[j].f, start_f[k])))
+			j++;
+		if (j < nev) {
+			f->in_force_ns = ev[j].time_ns;
+			e = j + 1;
+		}
+	}
+}
+
 /* ---- reading a history ------------------------------------------------------------------- */
 
 static int op_cmp(const void *pa, const void *pb)
@@ -150,6 +171,9 @@ static int op_cmp(const void *pa, const void *pb)
 struct pairing {
 	struct avail_op *ops;
 	size_t n, cap;
+	struct avail_nemesis *nem; /* NULL: not wanted (want_nem false) */
+	size_t nnem, capnem;
+	bool want_nem;
 	size_t *pending; /* per process: 1 + index of its operation in flight, 0: none */
 	size_t npending;
 };
@@ -157,8 +181,16 @@ struct pairing {
 static int pair_event(struct pairing *p, const struct hevent *ev, const char *path, char *err,
 		      size_t errlen)
 {
-	if (ev->process == HPROC_NEMESIS)
+	if (ev->process == HPROC_NEMESIS) {
+		if (!p->want_nem || ev->type != HTYPE_INFO)
+			return 0;
+		if (array_grow((void **)&p->nem, &p->capnem, p->nnem + 1, sizeof *p->nem, 64))
+			return err_set(err, errlen, SB_ENOMEM, "out of memory");
+		struct avail_nemesis *n = &p->nem[p->nnem++];
+		n->time_ns = ev->time < 0 ? 0 : ev->time;
+		snprintf(n->f, sizeof n->f, "%s", ev->f);
 		return 0;
+	}
 	if (ev->process < 0 || ev->process >= (int64_t)MAX_PROCESS)
 		return err_set(err, errlen, SB_EINVAL, "%s:%llu: process %lld is out of range", path,
 			       (unsigned long long)ev->line, (long long)ev->process);
@@ -185,11 +217,11 @@ static int pair_event(struct pairing *p, const struct hevent *ev, const char *pa
 	return 0;
 }
 
-int avail_read_history(const char *path, struct avail_op **ops, size_t *nops, char *err,
-		       size_t errlen)
+int avail_read_history(const char *path, struct avail_op **ops, size_t *nops,
+		       struct avail_nemesis **nem, size_t *nnem, char *err, size_t errlen)
 {
 	struct hreader *hr = NULL;
-	struct pairing p = {0};
+	struct pairing p = {.want_nem = nem != NULL};
 	struct hevent ev;
 	int rc = hreader_open(&hr, path, HFMT_JSONL, err, errlen);
 	while (!rc && (rc = hreader_next(hr, &ev, err, errlen)) == 1)
@@ -198,6 +230,7 @@ int avail_read_history(const char *path, struct avail_op **ops, size_t *nops, ch
 	free(p.pending);
 	if (rc < 0) {
 		free(p.ops);
+		free(p.nem);
 		return rc;
 	}
 	/* Events are stamped before they are appended, so two threads' invokes may be a little
@@ -206,5 +239,9 @@ int avail_read_history(const char *path, struct avail_op **ops, size_t *nops, ch
 		qsort(p.ops, p.n, sizeof *p.ops, op_cmp);
 	*ops = p.ops;
 	*nops = p.n;
+	if (nem) {
+		*nem = p.nem;
+		*nnem = p.nnem;
+	}
 	return 0;
 }

@@ -7,10 +7,12 @@
  *   after     the recovery period: the operations invoked from its heal until the next fault
  *             starts (or the end of the run, `end_ns`), and how many succeeded; empty for a
  *             fault never healed;
- *   recover   the time from the fault's start to the first acknowledged write invoked at or
- *             after it: the earliest completion among the successful writes (write, cas, add,
- *             append) invoked since the start; -1 (never) when there is none. A history
- *             without any write measures it with any successful operation instead.
+ *   recover   the time from the fault's start to the first acknowledged write invoked once
+ *             it was in force: the earliest completion among the successful writes (write,
+ *             cas, add, append) invoked since its injection was done (a write the old leader
+ *             acknowledged while the kill was on its way does not count); -1 (never) when
+ *             there is none. It includes the injection's own time (an SSH round trip). A
+ *             history without any write measures it with any successful operation instead.
  *
  * An operation succeeded when it completed `ok`, or `fail` with error `mismatch` (a cas the
  * system evaluated and refused: it was available). `fail` otherwise and `info` (including an
@@ -42,8 +44,9 @@ struct avail_op {
 
 /* One fault's window, in ns since the run began. */
 struct avail_fault {
-	int64_t start_ns;
+	int64_t start_ns;     /* when it began to be injected */
 	int64_t end_ns;       /* its heal; -1: never healed (lasts until end_ns of the run) */
+	int64_t in_force_ns;  /* when its injection was done (below start_ns: start_ns) */
 };
 
 struct avail_limits {
@@ -64,6 +67,7 @@ struct avail_span {
 struct avail_window {
 	size_t fault;                 /* index into the faults given */
 	struct avail_span during, after;
+	int64_t in_force_ns;          /* the fault's in_force_ns, at least its start */
 	int64_t recover_ns;           /* -1: never */
 	unsigned failed;              /* AVAIL_FAIL_* */
 };
@@ -100,10 +104,25 @@ void avail_result_free(struct avail_result *r);
 /* Share of a span (0..1), or -1 when it has no operation. */
 double avail_share(const struct avail_span *s);
 
+/* A nemesis event of the history with type `info` (a fault in place, or healed). */
+struct avail_nemesis {
+	int64_t time_ns;
+	char f[32];
+};
+
+/* Pure: when was each fault in force? faults[k] (in the order they were started, each with
+ * start_ns set) took effect at the first `info` event after the one matched for faults[k-1],
+ * at or after its start, whose f is start_f[k] (the fault kind's start event: "kill",
+ * "partition", ...); in_force_ns gets its time, or start_ns when there is none. The runner
+ * starts faults one at a time, so their events come in the same order. */
+void avail_match_starts(const struct avail_nemesis *ev, size_t nev,
+			const char *const *start_f, struct avail_fault *faults, size_t nf);
+
 /* Read the client operations of a history file (JSON Lines, docs/history.md): each invoke
- * paired with its process's next completion, nemesis events skipped; *ops (caller frees)
- * sorted by invocation. Errors: SB_EIO / SB_EINVAL naming the file and line, SB_ENOMEM. */
-int avail_read_history(const char *path, struct avail_op **ops, size_t *nops, char *err,
-		       size_t errlen);
+ * paired with its process's next completion; *ops (caller frees) sorted by invocation. With
+ * nem non-NULL, *nem (caller frees) gets the nemesis `info` events in file order. Errors:
+ * SB_EIO / SB_EINVAL naming the file and line, SB_ENOMEM. */
+int avail_read_history(const char *path, struct avail_op **ops, size_t *nops,
+		       struct avail_nemesis **nem, size_t *nnem, char *err, size_t errlen);
 
 #endif

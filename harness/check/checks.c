@@ -105,21 +105,31 @@ static void run_availability(struct checks *c, const struct checks_input *in)
 {
 	char err[512];
 	struct avail_op *ops = NULL;
-	size_t nops = 0;
+	struct avail_nemesis *nem = NULL;
+	size_t nops = 0, nnem = 0;
 	if (!in->ran || !in->history_path || !in->history_path[0])
 		return avail_skip(c, "the workload did not run");
-	if (avail_read_history(in->history_path, &ops, &nops, err, sizeof err))
+	if (avail_read_history(in->history_path, &ops, &nops, &nem, &nnem, err, sizeof err))
 		return avail_skip(c, err);
 	struct avail_fault *f = in->nfaults ? calloc(in->nfaults, sizeof *f) : NULL;
-	if (in->nfaults && !f) {
+	const char **start_f = in->nfaults ? calloc(in->nfaults, sizeof *start_f) : NULL;
+	if (in->nfaults && (!f || !start_f)) {
 		free(ops);
+		free(nem);
+		free(f);
+		free(start_f);
 		return avail_skip(c, "out of memory");
 	}
-	for (size_t i = 0; i < in->nfaults; i++)
-		f[i] = (struct avail_fault){.start_ns = in->faults[i].started,
-					    .end_ns = in->faults[i].healed
-							      ? in->faults[i].healed_at
-							      : -1};
+	for (size_t i = 0; i < in->nfaults; i++) {
+		const struct nemesis_act *a = &in->faults[i];
+		f[i] = (struct avail_fault){.start_ns = a->started,
+					    .end_ns = a->healed ? a->healed_at : -1};
+		start_f[i] = a->kind ? a->kind->start_f : a->fault ? a->fault->kind : NULL;
+	}
+	/* The history says when each start was done: recovery counts from there. */
+	avail_match_starts(nem, nnem, start_f, f, in->nfaults);
+	free(nem);
+	free(start_f);
 	const struct spec_availability *sa = &in->spec->availability;
 	struct avail_limits lim = {.recover_within_ns = sa->recover_within_ns,
 				   .min_ok_share = sa->min_ok_share,
@@ -355,7 +365,7 @@ static void window_json(const struct checks *c, struct sbuf *b, const struct ava
 	json_s(b, fault_desc(c, w->fault));
 	sbuf_addc(b, ',');
 	span_json(b, &w->during);
-	LIT(b, ",\"recover_s\":");
+	sbuf_addf(b, ",\"in_force_s\":%.6f,\"recover_s\":", (double)w->in_force_ns / 1e9);
 	num_or_null(b, w->recover_ns >= 0, (double)w->recover_ns / 1e9);
 	LIT(b, ",\"after\":");
 	if (w->after.start_ns < 0) {

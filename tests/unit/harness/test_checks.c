@@ -303,25 +303,30 @@ static const struct avail_op ops_dead[] = {
 };
 
 static const struct avail_case avail_cases[] = {
-	{"recovery too slow", ops_kill, 10, {{10 * MS, 20 * MS}}, 1, 30 * MS,
+	{"recovery too slow", ops_kill, 10, {{10 * MS, 20 * MS, 0}}, 1, 30 * MS,
 	 {.recover_within_ns = 5 * MS, .min_ok_share = 0.5, .min_recovery_ok_share = 0.9},
 	 AVAIL_FAILED, {{5, 3, 2, 2, 7, AVAIL_FAIL_RECOVER}}, 9, 7, true},
-	{"thresholds met", ops_kill, 10, {{10 * MS, 20 * MS}}, 1, 30 * MS,
+	{"thresholds met", ops_kill, 10, {{10 * MS, 20 * MS, 0}}, 1, 30 * MS,
 	 {.recover_within_ns = 7 * MS, .min_ok_share = 0.6, .min_recovery_ok_share = 1},
 	 AVAIL_MET, {{5, 3, 2, 2, 7, 0}}, 9, 7, true},
-	{"share too low", ops_kill, 10, {{10 * MS, 20 * MS}}, 1, 30 * MS,
+	{"share too low", ops_kill, 10, {{10 * MS, 20 * MS, 0}}, 1, 30 * MS,
 	 {.min_ok_share = 0.61}, AVAIL_FAILED, {{5, 3, 2, 2, 7, AVAIL_FAIL_DURING}}, 9, 7, true},
-	{"no thresholds", ops_kill, 10, {{10 * MS, 20 * MS}}, 1, 30 * MS, {0}, AVAIL_NOT_CHECKED,
+	{"no thresholds", ops_kill, 10, {{10 * MS, 20 * MS, 0}}, 1, 30 * MS, {0}, AVAIL_NOT_CHECKED,
 	 {{5, 3, 2, 2, 7, 0}}, 9, 7, true},
+	/* The kill took 4.5 ms to be done: the writes acknowledged meanwhile (by the old leader)
+	 * do not count; the first one invoked after is acknowledged 12 ms after the start. */
+	{"in force later", ops_kill, 10, {{10 * MS, 20 * MS, 14 * MS + MS / 2}}, 1, 30 * MS,
+	 {.recover_within_ns = 11 * MS}, AVAIL_FAILED, {{5, 3, 2, 2, 12, AVAIL_FAIL_RECOVER}}, 9, 7,
+	 true},
 	/* No write at all: recovery by any operation. The second fault is never healed: its
 	 * window lasts to the end, no recovery period; the first one's recovery ends where the
 	 * second begins. */
-	{"reads only, unhealed", ops_reads, 6, {{10 * MS, 12 * MS}, {15 * MS, -1}}, 2, 30 * MS,
+	{"reads only, unhealed", ops_reads, 6, {{10 * MS, 12 * MS, 0}, {15 * MS, -1, 0}}, 2, 30 * MS,
 	 {.min_recovery_ok_share = 0.9}, AVAIL_FAILED,
 	 {{1, 0, 2, 1, 3, AVAIL_FAIL_AFTER}, {2, 1, 0, 0, 2, 0}}, 6, 3, false},
 	/* Nothing acknowledged after the fault: never recovered. A window without operations
 	 * has no share to fail. */
-	{"never recovers", ops_dead, 4, {{10 * MS, 20 * MS}, {25 * MS, 28 * MS}}, 2, 30 * MS,
+	{"never recovers", ops_dead, 4, {{10 * MS, 20 * MS, 0}, {25 * MS, 28 * MS, 0}}, 2, 30 * MS,
 	 {.recover_within_ns = 100 * MS, .min_ok_share = 0.5}, AVAIL_FAILED,
 	 {{3, 1, 0, 0, -1, AVAIL_FAIL_RECOVER | AVAIL_FAIL_DURING},
 	  {0, 0, 0, 0, -1, AVAIL_FAIL_RECOVER}}, 4, 2, true},
@@ -361,7 +366,7 @@ static void test_availability_tables(void **state)
 static void test_availability_spans(void **state)
 {
 	struct avail_result r;
-	struct avail_fault f[2] = {{10 * MS, 20 * MS}, {25 * MS, -1}};
+	struct avail_fault f[2] = {{10 * MS, 20 * MS, 0}, {25 * MS, -1, 0}};
 	assert_int_equal(avail_compute(ops_kill, 10, f, 2, 30 * MS, NULL, &r), 0);
 	assert_int_equal(r.w[0].after.start_ns, 20 * MS);
 	assert_int_equal(r.w[0].after.end_ns, 25 * MS); /* up to the next fault */
@@ -374,6 +379,32 @@ static void test_availability_spans(void **state)
 	assert_int_equal(r.n, 0);
 	assert_int_equal(r.max_recover_ns, 0);
 	avail_result_free(&r);
+}
+
+/* Each fault takes the first info event of its start kind at or after its start, after the
+ * one the previous fault took; heals and other kinds in between are passed over. */
+static void test_availability_match_starts(void **state)
+{
+	static const struct avail_nemesis ev[] = {
+		{1 * MS, "kill"},  /* before the first fault: not its */
+		{10 * MS, "pause"}, /* another kind */
+		{12 * MS, "kill"},
+		{15 * MS, "start"}, /* the kill's heal */
+		{20 * MS, "kill"},
+		{31 * MS, "partition"},
+	};
+	const char *const kinds[] = {"kill", "kill", "partition", "pause", NULL};
+	struct avail_fault f[5] = {{.start_ns = 5 * MS}, {.start_ns = 11 * MS},
+				   {.start_ns = 30 * MS}, {.start_ns = 40 * MS},
+				   {.start_ns = 50 * MS}};
+	avail_match_starts(ev, 6, kinds, f, 5);
+	assert_int_equal(f[0].in_force_ns, 12 * MS);
+	assert_int_equal(f[1].in_force_ns, 20 * MS);
+	assert_int_equal(f[2].in_force_ns, 31 * MS);
+	assert_int_equal(f[3].in_force_ns, 40 * MS); /* no event left: its start */
+	assert_int_equal(f[4].in_force_ns, 50 * MS);
+	avail_match_starts(NULL, 0, kinds, f, 1);
+	assert_int_equal(f[0].in_force_ns, 5 * MS);
 }
 
 static char tmpdir[64];
@@ -415,8 +446,13 @@ static void test_availability_history(void **state)
 	snprintf(path, sizeof path, "%s/history.jsonl", tmpdir);
 	write_file(path, history);
 	struct avail_op *ops = NULL;
-	size_t n = 0;
-	assert_int_equal(avail_read_history(path, &ops, &n, err, sizeof err), 0);
+	struct avail_nemesis *nem = NULL;
+	size_t n = 0, nn = 0;
+	assert_int_equal(avail_read_history(path, &ops, &n, &nem, &nn, err, sizeof err), 0);
+	assert_int_equal(nn, 1);
+	assert_int_equal(nem[0].time_ns, 2000000);
+	assert_string_equal(nem[0].f, "kill");
+	free(nem);
 	assert_int_equal(n, 4);
 	/* sorted by invocation: the read stamped 0.9 ms comes first */
 	assert_int_equal(ops[0].invoke_ns, 900000);
@@ -430,9 +466,9 @@ static void test_availability_history(void **state)
 	free(ops);
 
 	write_file(path, "{\"process\":-5,\"type\":\"invoke\",\"f\":\"read\"}\n");
-	assert_true(avail_read_history(path, &ops, &n, err, sizeof err) < 0);
+	assert_true(avail_read_history(path, &ops, &n, NULL, NULL, err, sizeof err) < 0);
 	snprintf(path, sizeof path, "%s/missing.jsonl", tmpdir);
-	assert_true(avail_read_history(path, &ops, &n, err, sizeof err) < 0);
+	assert_true(avail_read_history(path, &ops, &n, NULL, NULL, err, sizeof err) < 0);
 	assert_non_null(strstr(err, "missing.jsonl"));
 }
 
@@ -632,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_agree_run),
 		cmocka_unit_test(test_availability_tables),
 		cmocka_unit_test(test_availability_spans),
+		cmocka_unit_test(test_availability_match_starts),
 		cmocka_unit_test(test_availability_history),
 		cmocka_unit_test(test_store_two_leaders),
 		cmocka_unit_test(test_store_ok_and_availability),
