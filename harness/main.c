@@ -19,10 +19,14 @@ int cmd_db(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_repro(int argc, char **argv);
+int cmd_test_all(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"help", cmd_help, "show this list"},
 	{"run", cmd_run, "run a test from its YAML spec: faults, history, verdict"},
+	{"repro", cmd_repro, "run a stored campaign again: same seed, spec and fault schedule"},
+	{"test-all", cmd_test_all, "run a matrix of specs x seeds (or one shard of it); a table"},
 	{"version", cmd_version, "print the version"},
 	{"lab", cmd_lab, "bring the local lab cluster up or down, or show its status"},
 	{"hosts", cmd_hosts, "preflight: check SSH, root, clock and tools on every host"},

@@ -1500,5 +1500,11 @@ int spec_override(struct spec *s, const struct spec_overrides *o, char *err, siz
 			return err_set(err, errlen, SB_EINVAL,
 				       "--expect: '%.64s' is not valid, invalid or none", o->expect);
 	}
+	if (o->binary) {
+		f = spec_field_find(&spec_sec_db, "binary", NULL);
+		if (spec_check_text(o->binary, false, msg, sizeof msg) ||
+		    spec_parse_text(f, &s->db, o->binary, NULL, msg, sizeof msg))
+			return err_set(err, errlen, SB_EINVAL, "--binary: %s", msg);
+	}
 	return 0;
 }

@@ -265,6 +265,8 @@ struct spec_overrides {
 	const char *const *bugs;
 	size_t nbugs;
 	const char *expect;           /* --expect valid|invalid|none (none: no expectation) */
+	const char *binary;           /* --binary: db.binary (relative to the current directory),
+					 for a spec recorded on another machine */
 };
 int spec_override(struct spec *s, const struct spec_overrides *o, char *err, size_t errlen);
 
