@@ -429,8 +429,9 @@ static void election_line(const struct checks *c, FILE *f)
 		return;
 	}
 	if (c->election_status == ELECTION_OK) {
-		fprintf(f, "ok (%zu leader elections in %zu terms, %zu log files)\n",
-			c->election.claims, c->election.terms, c->election_files);
+		size_t cl = c->election.claims, tm = c->election.terms, fl = c->election_files;
+		fprintf(f, "ok (%zu leader election%s in %zu term%s, %zu log file%s)\n", cl,
+			cl == 1 ? "" : "s", tm, tm == 1 ? "" : "s", fl, fl == 1 ? "" : "s");
 		return;
 	}
 	fprintf(f, "VIOLATED in %zu term(s)\n", c->election.nviolations);

@@ -116,6 +116,18 @@ echo "history: $lines lines"
 rc=$?
 [ $rc = 0 ] || fail "check of the cut history exits $rc (want 0: valid, read to the end)"
 
+step "on a terminal: one progress line, rewritten in place, then the verdict"
+# script(1) gives the run a pseudo-terminal, so it prints what a person would see.
+rm -rf "$STORE"
+script -qefc "$SB run tests/fixtures/runs/valid.yaml --time-limit 6s --store $STORE" "$BUILD/run-tty.out" >/dev/null 2>&1
+rc=$?
+[ $rc = 0 ] || fail "terminal run: exit $rc, want 0"
+tr '\r' '\n' <"$BUILD/run-tty.out" | grep -E '^ *[0-9.]+s/6s +main +ops [0-9]+ \(ok [0-9]+ fail [0-9]+ info [0-9]+\)  faults: .*  leader: n[0-9]' >/dev/null ||
+	fail "terminal run: no progress line"
+[ "$(grep -c $'\r' "$BUILD/run-tty.out")" -ge 1 ] || fail "terminal run: the progress line is not rewritten in place"
+grep -q '^run-valid: valid (seed 7' "$BUILD/run-tty.out" || fail "terminal run: no verdict line"
+grep -q "store: $STORE/run-valid/" "$BUILD/run-tty.out" || fail "terminal run: no store path"
+
 step "lab down: nothing left"
 lab_down
 lab_nothing_left
