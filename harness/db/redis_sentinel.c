@@ -26,10 +26,11 @@
  * would; its Sentinel keeps running. A partition cuts the whole host, both daemons. A node is
  * `running` when both run; start starts whichever does not.
  *
- * Leader discovery: a node's role is its Redis server's (INFO replication: master =
- * "leader"); the node it names as leader, and the term, are its Sentinel's view (SENTINEL
- * MASTER: the master's address and config-epoch). So a majority of Sentinels naming a
- * server that says master at the newest epoch is the leader.
+ * Leader discovery: a node's role is its Redis server's (INFO replication: a master that
+ * its own Sentinel names = "leader"); the node it names as leader, and the term, are its
+ * Sentinel's view (SENTINEL MASTER: the master's address and config-epoch), also while its
+ * server is down. So a majority of Sentinels naming a server that says master at the newest
+ * epoch is the leader.
  *
  * The clock fault is refused: starting Redis under libfaketime is not done yet.
  */
@@ -327,35 +328,51 @@ static int rs_ping(struct db *db, size_t i, int timeout_ms, char *err, size_t er
 	return 0;
 }
 
+/* A node answers when its Redis server or its Sentinel does: a Sentinel whose server is down
+ * (killed, restarting) still names the master, and that vote must count. The role is the
+ * server's: "leader" only for a master that its own Sentinel names too; a server that says
+ * master while its Sentinel names another (an old master restarted with its old config,
+ * before the Sentinels turn it into a replica) is "stale-master", so that no fault mistakes
+ * it for the master. */
 static void rs_info(struct db *db, size_t i, struct db_status *st)
 {
 	const struct db_node *me = &db->nodes[i];
 	const char *argv[] = {"INFO", "replication"};
 	struct resp_value *v = NULL;
-	char role[32];
+	char role[32] = "", e1[256] = "", e2[256] = "";
+	bool redis_up = false;
 	st->up = false;
-	if (ask(me->listen_host, me->client_port, 2, argv, &v, st->error, sizeof st->error))
-		return;
-	if (v->type != RESP_BULK || resp_info_field(v->str, v->len, "role", role, sizeof role)) {
-		snprintf(st->error, sizeof st->error, "INFO answered %s '%.200s'",
-			 resp_type_name(v->type), v->str ? v->str : "");
+	if (!ask(me->listen_host, me->client_port, 2, argv, &v, e1, sizeof e1)) {
+		if (v->type == RESP_BULK && !resp_info_field(v->str, v->len, "role", role, sizeof role)) {
+			char off[32];
+			redis_up = true;
+			if (!resp_info_field(v->str, v->len, "master_repl_offset", off, sizeof off))
+				st->commit_index = atoll(off);
+		} else {
+			snprintf(e1, sizeof e1, "INFO answered %s '%.200s'", resp_type_name(v->type),
+				 v->str ? v->str : "");
+		}
 		resp_value_free(v);
-		return;
 	}
-	char off[32];
-	if (!resp_info_field(v->str, v->len, "master_repl_offset", off, sizeof off))
-		st->commit_index = atoll(off);
-	resp_value_free(v);
-	st->up = true;
-	st->error[0] = '\0';
-	snprintf(st->role, sizeof st->role, "%s", !strcmp(role, "master") ? "leader" : "follower");
 	struct sview sv;
-	char e2[256];
-	if (sentinel_view(db, i, &sv, e2, sizeof e2) == 0) {
+	bool sentinel_up = sentinel_view(db, i, &sv, e2, sizeof e2) == 0;
+	if (sentinel_up) {
 		st->term = sv.epoch;
 		if (sv.master >= 0)
 			snprintf(st->leader, sizeof st->leader, "%s", db->nodes[sv.master].name);
 	}
+	st->up = redis_up || sentinel_up;
+	if (redis_up && !strcmp(role, "master"))
+		snprintf(st->role, sizeof st->role, "%s",
+			 sentinel_up && sv.master == (int)i ? "leader" : "stale-master");
+	else if (redis_up)
+		snprintf(st->role, sizeof st->role, "follower");
+	if (!redis_up || !sentinel_up)
+		snprintf(st->error, sizeof st->error, "%s%.120s%s%.120s", redis_up ? "" : "redis: ",
+			 redis_up ? "" : e1, sentinel_up ? "" : (redis_up ? "sentinel: " : "; sentinel: "),
+			 sentinel_up ? "" : e2);
+	else
+		st->error[0] = '\0';
 }
 
 static int rs_status(struct db *db, size_t i, struct db_status *st, char *err, size_t errlen)
