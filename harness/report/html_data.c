@@ -797,7 +797,10 @@ static int apply_kills(struct rep_node *nd, const struct rep_hist *h)
 		nd->segs[j] = (struct rep_seg){.t0 = t, .t1 = -1, .term = term, .role = ROLE_DOWN};
 		nd->nsegs++;
 	}
-	qsort(nd->segs, nd->nsegs, sizeof *nd->segs, cmp_seg);
+	/* A node whose logs had no event line (another system's logs) and no kill has no
+	 * segment, and segs may be NULL: qsort must not see it. */
+	if (nd->nsegs > 1)
+		qsort(nd->segs, nd->nsegs, sizeof *nd->segs, cmp_seg);
 	for (size_t j = 0; j + 1 < nd->nsegs; j++)
 		nd->segs[j].t1 = nd->segs[j + 1].t0;
 	return 0;

@@ -124,6 +124,30 @@ static void write_file(const char *dir, const char *name, const char *text)
 	assert_int_equal(file_replace(path, text, strlen(text), 0644, err, sizeof err), 0);
 }
 
+/* A run of a system whose logs are not raftnode's (etcd, Redis): the nodes' folders hold
+ * no event lines, so the role chart has no segment for a node that no fault killed. The
+ * page is written all the same (it once sorted a node's empty, unallocated segment list:
+ * undefined behaviour that the sanitizer build stopped on). */
+static void test_foreign_logs(void **state)
+{
+	char cmd[512], run[128];
+	snprintf(run, sizeof run, "%s/foreign", tmpdir);
+	snprintf(cmd, sizeof cmd,
+		 "cp -r tests/fixtures/stores/valid '%s' && rm -f '%s'/n*/raftnode.log '%s'/n*/raftnode.args",
+		 run, run, run);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 1; i <= 3; i++) {
+		char nd[160];
+		snprintf(nd, sizeof nd, "%s/n%d", run, i);
+		write_file(nd, "etcd.log",
+			   "{\"level\":\"info\",\"ts\":\"2026-11-30T08:00:58.989Z\","
+			   "\"msg\":\"bdae9bbc11dd390d became leader at term 2\"}\n");
+	}
+	char *p = report_of(run);
+	assert_non_null(strstr(p, "id=\"verdict\">valid</span>"));
+	free(p);
+}
+
 /* No results.json, a history cut by a bad line, hostile strings: a page all the same, with
  * notes, and nothing from the inputs unescaped. */
 static void test_broken_run(void **state)
@@ -236,6 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_store),
 		cmocka_unit_test(test_valid_store),
+		cmocka_unit_test(test_foreign_logs),
 		cmocka_unit_test(test_broken_run),
 		cmocka_unit_test(test_generic_kinds),
 		cmocka_unit_test(test_check_html),
