@@ -6,6 +6,8 @@
 #   make test-targets    only the campaigns against etcd and Redis + Sentinel (root)
 #   make SANITIZE=1 test the whole suite under AddressSanitizer + UBSan (objects in build/san)
 #   make bench           benchmarks; they print their figures (see bench/RESULTS.md)
+#   make detect          the detection matrix: each bug switch against its scenario, K seeds,
+#                        and the correct node through every scenario (root; DETECT_ARGS=...)
 #   make fuzz            build the libFuzzer targets with clang and run each briefly
 #   make deps            install the Debian packages the build and the tests need
 #   make demo            the lab demo: raftnode on a 3-host local lab, a leader crash (root)
@@ -63,7 +65,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(call obj,$(SUPPORT_SRC))
 
-.PHONY: all test test-quick test-integration test-targets bench fuzz deps demo clean format
+.PHONY: all test test-quick test-integration test-targets bench detect fuzz deps demo clean format
 all: $(SPLITBRAIN) $(RAFTNODE) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -128,6 +130,12 @@ test-targets: all
 
 bench: all $(BENCH_BIN)
 	BUILD=$(BUILD) bench/run.sh
+
+# bench/detect.sh: per bug and scenario, how many of K seeded runs found the bug and the
+# median time to detection; the correct node's runs (bench/RESULTS.md has the figures).
+DETECT_ARGS ?=
+detect: all
+	BUILD=$(BUILD) bench/detect.sh $(DETECT_ARGS)
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c. Every target links the same objects: lib,
 # checker, node and harness (without the programs' main.c), compiled once with clang into

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# detect.sh — the detection matrix: does each of raftnode's bug switches get found by the
+# scenario designed for it, how often and how fast, and does the correct node stay valid in
+# every scenario?
+#
+#   bench/detect.sh [--k N] [--correct-k N] [--bugs "a b"] [--scenarios "x y"] [--extra]
+#                   [--lab DIR] [--store DIR] [--out FILE] [--summary FILE]
+#
+#   --k N          seeded runs per (bug, scenario) cell (default 10)
+#   --correct-k N  runs of the correct node per scenario (default 5; 0: none)
+#   --bugs LIST    only these bugs (default: every row of the table below)
+#   --scenarios L  the scenarios the correct node runs (default: every workloads/*.yaml that
+#                  says `expect: valid`)
+#   --extra        also the cells marked extra (a bug in a scenario not designed for it)
+#   --lab DIR      use the lab that is up in DIR (default: bring up a 5-node lab in
+#                  build/detect-lab and take it down at the end; needs root)
+#   --store DIR    the runs' store (default build/detect-store)
+#   --out FILE     one tab-separated line per run is appended here (default
+#                  build/detect-runs.tsv); the summary is computed from it, so an interrupted
+#                  matrix keeps what it ran and --summary-only prints it
+#   --summary-only print the table from --out without running anything
+#
+# Each cell runs `splitbrain run workloads/<scenario>.yaml --bug <bug> --seed S --expect none`
+# for seeds 1..K; a run "finds" the bug when its verdict is invalid. The time to detection is
+# results.json's detected_s (harness/report/detect.h). The table: per bug and scenario, runs
+# that found it of those run, the median and the slowest time to detection; per scenario, the
+# correct node's runs and how many were not valid (a false alarm is an invalid one; unknown is
+# counted apart). Exit 0 when every bug marked `goal` was found in at least 9 of 10 runs
+# (scaled to K) and the correct node was valid in every run; 1 otherwise.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+K=10 CK=5 BUGS="" SCENARIOS="" EXTRA=0 LAB="" STORE="$BUILD/detect-store"
+OUT="$BUILD/detect-runs.tsv" SUMMARY_ONLY=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--k) K=$2; shift ;;
+	--correct-k) CK=$2; shift ;;
+	--bugs) BUGS=$2; shift ;;
+	--scenarios) SCENARIOS=$2; shift ;;
+	--extra) EXTRA=1 ;;
+	--lab) LAB=$2; shift ;;
+	--store) STORE=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--summary-only) SUMMARY_ONLY=1 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	*) echo "detect.sh: unknown option $1" >&2; exit 254 ;;
+	esac
+	shift
+done
+
+# The table: bug, scenario, and whether the scenario is the bug's designed finder (goal: it
+# must find it in >= 9 of 10 runs), a known gap (designed for it, not expected to find it on
+# raftnode: see the scenario's header and bench/RESULTS.md), or extra (another scenario that
+# also finds it; run with --extra).
+TABLE="
+stale-read        leader-isolated-reads  goal
+ack-before-commit leader-isolated-reads  goal
+no-noop           leader-change-read     goal
+no-log-check      stale-node-campaigns   goal
+forget-vote       vote-crash             gap
+commit-old-term   figure8                gap
+stale-read        dc-cut-leader-dc       extra
+ack-before-commit dc-cut-leader-dc       extra
+stale-read        leader-paused          extra
+ack-before-commit restart-all            extra
+stale-read        leader-change-read     extra
+"
+
+summary() {
+	python3 - "$OUT" "$K" "$CK" <<'EOF'
+import statistics, sys
+out, k, ck = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+cells, correct, goal = {}, {}, {}
+try:
+    lines = open(out).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    f = line.split("\t")
+    if len(f) < 7:
+        continue
+    bug, scen, kind, seed, verdict, det, store = f[:7]
+    if bug == "none":
+        correct.setdefault(scen, []).append(verdict)
+    else:
+        cells.setdefault((bug, scen), []).append((verdict, det))
+        goal[(bug, scen)] = kind
+ok = True
+print("%-18s %-24s %-6s %7s %9s %8s" % ("bug", "scenario", "role", "found", "median_s", "max_s"))
+for (bug, scen), runs in sorted(cells.items(), key=lambda x: (x[0][0], goal[x[0]] != "goal", x[0][1])):
+    found = [float(d) for v, d in runs if v == "invalid" and d not in ("", "None")]
+    nfound = sum(1 for v, d in runs if v == "invalid")
+    med = "%.1f" % statistics.median(found) if found else "-"
+    mx = "%.1f" % max(found) if found else "-"
+    print("%-18s %-24s %-6s %3d/%-3d %9s %8s" % (bug, scen, goal[(bug, scen)], nfound, len(runs), med, mx))
+    if goal[(bug, scen)] == "goal" and (nfound * 10 < 9 * len(runs) or (found and statistics.median(found) > 10)):
+        ok = False
+print()
+print("%-26s %5s %6s %6s %7s" % ("correct node: scenario", "runs", "valid", "unknown", "invalid"))
+tot = [0, 0, 0, 0]
+for scen, vs in sorted(correct.items()):
+    n, v, u, i = len(vs), vs.count("valid"), vs.count("unknown"), vs.count("invalid")
+    tot = [tot[0] + n, tot[1] + v, tot[2] + u, tot[3] + i]
+    print("%-26s %5d %6d %6d %7d" % (scen, n, v, u, i))
+    if v != n:
+        ok = False
+print("%-26s %5d %6d %6d %7d" % ("total", *tot))
+print()
+print("goals: %s" % ("met" if ok else "NOT met"))
+sys.exit(0 if ok else 1)
+EOF
+}
+
+if [ "$SUMMARY_ONLY" = 1 ]; then
+	summary
+	exit $?
+fi
+
+SB="$ROOT/$BUILD/splitbrain"
+[ -x "$SB" ] || { echo "detect.sh: $SB is not built (make)" >&2; exit 255; }
+mkdir -p "$(dirname "$OUT")" "$STORE"
+OWN_LAB=0
+if [ -z "$LAB" ]; then
+	[ "$(id -u)" = 0 ] || { echo "detect.sh: bringing up a lab needs root (or give --lab DIR)" >&2; exit 77; }
+	LAB="$ROOT/$BUILD/detect-lab"
+	"$SB" lab down --dir "$LAB" >/dev/null 2>&1
+	"$SB" lab up -n 5 --dir "$LAB" >"$BUILD/detect-lab.log" 2>&1 ||
+		{ echo "detect.sh: lab up failed (see $BUILD/detect-lab.log)" >&2; exit 255; }
+	OWN_LAB=1
+	trap '"$SB" lab down --dir "$LAB" >/dev/null 2>&1' EXIT
+	trap 'exit 130' INT TERM
+fi
+export SPLITBRAIN_LAB_DIR="$LAB"
+
+# one BUG SCENARIO ROLE SEED: run it, append its line to $OUT.
+one() {
+	local bug=$1 scen=$2 role=$3 seed=$4 args=() log
+	[ "$bug" != none ] && args=(--bug "$bug")
+	log=$(mktemp)
+	"$SB" run "workloads/$scen.yaml" "${args[@]}" --seed "$seed" --expect none \
+		--store "$STORE" --no-progress >"$log" 2>&1
+	local rc=$? dir
+	dir=$(sed -n 's/.*; store \(.*\)$/\1/p' "$log" | head -1)
+	local line
+	line=$(python3 - "$dir/results.json" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    print("%s\t%s" % (d.get("verdict"), d.get("detected_s")))
+except Exception:
+    print("error\t")
+EOF
+)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bug" "$scen" "$role" "$seed" "${line%%	*}" \
+		"${line#*	}" "$dir" >>"$OUT"
+	printf '%-18s %-24s seed %-3s exit %s: %s\n' "$bug" "$scen" "$seed" "$rc" "$line" >&2
+	rm -f "$log"
+}
+
+echo "$TABLE" | while read -r bug scen role; do
+	[ -z "$bug" ] && continue
+	[ "$role" = extra ] && [ "$EXTRA" = 0 ] && continue
+	[ -n "$BUGS" ] && ! [[ " $BUGS " == *" $bug "* ]] && continue
+	for seed in $(seq 1 "$K"); do
+		one "$bug" "$scen" "$role" "$seed"
+	done
+done
+if [ "$CK" -gt 0 ]; then
+	if [ -z "$SCENARIOS" ]; then
+		SCENARIOS=$(grep -l '^expect: valid' workloads/*.yaml | xargs -n1 basename | sed 's/\.yaml$//')
+	fi
+	for seed in $(seq 1 "$CK"); do
+		for scen in $SCENARIOS; do
+			one none "$scen" correct "$seed"
+		done
+	done
+fi
+summary

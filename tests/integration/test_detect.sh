@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Integration (root): the detection matrix in small — one seeded run per bug switch, each in
+# the scenario designed to find it, on a 5-host lab of its own; and the correct node in the
+# scenario that finds two of them, which must stay valid.
+#
+# A bug counts as found when the run's verdict is invalid and results.json says when
+# (detected_s, a number within the run). A scenario finds its bug in about 9 runs of 10 or
+# more, so a miss gets one more seed before the test fails (two misses in a row are about 1
+# in 100). The bugs the table in bench/detect.sh marks as known gaps (forget-vote,
+# commit-old-term: their scenarios cannot provoke them on raftnode, bench/RESULTS.md) run too
+# and are reported, not required. The full matrix, 10 seeds per cell and the correct node
+# across every scenario: `make detect`.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SB=${SPLITBRAIN:-$PWD/$BUILD/splitbrain}
+. tests/integration/lab_lib.sh
+STORE=$PWD/$BUILD/detect-test-store
+rm -rf "$STORE"
+lab_init detect 5
+
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# run SCENARIO BUG SEED: sets VERDICT and DETECTED from the run's results.json.
+run() {
+	local args=()
+	[ "$2" != none ] && args=(--bug "$2")
+	"$SB" run "workloads/$1.yaml" "${args[@]}" --seed "$3" --expect none --store "$STORE" \
+		--no-progress >"$STORE.log" 2>&1
+	RUN=$(readlink -f "$STORE/latest")
+	VERDICT=$(field "$RUN/results.json" 'd["verdict"]' 2>/dev/null || echo error)
+	DETECTED=$(field "$RUN/results.json" 'd["detected_s"]' 2>/dev/null || echo None)
+}
+
+while read -r bug scen role; do
+	[ -z "$bug" ] && continue
+	case $role in goal | gap) ;; *) continue ;; esac
+	found=0
+	for seed in 1 2; do
+		step "$scen --bug $bug, seed $seed"
+		run "$scen" "$bug" "$seed"
+		echo "   verdict $VERDICT, detected at $DETECTED s ($RUN)"
+		if [ "$VERDICT" = invalid ]; then
+			[ "$DETECTED" != None ] || fail "$scen --bug $bug: invalid but no detected_s"
+			found=1
+			break
+		fi
+		[ "$role" = gap ] && break
+	done
+	if [ $found = 0 ]; then
+		if [ "$role" = goal ]; then
+			fail "$scen did not find --bug $bug in two seeds"
+		else
+			echo "   (known gap: $scen does not find --bug $bug on raftnode)"
+		fi
+	fi
+done < <(sed -n '/^TABLE="/,/^"/p' bench/detect.sh | sed '1d;$d')
+
+step "leader-isolated-reads, correct node, seed 1"
+run leader-isolated-reads none 1
+echo "   verdict $VERDICT"
+[ "$VERDICT" = valid ] || fail "the correct node is $VERDICT in leader-isolated-reads ($RUN)"
+[ "$DETECTED" = None ] || fail "a valid run has detected_s $DETECTED"
+
+lab_down
+exit $failed
