@@ -12,6 +12,8 @@
 #   --scenarios L  the scenarios the correct node runs (default: every workloads/*.yaml that
 #                  says `expect: valid`)
 #   --extra        also the cells marked extra (a bug in a scenario not designed for it)
+#   --roles LIST   only the cells of these roles (goal, gap, extra; default goal gap, and
+#                  extra with --extra)
 #   --lab DIR      use the lab that is up in DIR (default: bring up a 5-node lab in
 #                  build/detect-lab and take it down at the end; needs root)
 #   --store DIR    the runs' store (default build/detect-store)
@@ -31,7 +33,7 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${BUILD:-build}
-K=10 CK=5 BUGS="" SCENARIOS="" EXTRA=0 LAB="" STORE="$BUILD/detect-store"
+K=10 CK=5 BUGS="" SCENARIOS="" EXTRA=0 ROLES="" LAB="" STORE="$BUILD/detect-store"
 OUT="$BUILD/detect-runs.tsv" SUMMARY_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--bugs) BUGS=$2; shift ;;
 	--scenarios) SCENARIOS=$2; shift ;;
 	--extra) EXTRA=1 ;;
+	--roles) ROLES=$2; shift ;;
 	--lab) LAB=$2; shift ;;
 	--store) STORE=$2; shift ;;
 	--out) OUT=$2; shift ;;
@@ -161,7 +164,8 @@ EOF
 
 echo "$TABLE" | while read -r bug scen role; do
 	[ -z "$bug" ] && continue
-	[ "$role" = extra ] && [ "$EXTRA" = 0 ] && continue
+	[ "$role" = extra ] && [ "$EXTRA" = 0 ] && [ -z "$ROLES" ] && continue
+	[ -n "$ROLES" ] && ! [[ " $ROLES " == *" $role "* ]] && continue
 	[ -n "$BUGS" ] && ! [[ " $BUGS " == *" $bug "* ]] && continue
 	for seed in $(seq 1 "$K"); do
 		one "$bug" "$scen" "$role" "$seed"
