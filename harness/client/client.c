@@ -79,8 +79,8 @@ static int text_reserve(struct client_res *res, size_t need)
 	return 0;
 }
 
-/* One value into v; a string goes to res->text at res's fill mark (res->value.len of the
- * text is tracked in textused below). */
+/* One value into v; a string is copied into res->text at offset *used, which moves past it
+ * (and its NUL). The caller has reserved the room. */
 static void scalar_into(struct client_res *res, struct hval *v, const char *s, size_t n,
 			size_t *used)
 {
