@@ -8,6 +8,7 @@
 #
 #   --k N          seeded runs per (bug, scenario) cell (default 10)
 #   --correct-k N  runs of the correct node per scenario (default 5; 0: none)
+#   --first-seed S the seeds are S, S+1, ... (default 1), to add runs to an earlier matrix
 #   --bugs LIST    only these bugs (default: every row of the table below)
 #   --scenarios L  the scenarios the correct node runs (default: every workloads/*.yaml that
 #                  says `expect: valid`)
@@ -23,7 +24,7 @@
 #   --summary-only print the table from --out without running anything
 #
 # Each cell runs `splitbrain run workloads/<scenario>.yaml --bug <bug> --seed S --expect none`
-# for seeds 1..K; a run "finds" the bug when its verdict is invalid. The time to detection is
+# for seeds 1..K (--first-seed moves them); a run "finds" the bug when its verdict is invalid. The time to detection is
 # results.json's detected_s (harness/report/detect.h). The table: per bug and scenario, runs
 # that found it of those run, the median and the slowest time to detection; per scenario, the
 # correct node's runs and how many were not valid (a false alarm is an invalid one; unknown is
@@ -33,12 +34,13 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${BUILD:-build}
-K=10 CK=5 BUGS="" SCENARIOS="" EXTRA=0 ROLES="" LAB="" STORE="$BUILD/detect-store"
+K=10 CK=5 FIRST=1 BUGS="" SCENARIOS="" EXTRA=0 ROLES="" LAB="" STORE="$BUILD/detect-store"
 OUT="$BUILD/detect-runs.tsv" SUMMARY_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--k) K=$2; shift ;;
 	--correct-k) CK=$2; shift ;;
+	--first-seed) FIRST=$2; shift ;;
 	--bugs) BUGS=$2; shift ;;
 	--scenarios) SCENARIOS=$2; shift ;;
 	--extra) EXTRA=1 ;;
@@ -167,7 +169,7 @@ echo "$TABLE" | while read -r bug scen role; do
 	[ "$role" = extra ] && [ "$EXTRA" = 0 ] && [ -z "$ROLES" ] && continue
 	[ -n "$ROLES" ] && ! [[ " $ROLES " == *" $role "* ]] && continue
 	[ -n "$BUGS" ] && ! [[ " $BUGS " == *" $bug "* ]] && continue
-	for seed in $(seq 1 "$K"); do
+	for seed in $(seq "$FIRST" $((FIRST + K - 1))); do
 		one "$bug" "$scen" "$role" "$seed"
 	done
 done
@@ -175,7 +177,7 @@ if [ "$CK" -gt 0 ]; then
 	if [ -z "$SCENARIOS" ]; then
 		SCENARIOS=$(grep -l '^expect: valid' workloads/*.yaml | xargs -n1 basename | sed 's/\.yaml$//')
 	fi
-	for seed in $(seq 1 "$CK"); do
+	for seed in $(seq "$FIRST" $((FIRST + CK - 1))); do
 		for scen in $SCENARIOS; do
 			one none "$scen" correct "$seed"
 		done
