@@ -35,6 +35,9 @@ static const char test_all_usage[] =
 	"  --nodes lab|FILE     the hosts of every run\n"
 	"  --store DIR          the store root (default ./store)\n"
 	"  --time-limit D       the main phase of every run\n"
+	"  --bug NAME           raftnode: every run with this bug switch (repeatable; as\n"
+	"                       `splitbrain run --bug`)\n"
+	"  --expect V           valid, invalid or none: replaces every spec's `expect:`\n"
 	"  --failed FILE        write the store directory of every run that did not pass, one\n"
 	"                       per line (for CI artifacts); empty when all passed\n"
 	"  --progress           progress lines of the runs even when stderr is not a terminal;\n"
@@ -66,8 +69,12 @@ struct entry {
 	bool ran;
 };
 
+#define MAX_BUGS 8
+
 struct options {
-	const char *nodes, *store, *time_limit, *failed;
+	const char *nodes, *store, *time_limit, *failed, *expect;
+	const char *bugs[MAX_BUGS]; /* --bug, passed on to every run */
+	size_t nbugs;
 	long long seed;
 	int test_count, list, progress, no_progress;
 	unsigned shard_i, shard_n;
@@ -116,7 +123,7 @@ static int run_child(const struct entry *x, const struct options *op)
 {
 	char seed[32];
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)x->seed);
-	const char *av[20];
+	const char *av[20 + 2 * MAX_BUGS];
 	int n = 0;
 	av[n++] = "splitbrain";
 	av[n++] = "run";
@@ -132,6 +139,14 @@ static int run_child(const struct entry *x, const struct options *op)
 	if (op->time_limit) {
 		av[n++] = "--time-limit";
 		av[n++] = op->time_limit;
+	}
+	for (size_t i = 0; i < op->nbugs; i++) {
+		av[n++] = "--bug";
+		av[n++] = op->bugs[i];
+	}
+	if (op->expect) {
+		av[n++] = "--expect";
+		av[n++] = op->expect;
 	}
 	if (op->progress)
 		av[n++] = "--progress";
@@ -296,6 +311,8 @@ int cmd_test_all(int argc, char **argv)
 		{.type = OPT_DURATION, .name = "time-limit", .dst = &tl, .min = CLOCK_NS_PER_S,
 		 .max = 7 * 86400 * CLOCK_NS_PER_S},
 		OPT_STRING("failed", 0, &op.failed),
+		{.type = OPT_LIST, .name = "bug", .dst = op.bugs, .cap = MAX_BUGS, .count = &op.nbugs},
+		OPT_STRING("expect", 0, &op.expect),
 		OPT_BOOL("progress", 0, &op.progress),
 		OPT_BOOL("no-progress", 0, &op.no_progress),
 		OPT_END,

@@ -21,15 +21,22 @@ lab_init detect 5
 
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-# run SCENARIO BUG SEED: sets VERDICT and DETECTED from the run's results.json.
+# run SCENARIO BUG SEED: one run through `splitbrain test-all` (which passes --bug and
+# --expect on to it); sets RUN, VERDICT and DETECTED from the run's results.json.
 run() {
 	local args=()
 	[ "$2" != none ] && args=(--bug "$2")
-	"$SB" run "workloads/$1.yaml" "${args[@]}" --seed "$3" --expect none --store "$STORE" \
-		--no-progress >"$STORE.log" 2>&1
-	RUN=$(readlink -f "$STORE/latest")
+	"$SB" test-all "workloads/$1.yaml" "${args[@]}" --seed "$3" --expect none --store "$STORE" \
+		--nodes lab --no-progress >"$STORE.log" 2>&1
+	RUN=$(readlink -f "$STORE/$1/latest")
 	VERDICT=$(field "$RUN/results.json" 'd["verdict"]' 2>/dev/null || echo error)
 	DETECTED=$(field "$RUN/results.json" 'd["detected_s"]' 2>/dev/null || echo None)
+	local seed
+	seed=$(field "$RUN/results.json" 'd["seed"]' 2>/dev/null)
+	[ "$seed" = "$3" ] || fail "$1: test-all ran seed $seed, not $3"
+	if [ "$2" != none ]; then
+		grep -qE -- "^ +- \"?$2\"?\$" "$RUN/test.yaml" || fail "$1: --bug $2 is not in the run's db.args ($RUN/test.yaml)"
+	fi
 }
 
 while read -r bug scen role; do
