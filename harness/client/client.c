@@ -64,7 +64,7 @@ bool client_parse_int(const char *s, size_t n, int64_t *out)
 	return true;
 }
 
-static int text_reserve(struct client_res *res, size_t need)
+int client_res_text_reserve(struct client_res *res, size_t need)
 {
 	if (need <= res->textcap)
 		return 0;
@@ -100,7 +100,7 @@ static void scalar_into(struct client_res *res, struct hval *v, const char *s, s
 int client_res_scalar(struct client_res *res, const char *s, size_t n)
 {
 	size_t used = 0;
-	if (n > UINT32_MAX || text_reserve(res, n + 1))
+	if (n > UINT32_MAX || client_res_text_reserve(res, n + 1))
 		return SB_ENOMEM;
 	scalar_into(res, &res->value, s, n, &used);
 	res->has_value = true;
@@ -121,7 +121,7 @@ int client_res_array(struct client_res *res, size_t n, size_t text_bytes)
 		res->items = items;
 		res->cap = n + 1;
 	}
-	if (text_reserve(res, text_bytes + n + 1))
+	if (client_res_text_reserve(res, text_bytes + n + 1))
 		return SB_ENOMEM;
 	memset(res->items, 0, (n + 1) * sizeof *res->items);
 	res->value = (struct hval){.kind = HVAL_ARRAY, .len = (uint32_t)n, .u.items = res->items};

@@ -76,6 +76,9 @@ int client_res_scalar(struct client_res *res, const char *s, size_t n);
 int client_res_array(struct client_res *res, size_t n, size_t text_bytes);
 int client_res_item(struct client_res *res, size_t i, const char *s, size_t n);
 
+/* Make res->text hold at least `need` bytes (its content is kept). 0 or SB_ENOMEM. */
+int client_res_text_reserve(struct client_res *res, size_t need);
+
 /* A canonical decimal int64 (as client_res_scalar reads it). Pure. */
 bool client_parse_int(const char *s, size_t n, int64_t *out);
 

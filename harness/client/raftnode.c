@@ -210,44 +210,6 @@ static bool not_executed(const char *s, size_t n)
 
 /* ---- values ------------------------------------------------------------------------------ */
 
-/* A canonical decimal int64 ("0", "-12", not "012", "+1", "-0" or " 1"), as written. */
-static bool parse_int(const char *s, size_t n, int64_t *out)
-{
-	size_t i = 0;
-	bool neg = false;
-	if (n > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == n || n - i > 19 || (s[i] == '0' && (n - i > 1 || neg)))
-		return false;
-	uint64_t v = 0;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > (uint64_t)INT64_MAX + neg)
-		return false;
-	*out = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
-	return true;
-}
-
-static int text_reserve(struct client_res *res, size_t need)
-{
-	if (need <= res->textcap)
-		return 0;
-	size_t cap = res->textcap ? res->textcap : 256;
-	while (cap < need)
-		cap *= 2;
-	char *t = realloc(res->text, cap);
-	if (!t)
-		return SB_ENOMEM;
-	res->text = t;
-	res->textcap = cap;
-	return 0;
-}
-
 /* One element: an int when it reads as one, else a string copied into res->text at *off
  * (its pointer is set once the text no longer moves). */
 static void scalar(struct client_res *res, const struct resp_item *it, struct hval *v,
@@ -261,7 +223,7 @@ static void scalar(struct client_res *res, const struct resp_item *it, struct hv
 		v->u.i = it->integer;
 		return;
 	}
-	if (parse_int(it->str, it->len, &v->u.i)) {
+	if (client_parse_int(it->str, it->len, &v->u.i)) {
 		v->kind = HVAL_INT;
 		return;
 	}
@@ -285,7 +247,7 @@ static int value_one(struct client_res *res, const struct resp_item *it)
 {
 	if (it->type != RESP_NIL && it->type != RESP_BULK && it->type != RESP_INTEGER)
 		return SB_EINVAL;
-	if (it->type == RESP_BULK && text_reserve(res, it->len + 1))
+	if (it->type == RESP_BULK && client_res_text_reserve(res, it->len + 1))
 		return SB_ENOMEM;
 	size_t off = 0;
 	scalar(res, it, &res->value, &off);
@@ -313,7 +275,7 @@ static int value_all(struct client_res *res, const char *r, size_t rlen, size_t 
 		res->cap = n;
 	}
 	/* Every byte of text is inside the reply, so rlen bounds what the strings need. */
-	if (text_reserve(res, rlen + 1))
+	if (client_res_text_reserve(res, rlen + 1))
 		return SB_ENOMEM;
 	size_t off = 0;
 	struct resp_item it;

@@ -234,3 +234,23 @@ out:
 		err_prefix(err, errlen, "node %s: collect", me->name);
 	return rc;
 }
+
+size_t db_daemon_log_files(const struct db *db, size_t i, const char *const *names, size_t n,
+			   char (*paths)[CONTROL_PATH_MAX], size_t max)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < n && k < max; j++) {
+		int w = snprintf(paths[k], CONTROL_PATH_MAX, "%s/%s", db->nodes[i].dir, names[j]);
+		if (w > 0 && w < CONTROL_PATH_MAX)
+			k++;
+	}
+	return k;
+}
+
+int db_daemon_err(const struct db *db, size_t i, int rc, const char *what, char *err,
+		  size_t errlen)
+{
+	if (rc)
+		err_prefix(err, errlen, "node %s: %s", db->nodes[i].name, what);
+	return rc;
+}

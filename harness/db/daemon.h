@@ -55,6 +55,15 @@ char *db_daemon_file_block(const char *name, const char *content, bool only_if_m
 int db_daemon_collect(struct db *db, size_t i, const char *local_dir, const char *const *names,
 		      size_t n, const char *listing, char *err, size_t errlen);
 
+/* db_ops.log_files for a kind whose logs are names[0..n) in the node's directory: their
+ * remote paths (at most max). */
+size_t db_daemon_log_files(const struct db *db, size_t i, const char *const *names, size_t n,
+			   char (*paths)[CONTROL_PATH_MAX], size_t max);
+
+/* Prefix err with "node NAME: WHAT" when rc is an error; returns rc. */
+int db_daemon_err(const struct db *db, size_t i, int rc, const char *what, char *err,
+		  size_t errlen);
+
 /* Parse dstate's "PID STATE" output into st->pid, running and paused. */
 void db_daemon_parse_state(const char *out, long *pid, bool *running, bool *paused);
 

@@ -122,13 +122,6 @@ static void free_argv(char **av)
 	free(av);
 }
 
-static int node_err(struct db *db, size_t i, int rc, const char *what, char *err, size_t errlen)
-{
-	if (rc)
-		err_prefix(err, errlen, "node %s: %s", db->nodes[i].name, what);
-	return rc;
-}
-
 static int etcd_install(struct db *db, size_t i, char *err, size_t errlen)
 {
 	char **av = member_argv(db, i);
@@ -161,7 +154,7 @@ static int etcd_install(struct db *db, size_t i, char *err, size_t errlen)
 		snprintf(path, sizeof path, "%s/etcd", db->nodes[i].dir);
 		rc = control_upload(db_control(db, i), db->binary, path, 0755, err, errlen);
 	}
-	return node_err(db, i, rc, "install", err, errlen);
+	return db_daemon_err(db, i, rc, "install", err, errlen);
 }
 
 static int etcd_start(struct db *db, size_t i, char *err, size_t errlen)
@@ -177,7 +170,7 @@ static int etcd_start(struct db *db, size_t i, char *err, size_t errlen)
 		"cd \"$d\" || exit 3\n"
 		". ./" ARGS_FILE " || exit 3\n"
 		"dstart pid \"$(canon \"$1\")\" etcd.out \"$@\"\n";
-	return node_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "start", err,
+	return db_daemon_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "start", err,
 			errlen);
 }
 
@@ -187,7 +180,7 @@ static int etcd_signal(struct db *db, size_t i, const char *cmd, const char *wha
 {
 	char body[256];
 	snprintf(body, sizeof body, "bn=$(binof " ARGS_FILE ")\n%s\n", cmd);
-	return node_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), what, err, errlen);
+	return db_daemon_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), what, err, errlen);
 }
 
 static int etcd_stop(struct db *db, size_t i, char *err, size_t errlen)
@@ -217,7 +210,7 @@ static int etcd_wipe(struct db *db, size_t i, char *err, size_t errlen)
 				   "rm -rf -- \"$d\" || exit 4\n"
 				   "rmdir -- \"${d%/*}\" 2>/dev/null\n"
 				   "exit 0\n";
-	return node_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "wipe", err,
+	return db_daemon_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "wipe", err,
 			errlen);
 }
 
@@ -335,7 +328,7 @@ static int etcd_status(struct db *db, size_t i, struct db_status *st, char *err,
 	int rc = db_daemon_run(db, i, "bn=$(binof " ARGS_FILE ")\ndstate pid \"$bn\"\n", &out,
 			       err, errlen);
 	if (rc)
-		return node_err(db, i, rc, "status", err, errlen);
+		return db_daemon_err(db, i, rc, "status", err, errlen);
 	db_daemon_parse_state(out, &st->pid, &st->running, &st->paused);
 	free(out);
 	if (!st->running)
@@ -352,13 +345,8 @@ static const char *const log_names[] = {"etcd.log", "etcd.out"};
 static size_t etcd_log_files(struct db *db, size_t i, char (*paths)[CONTROL_PATH_MAX],
 			     size_t max)
 {
-	size_t n = 0;
-	for (size_t k = 0; k < sizeof log_names / sizeof log_names[0] && n < max; k++) {
-		int w = snprintf(paths[n], CONTROL_PATH_MAX, "%s/%s", db->nodes[i].dir, log_names[k]);
-		if (w > 0 && w < CONTROL_PATH_MAX)
-			n++;
-	}
-	return n;
+	return db_daemon_log_files(db, i, log_names, sizeof log_names / sizeof log_names[0], paths,
+				   max);
 }
 
 static int etcd_collect(struct db *db, size_t i, const char *local_dir, char *err,

@@ -108,13 +108,6 @@ static void sentinel_conf(const struct db *db, size_t i, char *out, size_t outle
 		 db->n / 2 + 1);
 }
 
-static int node_err(struct db *db, size_t i, int rc, const char *what, char *err, size_t errlen)
-{
-	if (rc)
-		err_prefix(err, errlen, "node %s: %s", db->nodes[i].name, what);
-	return rc;
-}
-
 /* The install script: directory, both configs (kept when present), both command lines. */
 static char *install_body(const struct db *db, size_t i)
 {
@@ -173,7 +166,7 @@ static int rs_install(struct db *db, size_t i, char *err, size_t errlen)
 		snprintf(path, sizeof path, "%s/redis-server", db->nodes[i].dir);
 		rc = control_upload(db_control(db, i), db->binary, path, 0755, err, errlen);
 	}
-	return node_err(db, i, rc, "install", err, errlen);
+	return db_daemon_err(db, i, rc, "install", err, errlen);
 }
 
 /* ---- processes --------------------------------------------------------------------------- */
@@ -194,7 +187,7 @@ static int rs_start(struct db *db, size_t i, char *err, size_t errlen)
 		"(. ./redis.args && dstart pid \"$(canon \"$1\")\" redis.out \"$@\") || exit $?\n"
 		"(. ./sentinel.args && dstart sentinel.pid \"$(canon \"$1\")\" sentinel.out \"$@\") "
 		"|| exit $?\n";
-	return node_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "start", err,
+	return db_daemon_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), "start", err,
 			errlen);
 }
 
@@ -203,7 +196,7 @@ static int rs_run(struct db *db, size_t i, const char *cmds, const char *what, c
 {
 	char body[512];
 	snprintf(body, sizeof body, BIN_LINE "%s", cmds);
-	return node_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), what, err, errlen);
+	return db_daemon_err(db, i, db_daemon_run(db, i, body, NULL, err, errlen), what, err, errlen);
 }
 
 static int rs_stop(struct db *db, size_t i, char *err, size_t errlen)
@@ -384,7 +377,7 @@ static int rs_status(struct db *db, size_t i, struct db_status *st, char *err, s
 			       BIN_LINE "dstate pid \"$bn\"\ndstate sentinel.pid \"$bn\"\n", &out,
 			       err, errlen);
 	if (rc)
-		return node_err(db, i, rc, "status", err, errlen);
+		return db_daemon_err(db, i, rc, "status", err, errlen);
 	long spid = 0;
 	bool srun = false, spaused = false;
 	const char *second = strchr(out, '\n');
@@ -409,15 +402,11 @@ static int rs_status(struct db *db, size_t i, struct db_status *st, char *err, s
 static const char *const log_names[] = {"redis.log", "sentinel.log", "redis.out",
 					"sentinel.out"};
 
-static size_t rs_log_files(struct db *db, size_t i, char (*paths)[CONTROL_PATH_MAX], size_t max)
+static size_t rs_log_files(struct db *db, size_t i, char (*paths)[CONTROL_PATH_MAX],
+			     size_t max)
 {
-	size_t n = 0;
-	for (size_t k = 0; k < sizeof log_names / sizeof log_names[0] && n < max; k++) {
-		int w = snprintf(paths[n], CONTROL_PATH_MAX, "%s/%s", db->nodes[i].dir, log_names[k]);
-		if (w > 0 && w < CONTROL_PATH_MAX)
-			n++;
-	}
-	return n;
+	return db_daemon_log_files(db, i, log_names, sizeof log_names / sizeof log_names[0], paths,
+				   max);
 }
 
 static int rs_collect(struct db *db, size_t i, const char *local_dir, char *err, size_t errlen)
