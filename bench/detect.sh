@@ -28,8 +28,9 @@
 # results.json's detected_s (harness/report/detect.h). The table: per bug and scenario, runs
 # that found it of those run, the median and the slowest time to detection; per scenario, the
 # correct node's runs and how many were not valid (a false alarm is an invalid one; unknown is
-# counted apart). Exit 0 when every bug marked `goal` was found in at least 9 of 10 runs
-# (scaled to K) and the correct node was valid in every run; 1 otherwise.
+# counted apart). Exit 0 when every bug was found in at least 9 of 10 runs (scaled to K) of
+# some cell with a median time to detection of at most 10 s, and the correct node was valid
+# in every run; 1 otherwise (the bugs marked `gap` are not found: bench/RESULTS.md).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -94,14 +95,16 @@ for line in lines:
         goal[(bug, scen)] = kind
 ok = True
 print("%-18s %-24s %-6s %7s %9s %8s" % ("bug", "scenario", "role", "found", "median_s", "max_s"))
+best = {}
 for (bug, scen), runs in sorted(cells.items(), key=lambda x: (x[0][0], goal[x[0]] != "goal", x[0][1])):
     found = [float(d) for v, d in runs if v == "invalid" and d not in ("", "None")]
     nfound = sum(1 for v, d in runs if v == "invalid")
-    med = "%.1f" % statistics.median(found) if found else "-"
-    mx = "%.1f" % max(found) if found else "-"
-    print("%-18s %-24s %-6s %3d/%-3d %9s %8s" % (bug, scen, goal[(bug, scen)], nfound, len(runs), med, mx))
-    if goal[(bug, scen)] == "goal" and (nfound * 10 < 9 * len(runs) or (found and statistics.median(found) > 10)):
-        ok = False
+    med = statistics.median(found) if found else None
+    print("%-18s %-24s %-6s %3d/%-3d %9s %8s" % (bug, scen, goal[(bug, scen)], nfound, len(runs),
+          "%.1f" % med if found else "-", "%.1f" % max(found) if found else "-"))
+    met = nfound * 10 >= 9 * len(runs) and med is not None and med <= 10
+    if met or bug not in best:
+        best[bug] = (met, scen, nfound, len(runs), med)
 print()
 print("%-26s %5s %6s %6s %7s" % ("correct node: scenario", "runs", "valid", "unknown", "invalid"))
 tot = [0, 0, 0, 0]
@@ -113,6 +116,10 @@ for scen, vs in sorted(correct.items()):
         ok = False
 print("%-26s %5d %6d %6d %7d" % ("total", *tot))
 print()
+for bug, (met, scen, n, t, med) in sorted(best.items()):
+    print("%-18s %s (%s: %d/%d%s)" % (bug, "goal met" if met else "goal NOT met", scen, n, t,
+          ", median %.1f s" % med if med is not None else ""))
+    ok = ok and met
 print("goals: %s" % ("met" if ok else "NOT met"))
 sys.exit(0 if ok else 1)
 EOF
