@@ -115,8 +115,9 @@ $(BUILD)/bench/%: bench/%.c $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HARNESS_A) $(CHECKER_A) $(NODE_A) $(LIB_A) $(EXT_LIBS) -ljansson $(LDLIBS)
 
 # The test runner prints one line per test and a closing "N passed, N failed, N skipped" line.
+# TEST_ARGS go to tests/run.sh (e.g. --skip-slow, or a pattern).
 test: all $(UNIT_BIN)
-	BUILD=$(BUILD) tests/run.sh
+	BUILD=$(BUILD) tests/run.sh $(TEST_ARGS)
 
 test-quick: all $(UNIT_BIN)
 	BUILD=$(BUILD) tests/run.sh --quick

@@ -4,6 +4,8 @@
 #   tests/run.sh                     everything
 #   tests/run.sh --quick             skip tests/integration (needs root, namespaces, sshd)
 #   tests/run.sh --only-integration  only tests/integration
+#   tests/run.sh --skip-slow         skip the integration tests marked `# slow:` (long
+#                                    campaigns; CI runs them once, in the normal build only)
 #   tests/run.sh PATTERN             only tests whose path contains PATTERN
 #
 # Kinds of test:
@@ -19,10 +21,12 @@ export BUILD
 export SPLITBRAIN="$PWD/$BUILD/splitbrain" RAFTNODE="$PWD/$BUILD/raftnode"
 mode=all
 pattern=
+skip_slow=0
 for a in "$@"; do
 	case "$a" in
 	--quick) mode=quick ;;
 	--only-integration) mode=integration ;;
+	--skip-slow) skip_slow=1 ;;
 	*) pattern=$a ;;
 	esac
 done
@@ -46,6 +50,13 @@ for t in "${tests[@]}"; do
 	name=${t#"$BUILD/"}
 	log="$logs/$(echo "$name" | tr '/' '_').log"
 	start=$(date +%s)
+	# A campaign marked slow (a header line "# slow: why") runs once per CI job: skipped here
+	# when asked, and counted as skipped, not passed.
+	if [ $skip_slow = 1 ] && [[ "$t" == *.sh ]] && grep -q '^# slow:' "$t"; then
+		skip=$((skip + 1))
+		printf 'SKIP %-60s %4ss (%s)\n' "$name" 0 "slow: $(sed -n 's/^# slow: //p' "$t" | head -n 1)"
+		continue
+	fi
 	if [[ "$t" == *.sh ]]; then
 		timeout --signal=TERM --kill-after=30 "$TEST_TIMEOUT" bash "$t" >"$log" 2>&1
 	else

@@ -20,6 +20,7 @@
 #   - `test-all --shard 1/2` and `--shard 2/2` over a 2-spec x 2-seed matrix run each pair
 #     exactly once; a spec with `expect: invalid` whose run is invalid passes; both exit 0;
 #     `--failed` lists the store of a run that did not pass.
+# slow: campaigns for the run's own checks (about 1.5 min)
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

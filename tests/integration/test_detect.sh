@@ -10,6 +10,7 @@
 # commit-old-term: their scenarios cannot provoke them on raftnode, bench/RESULTS.md) run too
 # and are reported, not required. The full matrix, 10 seeds per cell and the correct node
 # across every scenario: `make detect`.
+# slow: one campaign per bug switch (about 3 min)
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

@@ -12,6 +12,7 @@
 #     take) instead of `nodes: lab`;
 #   - afterwards nothing is left: no node process or directory, no fault, and after `lab
 #     down` no namespace, bridge or sshd.
+# slow: five campaigns (about 2.5 min)
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

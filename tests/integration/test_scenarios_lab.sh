@@ -8,6 +8,7 @@
 #   - a three-datacenter cut through the spec's `datacenters:` mapping on the lab's unlabelled
 #     hosts (dc-cut-leader-dc): valid, and the history's cut names the leader's datacenter
 #     ({n1, n2}, {n3, n4} or {n5}) against the other two.
+# slow: scenario campaigns (about 1 min)
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

@@ -12,6 +12,7 @@
 #   - afterwards nothing is left: no process whose working directory is a node's, no node
 #     directory, no partition rule.
 # `make test-targets` runs this test alone.
+# slow: etcd and Redis campaigns (about 1.5 min)
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
