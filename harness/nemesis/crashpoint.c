@@ -38,6 +38,8 @@
 struct cp_state {
 	long long log_off[DB_MAX_NODES]; /* where each target's log ended before arming */
 	int64_t armed_mono;              /* the controller's clock when the last target was armed */
+	int64_t arm_delay_ns;            /* from the fault's start to that moment (finding the
+					    leader, arming over RESP) */
 	int64_t window_ns, restart_after_ns;
 	uint32_t hit;
 };
@@ -191,6 +193,7 @@ static int log_tail(struct db *db, size_t i, long long off, char **out, char *er
 static int crashpoint_start(struct nemesis_env *env, struct nemesis_act *act, uint64_t rnd,
 			    char *err, size_t errlen)
 {
+	int64_t start_mono = clock_mono_ns(); /* act->started, on the controller's clock */
 	const struct spec_fault *f = act->fault;
 	struct db *db = env->db;
 	int rc = crashpoint_check(f, err, errlen);
@@ -221,6 +224,7 @@ static int crashpoint_start(struct nemesis_env *env, struct nemesis_act *act, ui
 		return rc;
 	}
 	s->armed_mono = clock_mono_ns();
+	s->arm_delay_ns = s->armed_mono - start_mono;
 	act->until = act->started + s->window_ns;
 	act->state = s;
 	char names[NEMESIS_DESC_MAX - 128], json[NEMESIS_VALUE_MAX - 256], win[32];
@@ -306,7 +310,9 @@ static int heal_scan(struct nemesis_env *env, struct nemesis_act *act, const str
 			r[i].after_arm_s = (found & NEMESIS_CRASH_ARMED) && hit >= armed
 						   ? (double)(hit - armed) / 1e9
 						   : 0;
-			r[i].at_s = (double)act->started / 1e9 + r[i].after_arm_s;
+			/* The node's own clock says how long after arming it died; the run's
+			 * clock, when it was armed. */
+			r[i].at_s = (double)(act->started + s->arm_delay_ns) / 1e9 + r[i].after_arm_s;
 		}
 	}
 	return 0;
