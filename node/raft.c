@@ -1287,7 +1287,7 @@ int raft_bug_parse(const char *name, unsigned *bit, char *err, size_t errlen)
 const char *const raft_crash_points[RAFT_CRASH_POINT_COUNT + 1] = {
 	RAFT_CRASH_LEADER_BEFORE_APPEND, RAFT_CRASH_LEADER_AFTER_APPEND, RAFT_CRASH_LEADER_PARTIAL,
 	RAFT_CRASH_LEADER_AFTER_COMMIT,	 RAFT_CRASH_VOTE_BEFORE_PERSIST, RAFT_CRASH_VOTE_AFTER_PERSIST,
-	NULL,
+	RAFT_CRASH_VOTE_AFTER_SEND,	 NULL,
 };
 
 const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1] = {
@@ -1297,6 +1297,7 @@ const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1] = {
 	"write committed and applied on the leader, before the reply",
 	"vote granted in memory, before it is persisted",
 	"vote persisted, before the vote reply is sent",
+	"vote reply sent to the candidate, before anything else happens",
 	NULL,
 };
 
@@ -2068,7 +2069,11 @@ void raft_advance(struct raft *r)
 {
 	if (!r->h_active)
 		return;
+	/* THE LOOP sends a ready's messages before releasing it: a granted vote has left. */
+	bool voted = r->h_vote_granted;
 	handed_release(r);
+	if (voted)
+		crash_point(r, RAFT_CRASH_VOTE_AFTER_SEND);
 	if (r->compact_todo) {
 		raft_index c = r->compact_todo;
 		r->compact_todo = 0;

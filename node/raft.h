@@ -164,6 +164,11 @@ int raft_bug_parse(const char *name, unsigned *bit, char *err, size_t errlen);
  *     A vote was granted in memory (inside raft_step), before the hard state is persisted.
  * "vote-after-persist"
  *     The granted vote is durable (inside raft_persisted), before the vote reply is sent.
+ * "vote-after-send"
+ *     The ready holding a granted vote reply was sent (inside raft_advance, which the shell
+ *     calls after step 3 of THE LOOP), before anything else happens: the candidate may count
+ *     the vote while the voter is down. With --bug forget-vote the restarted voter can then
+ *     vote again in the same term (the other two vote points die before the vote leaves).
  * --------------------------------------------------------------------------------------------- */
 #define RAFT_CRASH_LEADER_BEFORE_APPEND "leader-before-append"
 #define RAFT_CRASH_LEADER_AFTER_APPEND "leader-after-append"
@@ -171,7 +176,8 @@ int raft_bug_parse(const char *name, unsigned *bit, char *err, size_t errlen);
 #define RAFT_CRASH_LEADER_AFTER_COMMIT "leader-after-commit"
 #define RAFT_CRASH_VOTE_BEFORE_PERSIST "vote-before-persist"
 #define RAFT_CRASH_VOTE_AFTER_PERSIST "vote-after-persist"
-#define RAFT_CRASH_POINT_COUNT 6
+#define RAFT_CRASH_VOTE_AFTER_SEND "vote-after-send"
+#define RAFT_CRASH_POINT_COUNT 7
 /* The names above in this order, NULL-terminated; with one-line descriptions for --help. */
 extern const char *const raft_crash_points[RAFT_CRASH_POINT_COUNT + 1];
 extern const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1];
@@ -436,7 +442,8 @@ int raft_ready(struct raft *r, struct raft_ready *rd);
  * (a leader counts itself towards commit only up to it), may commit and apply. Calls the
  * crash hooks "leader-after-append" and "vote-after-persist". */
 int raft_persisted(struct raft *r);
-/* Release the last ready. */
+/* Release the last ready (its messages must have been sent). Calls the crash hook
+ * "vote-after-send" when that ready held a granted vote. */
 void raft_advance(struct raft *r);
 
 void raft_status(const struct raft *r, struct raft_status *st);

@@ -1246,8 +1246,10 @@ static int process_ready(struct server *s)
 		if (!early)
 			for (size_t i = 0; i < rd.n_replies; i++)
 				deliver_reply(s, &rd.replies[i]);
-		raft_advance(s->raft);
+		/* Written to the sockets before the ready is released, so that the core's
+		 * "vote-after-send" point (in raft_advance) fires with the vote on the wire. */
 		flush_peers(s);
+		raft_advance(s->raft);
 		kick_clients(s);
 	}
 	flush_peers(s);
@@ -1308,6 +1310,8 @@ static int start_core(struct server *s, char *err, size_t errlen)
 	rc_.election_timeout_max_ms = cfg->election_max_ms;
 	rc_.heartbeat_ms = cfg->heartbeat_ms;
 	rc_.bugs = cfg->bugs;
+	if (cfg->max_append_entries)
+		rc_.max_append_entries = cfg->max_append_entries;
 	/* A snapshot serialises the whole state and costs three fsyncs: far apart by default,
 	 * so that it does not dominate the write path (the simulator uses the core's default). */
 	rc_.snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : SERVER_SNAPSHOT_EVERY;

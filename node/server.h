@@ -56,6 +56,7 @@ struct server_config {
 	size_t max_clients; /* 0: SERVER_MAX_CLIENTS */
 	const char *cluster_token; /* NULL or "": the empty token; must match the peers' */
 	uint64_t snapshot_every; /* 0: SERVER_SNAPSHOT_EVERY */
+	size_t max_append_entries; /* entries per AppendEntries; 0: the core's default (256) */
 };
 
 /* Run the node until SIGTERM or SIGINT (returns 0 after a clean shutdown) or a fatal error

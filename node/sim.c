@@ -947,6 +947,10 @@ static void drive(struct sim *s, struct node *nd)
 		for (size_t i = 0; i < rd.n_replies && !early; i++)
 			client_reply(s, nd, &rd.replies[i]);
 		raft_advance(nd->core);
+		if (nd->crash_now) { /* the "vote-after-send" crash point */
+			crash_node(s, nd, nd->armed ? nd->armed : "crash point");
+			return;
+		}
 		if (voted && s->faults && chance(&s->rng, s->cfg->crash_after_vote_pm)) {
 			crash_node(s, nd, "after vote");
 			return;

@@ -61,11 +61,16 @@ for p in snapshot-mid-write snapshot-after-rename-before-truncate; do
 done
 
 # Vote points: arm them on both followers, kill the leader; whichever follower grants a vote
-# in the election that follows dies there. Restart everyone; nothing acknowledged is lost.
-for p in vote-before-persist vote-after-persist; do
+# in the election that follows dies there. Before anyone restarts, the candidate becomes
+# leader only if the dead voter's vote reached it: after vote-after-send, never after the two
+# points before the send. Restart everyone; nothing acknowledged is lost.
+leaders_in() { grep -c "event=became-leader" "$CLUSTER_DIR/n$1.log" || true; }
+for p in vote-before-persist vote-after-persist vote-after-send; do
 	k=$((k + 1))
 	l=$(cluster_leader)
 	"$RAFTLOAD" write --nodes "$NODES" --prefix "pre$k" --count 20 --out "$W" 2>/dev/null
+	declare -A won_before=()
+	for f in 1 2 3; do won_before[$f]=$(leaders_in "$f"); done
 	for f in 1 2 3; do
 		[ "$f" = "$l" ] || redis-cli -p "${NODE_CPORT[$f]}" DEBUG CRASHPOINT "$p" | grep -q OK
 	done
@@ -85,6 +90,17 @@ for p in vote-before-persist vote-after-persist; do
 	done
 	[ -n "$died" ] || { echo "$p: no voter died"; exit 1; }
 	grep -q "event=crashpoint-hit name=$p" "$CLUSTER_DIR/n$died.log"
+	cand=$(( 6 - l - died ))
+	won=no
+	for t in $(seq 1 20); do
+		[ "$(leaders_in "$cand")" -gt "${won_before[$cand]}" ] && { won=yes; break; }
+		[ "$p" = vote-after-send ] || break
+		sleep 0.1
+	done
+	want=no
+	[ "$p" = vote-after-send ] && want=yes
+	[ "$won" = "$want" ] ||
+		{ echo "$p: candidate n$cand won with the dead voter's vote: $won, want $want"; exit 1; }
 	for f in 1 2 3; do
 		if [ -z "${NODE_PID[$f]:-}" ]; then
 			node_start "$f"

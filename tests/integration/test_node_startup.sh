@@ -31,6 +31,14 @@ run_node --id n1 --peers "n1=127.0.0.1:$pp,n2=nohost.invalid:7000" --client "127
 expect 254 "cannot resolve n2's address" "--peers n2=nohost.invalid:7000"
 [ ! -e "$D/a" ] || { echo "the data directory was created"; exit 1; }
 
+# --max-append-entries takes 1 to 4096 (raft.h's bound on a message a peer accepts).
+for v in 0 4097 x; do
+	run_node --id n1 --peers "n1=127.0.0.1:$pp" --client "127.0.0.1:$cp" --data "$D/a" \
+		--max-append-entries "$v"
+	expect 254 "--max-append-entries: '$v' is not a count from 1 to 4096" "--max-append-entries $v"
+	[ ! -e "$D/a" ] || { echo "the data directory was created"; exit 1; }
+done
+
 # A port in use: nothing is created either.
 "$RAFTNODE" --id n1 --peers "n1=127.0.0.1:$pp" --client "127.0.0.1:$cp" --data "$D/b" \
 	2>"$D/b.stderr" &

@@ -418,6 +418,49 @@ static void test_figure8_commit_rule(void **state)
 	figure8(RAFT_BUG_COMMIT_OLD_TERM, 2); /* the bug commits the old entry at once */
 }
 
+/* cfg.max_append_entries (raftnode --max-append-entries) bounds the entries of one
+ * AppendEntries. At 1 a new leader brings a follower the old-term entry it lacks in a message
+ * of its own, ahead of the leader's no-op, as Figure 8 draws it: the follower's ack then
+ * counts for the old entry alone. By default both travel in one message. */
+static void test_max_append_entries(void **state)
+{
+	(void)state;
+	const size_t limits[] = {1, 256};
+	for (size_t k = 0; k < 2; k++) {
+		struct raft_entry e[2] = {{.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+					  {.term = 2, .index = 2, .type = RAFT_ENTRY_NOOP}};
+		struct raft_persisted ps = {.hs = {.term = 3}, .entries = e, .n_entries = 2};
+		struct raft_config cfg;
+		base_cfg(&cfg, 1, 3);
+		cfg.max_append_entries = limits[k];
+		struct raft *r;
+		char err[200];
+		assert_int_equal(raft_create(&cfg, &ps, 0, &r, err, sizeof(err)), 0);
+		make_leader(r, 3); /* term 4, its no-op at index 3 */
+		struct raft_msg m;
+		assert_true(take_msg(r, RAFT_MSG_APPEND, 2, &m));
+		assert_int_equal(m.prev_index, 2); /* the probe: the no-op alone */
+		assert_int_equal(m.n_entries, 1);
+		/* node 2 holds index 1 only */
+		struct raft_msg rej = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 4,
+				       .prev_index = 2, .match_index = 1, .conflict_index = 2};
+		assert_int_equal(raft_step(r, &rej, NULL, 0), 0);
+		assert_true(take_msg(r, RAFT_MSG_APPEND, 2, &m));
+		assert_int_equal(m.prev_index, 1);
+		assert_int_equal(m.n_entries, limits[k] == 1 ? 1 : 2);
+		raft_destroy(r);
+	}
+	/* out of range: refused with the field named */
+	struct raft_config cfg;
+	base_cfg(&cfg, 1, 3);
+	char err[200];
+	cfg.max_append_entries = 0;
+	assert_int_equal(raft_config_validate(&cfg, err, sizeof(err)), SB_EINVAL);
+	assert_non_null(strstr(err, "max_append_entries"));
+	cfg.max_append_entries = RAFT_MAX_MSG_ENTRIES + 1;
+	assert_int_equal(raft_config_validate(&cfg, err, sizeof(err)), SB_EINVAL);
+}
+
 /* Fast backtracking (thesis §5.3): the follower names the conflicting term and its first index;
  * the leader skips the whole term in one round trip. */
 static void test_fast_backtracking(void **state)
@@ -786,6 +829,7 @@ static void test_crash_points(void **state)
 	raft_id l = elect(&c);
 	assert_true(crashed_at(&c, RAFT_CRASH_VOTE_BEFORE_PERSIST));
 	assert_true(crashed_at(&c, RAFT_CRASH_VOTE_AFTER_PERSIST));
+	assert_true(crashed_at(&c, RAFT_CRASH_VOTE_AFTER_SEND));
 	c.ncrash = 0;
 	propose(&c, l, 1, 1, 1, "k", "v");
 	assert_true(crashed_at(&c, RAFT_CRASH_LEADER_BEFORE_APPEND));
@@ -804,6 +848,73 @@ static void test_crash_points(void **state)
 	}
 	assert_null(raft_crash_points[RAFT_CRASH_POINT_COUNT]);
 	cluster_free(&c);
+}
+
+static void crash_note(void *ctx, const char *point)
+{
+	char *last = ctx;
+	snprintf(last, 48, "%s", point);
+}
+
+/* "vote-after-send" comes in raft_advance, after the ready holding a granted vote (its
+ * persistence done, its messages sent), and only for a granted vote, not a refused one or
+ * a pre-vote. A voter that dies there and restarts in the same term refuses a second
+ * candidate; with forget-vote it votes again: the double vote the point exists to provoke. */
+static void test_crash_vote_after_send(void **state)
+{
+	(void)state;
+	for (int bug = 0; bug < 2; bug++) {
+		struct raft_entry e = {.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP};
+		struct raft_persisted ps = {.hs = {.term = 1}, .entries = &e, .n_entries = 1};
+		struct raft_config cfg;
+		base_cfg(&cfg, 3, 3);
+		cfg.pre_vote = true;
+		cfg.bugs = bug ? RAFT_BUG_FORGET_VOTE : 0;
+		char last[48] = "", err[200];
+		cfg.crash = crash_note;
+		cfg.crash_ctx = last;
+		struct raft *v;
+		assert_int_equal(raft_create(&cfg, &ps, 0, &v, err, sizeof(err)), 0);
+		/* a pre-vote granted: no vote point */
+		struct raft_msg pre = {.type = RAFT_MSG_PREVOTE, .from = 1, .to = 3, .term = 2,
+				       .last_log_index = 1, .last_log_term = 1};
+		assert_int_equal(raft_step(v, &pre, NULL, 0), 0);
+		struct raft_msg resp;
+		assert_true(take_msg(v, RAFT_MSG_PREVOTE_RESP, 1, &resp));
+		assert_true(resp.success);
+		assert_string_equal(last, "");
+		/* the vote: persisted, sent, then the point */
+		struct raft_msg req = {.type = RAFT_MSG_VOTE, .from = 1, .to = 3, .term = 2,
+				       .last_log_index = 1, .last_log_term = 1};
+		assert_int_equal(raft_step(v, &req, NULL, 0), 0);
+		assert_string_equal(last, RAFT_CRASH_VOTE_BEFORE_PERSIST);
+		struct raft_ready rd;
+		assert_int_equal(raft_ready(v, &rd), 0);
+		assert_int_equal(rd.n_msgs, 1);
+		assert_int_equal(rd.msgs[0].type, RAFT_MSG_VOTE_RESP);
+		assert_true(rd.msgs[0].success);
+		struct raft_hardstate hs = rd.hs;
+		assert_int_equal(raft_persisted(v), 0);
+		assert_string_equal(last, RAFT_CRASH_VOTE_AFTER_PERSIST);
+		raft_advance(v);
+		assert_string_equal(last, RAFT_CRASH_VOTE_AFTER_SEND);
+		/* a refused vote (another candidate, same term): no point */
+		last[0] = '\0';
+		req.from = 2;
+		assert_int_equal(raft_step(v, &req, NULL, 0), 0);
+		assert_true(take_msg(v, RAFT_MSG_VOTE_RESP, 2, &resp));
+		assert_false(resp.success);
+		assert_string_equal(last, "");
+		raft_destroy(v);
+		/* died there; restarted from what was persisted, node 2 asks in the same term */
+		ps.hs = hs;
+		cfg.crash = NULL;
+		assert_int_equal(raft_create(&cfg, &ps, 0, &v, err, sizeof(err)), 0);
+		assert_int_equal(raft_step(v, &req, NULL, 0), 0);
+		assert_true(take_msg(v, RAFT_MSG_VOTE_RESP, 2, &resp));
+		assert_int_equal(resp.success, bug ? true : false);
+		raft_destroy(v);
+	}
 }
 
 /* Malformed messages from outside are refused with a reason and change nothing. */
@@ -1106,6 +1217,8 @@ int main(void)
 		cmocka_unit_test(test_dedup_retried_write),
 		cmocka_unit_test(test_vote_persisted),
 		cmocka_unit_test(test_crash_points),
+		cmocka_unit_test(test_crash_vote_after_send),
+		cmocka_unit_test(test_max_append_entries),
 		cmocka_unit_test(test_bad_messages),
 		cmocka_unit_test(test_term_bound),
 		cmocka_unit_test(test_bad_config_and_state),
