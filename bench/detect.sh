@@ -65,7 +65,7 @@ stale-read        leader-isolated-reads  goal
 ack-before-commit leader-isolated-reads  goal
 no-noop           leader-change-read     goal
 no-log-check      stale-node-campaigns   goal
-forget-vote       vote-crash             gap
+forget-vote       vote-crash             goal
 commit-old-term   figure8                gap
 stale-read        dc-cut-leader-dc       extra
 ack-before-commit dc-cut-leader-dc       extra

@@ -6,9 +6,9 @@
 # A bug counts as found when the run's verdict is invalid and results.json says when
 # (detected_s, a number within the run). A scenario finds its bug in about 9 runs of 10 or
 # more, so a miss gets one more seed before the test fails (two misses in a row are about 1
-# in 100). The bugs the table in bench/detect.sh marks as known gaps (forget-vote,
-# commit-old-term: their scenarios cannot provoke them on raftnode, bench/RESULTS.md) run too
-# and are reported, not required. The full matrix, 10 seeds per cell and the correct node
+# in 100). The bugs the table in bench/detect.sh marks as known gaps (commit-old-term: its
+# scenario cannot provoke it on raftnode, bench/RESULTS.md) run too and are reported, not
+# required. The full matrix, 10 seeds per cell and the correct node
 # across every scenario: `make detect`.
 # slow: one campaign per bug switch (about 3 min)
 set -u
