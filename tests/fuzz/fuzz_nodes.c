@@ -1,6 +1,9 @@
 /* libFuzzer target: the nodes-file parser (harness/control/nodes.c, nodes_parse). Any bytes: parse
  * them as a nodes file; when they parse, check the result's invariants, write it out with
- * nodes_write and check that reading that file back gives the same hosts. */
+ * nodes_write and check that reading that file back gives the same hosts. nodes_parse does not
+ * look at the files named; nodes_load does, and refuses a key or known_hosts that exists but is
+ * not a regular file of bounded size (key=/, known_hosts=/dev/zero): for those the read-back
+ * must fail, for all others it must succeed. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/control/knownhosts.h"
 #include "harness/control/nodes.h"
+#include "lib/err.h"
+#include "lib/fileutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +25,16 @@ static int same_host(const struct control_host *a, const struct control_host *b)
 	       !strcmp(a->key_file, b->key_file) && !strcmp(a->known_hosts, b->known_hosts) &&
 	       a->hostkey_policy == b->hostkey_policy &&
 	       a->connect_timeout_ms == b->connect_timeout_ms && a->backend == b->backend;
+}
+
+/* Does nodes_load refuse this file? (the check nodes.c makes, check_file) */
+static int refused(const char *path, size_t max)
+{
+	char msg[256];
+	if (!path[0])
+		return 0;
+	int rc = file_check_regular(path, max, NULL, msg, sizeof msg);
+	return rc == SB_EINVAL || rc == SB_ELIMIT;
 }
 
 /* One scratch directory for the whole run (removed at exit). */
@@ -57,16 +73,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n.hosts[i].port < 1 || n.hosts[i].port > 65535)
 				abort();
 		}
+		int bad_file = 0;
+		for (size_t i = 0; i < n.n; i++)
+			bad_file |= refused(n.hosts[i].key_file, CONTROL_KEY_FILE_MAX) ||
+				    refused(n.hosts[i].known_hosts, KNOWNHOSTS_FILE_MAX);
 		snprintf(path, sizeof path, "%s/nodes", dir);
 		if (nodes_write(&n, path, err, sizeof err) == 0) {
-			if (nodes_load(path, &back, err, sizeof err))
+			int rc = nodes_load(path, &back, err, sizeof err);
+			if (bad_file && !rc)
+				abort(); /* a directory or device as a key must be refused */
+			if (!bad_file && rc)
 				abort(); /* what we write must read back */
-			if (back.n != n.n)
-				abort();
-			for (size_t i = 0; i < n.n; i++)
-				if (!same_host(&n.hosts[i], &back.hosts[i]))
+			if (!rc) {
+				if (back.n != n.n)
 					abort();
-			nodes_free(&back);
+				for (size_t i = 0; i < n.n; i++)
+					if (!same_host(&n.hosts[i], &back.hosts[i]))
+						abort();
+				nodes_free(&back);
+			}
 		}
 		nodes_free(&n);
 	}
