@@ -4,10 +4,10 @@
 #   - a 20 s campaign against a correct raftnode cluster under leader kills and pauses: valid;
 #     the store holds test.yaml, history.jsonl, results.json, junit.xml, splitbrain.log and
 #     each node's logs; the history shows the kills and restarts as nemesis events;
-#   - the same shape against `raftnode --bug ack-before-commit` (adds to sets, followers
-#     paused, the leader killed): invalid, and results.json names the acknowledged adds that
-#     went missing: lost (absent from the final read; most runs) or stale (absent from a read
-#     that began after they were acknowledged);
+#   - `raftnode --bug ack-before-commit` (adds to sets, the leader cut off from the others or
+#     killed): invalid, and results.json names the acknowledged adds that went missing: lost
+#     (absent from the final read) or stale (absent from a read that began after they were
+#     acknowledged);
 #   - both again through a nodes file that lists the lab's hosts (the path real clusters
 #     take) instead of `nodes: lab`;
 #   - afterwards nothing is left: no node process or directory, no fault, and after `lab
