@@ -19,7 +19,7 @@ static void die(const char *what)
 	abort();
 }
 
-static int listen_any(int *port)
+int fakesrv_bind_any(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -37,7 +37,7 @@ static int listen_any(int *port)
 int fakesrv_free_port(void)
 {
 	int port = 0;
-	close(listen_any(&port));
+	close(fakesrv_bind_any(&port));
 	return port;
 }
 
@@ -141,7 +141,8 @@ static void serve(struct fakesrv *f, int fd)
 		if (write(fd, st->reply, st->len) < 0 || st->act == FAKESRV_REPLY_CLOSE)
 			break;
 	}
-	close(fd);
+	close(fd); /* on loopback the FIN is queued at the peer when close returns */
+	f->closed++;
 }
 
 static void *fake_main(void *arg)
@@ -161,7 +162,7 @@ void fakesrv_start(struct fakesrv *f, enum fakesrv_proto proto)
 {
 	memset(f, 0, sizeof *f);
 	f->proto = proto;
-	f->lfd = listen_any(&f->port);
+	f->lfd = fakesrv_bind_any(&f->port);
 	if (listen(f->lfd, 16))
 		die("listen");
 	f->listening = 1;

@@ -42,7 +42,7 @@ struct fakesrv {
 	size_t nsteps, next;
 	char got[65536]; /* every request received, one after the other */
 	size_t got_len;
-	_Atomic unsigned conns, requests;
+	_Atomic unsigned conns, requests, closed; /* connections accepted, requests, closed */
 	_Atomic int stop, listening;
 	pthread_t th;
 };
@@ -59,5 +59,8 @@ void fakesrv_stop(struct fakesrv *f);
 
 /* A port nobody listens on (bound, then released). */
 int fakesrv_free_port(void);
+/* A TCP socket bound to 127.0.0.1 on a free port (*port), not listening. Aborts on failure.
+ * Bind several before closing them to get distinct free ports. */
+int fakesrv_bind_any(int *port);
 
 #endif

@@ -29,149 +29,9 @@
 #include "harness/client/resp.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "tests/support/fakesrv.h"
 
 #define MS CLOCK_NS_PER_MS
-
-/* ---- a scripted server ------------------------------------------------------------------- */
-
-enum act {
-	A_REPLY,       /* send the reply */
-	A_REPLY_CLOSE, /* send the reply, then close the connection */
-	A_SILENT,      /* never answer (until the client goes away) */
-	A_CLOSE,       /* close the connection without answering */
-};
-
-struct step {
-	enum act act;
-	char reply[160];
-};
-
-struct fake {
-	int lfd, port;
-	struct step steps[16];
-	size_t nsteps, next;
-	char got[8192]; /* every request received, one after the other */
-	size_t got_len;
-	_Atomic unsigned conns, requests, closed;
-	_Atomic int stop;
-	pthread_t th;
-};
-
-static int listen_any(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-/* A port nobody listens on: bound, then released. */
-static int free_port(void)
-{
-	int port = 0;
-	close(listen_any(&port));
-	return port;
-}
-
-static int wait_in(struct fake *f, int fd)
-{
-	while (!f->stop) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int r = poll(&p, 1, 20);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-	return -1;
-}
-
-/* Read one whole request (a RESP array) into f->got. 0, or -1 when the client left. */
-static int read_request(struct fake *f, int fd)
-{
-	size_t start = f->got_len;
-	for (;;) {
-		size_t used = 0;
-		if (f->got_len > start &&
-		    resp_reply_len(f->got + start, f->got_len - start, &used, NULL, 0) == 0)
-			return 0;
-		if (wait_in(f, fd))
-			return -1;
-		ssize_t n = read(fd, f->got + f->got_len, sizeof f->got - f->got_len);
-		if (n <= 0)
-			return -1;
-		f->got_len += (size_t)n;
-	}
-}
-
-/* Serve one connection; returns when it is closed. */
-static void serve(struct fake *f, int fd)
-{
-	while (read_request(f, fd) == 0) {
-		f->requests++;
-		struct step st = {A_REPLY, "-ERR the script is over\r\n"};
-		if (f->next < f->nsteps)
-			st = f->steps[f->next++];
-		if (st.act == A_CLOSE)
-			break;
-		if (st.act == A_SILENT) {
-			char b[64];
-			while (wait_in(f, fd) == 0 && read(fd, b, sizeof b) > 0)
-				;
-			break;
-		}
-		if (write(fd, st.reply, strlen(st.reply)) < 0 || st.act == A_REPLY_CLOSE)
-			break;
-	}
-	close(fd); /* on loopback the FIN is queued at the peer when close returns */
-	f->closed++;
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	while (wait_in(f, f->lfd) == 0) {
-		int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		f->conns++;
-		serve(f, fd);
-	}
-	return NULL;
-}
-
-static void fake_step(struct fake *f, enum act act, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fake_step(struct fake *f, enum act act, const char *fmt, ...)
-{
-	assert_true(f->nsteps < 16);
-	struct step *s = &f->steps[f->nsteps++];
-	s->act = act;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s->reply, sizeof s->reply, fmt, ap);
-	va_end(ap);
-}
-
-static void fake_start(struct fake *f)
-{
-	memset(f, 0, sizeof *f);
-	f->lfd = listen_any(&f->port);
-	assert_int_equal(listen(f->lfd, 8), 0);
-	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
-}
-
-/* Steps may be added after the start only while no client talks to the server. */
-static void fake_stop(struct fake *f)
-{
-	f->stop = 1;
-	pthread_join(f->th, NULL);
-	close(f->lfd);
-}
 
 /* ---- a db of loopback nodes, as db_open would make it ------------------------------------ */
 
@@ -255,20 +115,20 @@ static void test_find(void **state)
 /* Each operation's command, and how each reply is read. */
 static void test_commands_and_values(void **state)
 {
-	struct fake f;
-	fake_start(&f);
-	fake_step(&f, A_REPLY, "$-1\r\n");                     /* GET: absent */
-	fake_step(&f, A_REPLY, "$2\r\n42\r\n");                /* GET: an int */
-	fake_step(&f, A_REPLY, "$5\r\nhello\r\n");             /* GET: a string */
-	fake_step(&f, A_REPLY, "$3\r\n-17\r\n");               /* GET: negative */
-	fake_step(&f, A_REPLY, "$3\r\n007\r\n");               /* not canonical: a string */
-	fake_step(&f, A_REPLY, "$19\r\n9223372036854775808\r\n"); /* too large: a string */
-	fake_step(&f, A_REPLY, "*3\r\n$1\r\n1\r\n$2\r\n20\r\n$1\r\nx\r\n"); /* LRANGE */
-	fake_step(&f, A_REPLY, "*0\r\n");                      /* LRANGE: empty */
-	fake_step(&f, A_REPLY, "+OK\r\n");                     /* SET */
-	fake_step(&f, A_REPLY, ":1\r\n");                      /* CAS swapped */
-	fake_step(&f, A_REPLY, ":0\r\n");                      /* CAS mismatch */
-	fake_step(&f, A_REPLY, ":3\r\n");                      /* RPUSH */
+	struct fakesrv f;
+	fakesrv_start(&f, FAKESRV_RESP);
+	fakesrv_step(&f, FAKESRV_REPLY, "$-1\r\n");                     /* GET: absent */
+	fakesrv_step(&f, FAKESRV_REPLY, "$2\r\n42\r\n");                /* GET: an int */
+	fakesrv_step(&f, FAKESRV_REPLY, "$5\r\nhello\r\n");             /* GET: a string */
+	fakesrv_step(&f, FAKESRV_REPLY, "$3\r\n-17\r\n");               /* GET: negative */
+	fakesrv_step(&f, FAKESRV_REPLY, "$3\r\n007\r\n");               /* not canonical: a string */
+	fakesrv_step(&f, FAKESRV_REPLY, "$19\r\n9223372036854775808\r\n"); /* too large: a string */
+	fakesrv_step(&f, FAKESRV_REPLY, "*3\r\n$1\r\n1\r\n$2\r\n20\r\n$1\r\nx\r\n"); /* LRANGE */
+	fakesrv_step(&f, FAKESRV_REPLY, "*0\r\n");                      /* LRANGE: empty */
+	fakesrv_step(&f, FAKESRV_REPLY, "+OK\r\n");                     /* SET */
+	fakesrv_step(&f, FAKESRV_REPLY, ":1\r\n");                      /* CAS swapped */
+	fakesrv_step(&f, FAKESRV_REPLY, ":0\r\n");                      /* CAS mismatch */
+	fakesrv_step(&f, FAKESRV_REPLY, ":3\r\n");                      /* RPUSH */
 	struct tdb t;
 	tdb_init(&t, &f.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -324,7 +184,7 @@ static void test_commands_and_values(void **state)
 
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&f);
+	fakesrv_stop(&f);
 	assert_int_equal(f.conns, 1); /* one connection for everything */
 	const char *want = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n";
 	for (int i = 0; i < 6; i++)
@@ -343,20 +203,20 @@ static void test_commands_and_values(void **state)
  * fails); so is a reply that makes no sense for the command. */
 static void test_error_replies(void **state)
 {
-	struct fake f;
-	fake_start(&f);
-	fake_step(&f, A_REPLY, "-ERR unknown command 'SET'\r\n");
-	fake_step(&f, A_REPLY, "-ERR wrong number of arguments for 'SET' command\r\n");
-	fake_step(&f, A_REPLY, "-ERR Protocol error: request longer than 1048576 bytes\r\n");
-	fake_step(&f, A_REPLY, "-ERR something else\r\n");
-	fake_step(&f, A_REPLY, "-WRONGTYPE Operation against a key holding the wrong kind\r\n");
-	fake_step(&f, A_REPLY, "-TIMEOUT leadership changed while the request was in flight\r\n");
-	fake_step(&f, A_REPLY, "-TIMEOUT no reply within 5000 ms\r\n"); /* a read */
-	fake_step(&f, A_REPLY, ":5\r\n");                              /* SET answered :5 */
-	fake_step(&f, A_REPLY, "+OK\r\n");                             /* GET answered +OK */
-	fake_step(&f, A_REPLY, "*1\r\n*0\r\n");                        /* LRANGE nested */
-	fake_step(&f, A_REPLY, "-ERR request incomplete after 5000 ms\r\n");
-	fake_step(&f, A_REPLY_CLOSE, "-ERR max number of clients reached\r\n");
+	struct fakesrv f;
+	fakesrv_start(&f, FAKESRV_RESP);
+	fakesrv_step(&f, FAKESRV_REPLY, "-ERR unknown command 'SET'\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-ERR wrong number of arguments for 'SET' command\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-ERR Protocol error: request longer than 1048576 bytes\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-ERR something else\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-WRONGTYPE Operation against a key holding the wrong kind\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-TIMEOUT leadership changed while the request was in flight\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY, "-TIMEOUT no reply within 5000 ms\r\n"); /* a read */
+	fakesrv_step(&f, FAKESRV_REPLY, ":5\r\n");                              /* SET answered :5 */
+	fakesrv_step(&f, FAKESRV_REPLY, "+OK\r\n");                             /* GET answered +OK */
+	fakesrv_step(&f, FAKESRV_REPLY, "*1\r\n*0\r\n");                        /* LRANGE nested */
+	fakesrv_step(&f, FAKESRV_REPLY, "-ERR request incomplete after 5000 ms\r\n");
+	fakesrv_step(&f, FAKESRV_REPLY_CLOSE, "-ERR max number of clients reached\r\n");
 	struct tdb t;
 	tdb_init(&t, &f.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -391,20 +251,20 @@ static void test_error_replies(void **state)
 	expect_type(&res, HTYPE_FAIL, "bad request");
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&f);
+	fakesrv_stop(&f);
 }
 
 /* -NOTLEADER id addr: followed; the client remembers the leader and starts there next time,
  * on the connection it kept. */
 static void test_redirect(void **state)
 {
-	struct fake a, b;
-	fake_start(&a);
-	fake_start(&b);
-	fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
-	fake_step(&b, A_REPLY, "+OK\r\n");
-	fake_step(&b, A_REPLY, "$1\r\n4\r\n");
-	fake_step(&b, A_REPLY, ":1\r\n");
+	struct fakesrv a, b;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_start(&b, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
+	fakesrv_step(&b, FAKESRV_REPLY, "+OK\r\n");
+	fakesrv_step(&b, FAKESRV_REPLY, "$1\r\n4\r\n");
+	fakesrv_step(&b, FAKESRV_REPLY, ":1\r\n");
 	int ports[2] = {a.port, b.port};
 	struct tdb t;
 	tdb_init(&t, ports, 2, fake_names);
@@ -421,8 +281,8 @@ static void test_redirect(void **state)
 	expect_type(&res, HTYPE_OK, NULL);
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
-	fake_stop(&b);
+	fakesrv_stop(&a);
+	fakesrv_stop(&b);
 	/* the first operation started at the bound node, the others at the leader */
 	assert_int_equal(a.requests, 1);
 	assert_int_equal(b.requests, 3);
@@ -435,19 +295,19 @@ static void test_redirect(void **state)
  * unknown outcome on it (paused, cut off), the next operation starts at the bound node. */
 static void test_hint_fallback(void **state)
 {
-	struct fake a, b, c3;
-	fake_start(&a);
-	fake_start(&b);
-	fake_start(&c3);
-	fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
-	fake_step(&b, A_REPLY, "+OK\r\n");
-	fake_step(&a, A_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
-	fake_step(&c3, A_REPLY, "+OK\r\n");
-	fake_step(&c3, A_REPLY, "-NOTLEADER ?\r\n");
-	fake_step(&a, A_REPLY, "+OK\r\n");
-	fake_step(&a, A_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
-	fake_step(&c3, A_SILENT, "%s", "");
-	fake_step(&a, A_REPLY, "+OK\r\n");
+	struct fakesrv a, b, c3;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_start(&b, FAKESRV_RESP);
+	fakesrv_start(&c3, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
+	fakesrv_step(&b, FAKESRV_REPLY, "+OK\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
+	fakesrv_step(&c3, FAKESRV_REPLY, "+OK\r\n");
+	fakesrv_step(&c3, FAKESRV_REPLY, "-NOTLEADER ?\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "+OK\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER c 127.0.0.1:%d\r\n", c3.port);
+	fakesrv_step(&c3, FAKESRV_SILENT, "%s", "");
+	fakesrv_step(&a, FAKESRV_REPLY, "+OK\r\n");
 	int ports[3] = {a.port, b.port, c3.port};
 	struct tdb t;
 	tdb_init(&t, ports, 3, fake_names);
@@ -457,7 +317,7 @@ static void test_hint_fallback(void **state)
 	expect_type(&res, HTYPE_OK, NULL);
 	assert_string_equal(res.node, "b");
 	/* b dies: its kept connection is found closed, the reconnect refused, nothing sent */
-	fake_stop(&b);
+	fakesrv_stop(&b);
 	invoke(c, OP_WRITE, "k", 2, 0, false, LONG, &res);
 	expect_type(&res, HTYPE_OK, NULL);
 	assert_string_equal(res.node, "c");
@@ -474,8 +334,8 @@ static void test_hint_fallback(void **state)
 	assert_string_equal(res.node, "a");
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
-	fake_stop(&c3);
+	fakesrv_stop(&a);
+	fakesrv_stop(&c3);
 	assert_int_equal(a.requests, 5);
 	assert_int_equal(b.requests, 1);
 	assert_int_equal(c3.requests, 3);
@@ -485,14 +345,14 @@ static void test_hint_fallback(void **state)
  * a circle. */
 static void test_redirect_failures(void **state)
 {
-	struct fake a, b;
-	fake_start(&a);
-	fake_start(&b);
-	int dead = free_port();
-	fake_step(&a, A_REPLY, "-NOTLEADER z 127.0.0.1:%d\r\n", dead);
+	struct fakesrv a, b;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_start(&b, FAKESRV_RESP);
+	int dead = fakesrv_free_port();
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER z 127.0.0.1:%d\r\n", dead);
 	for (int i = 0; i < 8; i++) {
-		fake_step(&a, A_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
-		fake_step(&b, A_REPLY, "-NOTLEADER a 127.0.0.1:%d\r\n", a.port);
+		fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER b 127.0.0.1:%d\r\n", b.port);
+		fakesrv_step(&b, FAKESRV_REPLY, "-NOTLEADER a 127.0.0.1:%d\r\n", a.port);
 	}
 	int ports[2] = {a.port, b.port};
 	struct tdb t;
@@ -506,21 +366,21 @@ static void test_redirect_failures(void **state)
 	expect_type(&res, HTYPE_FAIL, "too many redirects");
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
-	fake_stop(&b);
+	fakesrv_stop(&a);
+	fakesrv_stop(&b);
 	assert_int_equal(a.requests + b.requests, 1 + 9);
 }
 
 /* -NOTLEADER ?: asked again after a pause until the deadline, then fail. */
 static void test_notleader_unknown(void **state)
 {
-	struct fake a;
-	fake_start(&a);
-	fake_step(&a, A_REPLY, "-NOTLEADER ?\r\n");
-	fake_step(&a, A_REPLY, "-NOTLEADER ?\r\n");
-	fake_step(&a, A_REPLY, "+OK\r\n");
+	struct fakesrv a;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER ?\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER ?\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "+OK\r\n");
 	for (int i = 0; i < 13; i++)
-		fake_step(&a, A_REPLY, "-NOTLEADER ?\r\n");
+		fakesrv_step(&a, FAKESRV_REPLY, "-NOTLEADER ?\r\n");
 	struct tdb t;
 	tdb_init(&t, &a.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -534,13 +394,13 @@ static void test_notleader_unknown(void **state)
 	assert_true(a.requests >= 4 && a.requests <= 3 + 13);
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
+	fakesrv_stop(&a);
 }
 
 /* Nothing listens: fail, whatever the operation. */
 static void test_refused(void **state)
 {
-	int port = free_port();
+	int port = fakesrv_free_port();
 	struct tdb t;
 	tdb_init(&t, &port, 1, fake_names);
 	struct client *c = open_client(&t, 0); /* opening does not connect */
@@ -558,11 +418,11 @@ static void test_refused(void **state)
 /* A server that takes the request and never answers: info at the deadline; a read fails. */
 static void test_silent(void **state)
 {
-	struct fake a;
-	fake_start(&a);
-	fake_step(&a, A_SILENT, "%s", "");
-	fake_step(&a, A_SILENT, "%s", "");
-	fake_step(&a, A_REPLY, "+OK\r\n");
+	struct fakesrv a;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_SILENT, "%s", "");
+	fakesrv_step(&a, FAKESRV_SILENT, "%s", "");
+	fakesrv_step(&a, FAKESRV_REPLY, "+OK\r\n");
 	struct tdb t;
 	tdb_init(&t, &a.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -576,18 +436,18 @@ static void test_silent(void **state)
 	expect_type(&res, HTYPE_OK, NULL);
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
+	fakesrv_stop(&a);
 	assert_int_equal(a.conns, 3);
 }
 
 /* A server that closes the connection after reading the request: info; a read fails. */
 static void test_closed_after_request(void **state)
 {
-	struct fake a;
-	fake_start(&a);
-	fake_step(&a, A_CLOSE, "%s", "");
-	fake_step(&a, A_CLOSE, "%s", "");
-	fake_step(&a, A_CLOSE, "%s", "");
+	struct fakesrv a;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_CLOSE, "%s", "");
+	fakesrv_step(&a, FAKESRV_CLOSE, "%s", "");
+	fakesrv_step(&a, FAKESRV_CLOSE, "%s", "");
 	struct tdb t;
 	tdb_init(&t, &a.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -600,7 +460,7 @@ static void test_closed_after_request(void **state)
 	expect_type(&res, HTYPE_FAIL, "closed");
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
+	fakesrv_stop(&a);
 }
 
 /* A kept connection that the server closed while it was idle (a node restarted) is noticed
@@ -608,10 +468,10 @@ static void test_closed_after_request(void **state)
  * made uncertain by a connection that was already gone. */
 static void test_stale_connection(void **state)
 {
-	struct fake a;
-	fake_start(&a);
-	fake_step(&a, A_REPLY_CLOSE, "+OK\r\n");
-	fake_step(&a, A_REPLY, "+OK\r\n");
+	struct fakesrv a;
+	fakesrv_start(&a, FAKESRV_RESP);
+	fakesrv_step(&a, FAKESRV_REPLY_CLOSE, "+OK\r\n");
+	fakesrv_step(&a, FAKESRV_REPLY, "+OK\r\n");
 	struct tdb t;
 	tdb_init(&t, &a.port, 1, fake_names);
 	struct client *c = open_client(&t, 0);
@@ -625,7 +485,7 @@ static void test_stale_connection(void **state)
 	expect_type(&res, HTYPE_OK, NULL);
 	client_raftnode.close(c);
 	client_res_free(&res);
-	fake_stop(&a);
+	fakesrv_stop(&a);
 	assert_int_equal(a.conns, 2);
 	assert_int_equal(a.requests, 2);
 }
@@ -723,7 +583,7 @@ static int cluster_setup(void **state)
 	/* six distinct free ports, all bound at once so none repeats */
 	int fds[6], ports[6];
 	for (int i = 0; i < 6; i++)
-		fds[i] = listen_any(&ports[i]);
+		fds[i] = fakesrv_bind_any(&ports[i]);
 	for (int i = 0; i < 6; i++)
 		close(fds[i]);
 	for (int i = 0; i < 3; i++) {
