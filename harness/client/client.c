@@ -64,6 +64,29 @@ bool client_parse_int(const char *s, size_t n, int64_t *out)
 	return true;
 }
 
+void client_res_error(struct client_res *res, int type, const char *msg, size_t n)
+{
+	res->type = type;
+	if (n >= sizeof res->error)
+		n = sizeof res->error - 1;
+	memcpy(res->error, msg, n);
+	res->error[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)res->error[i] < 0x20)
+			res->error[i] = ' ';
+}
+
+void client_res_fail(struct client_res *res, const char *msg)
+{
+	client_res_error(res, HTYPE_FAIL, msg, strlen(msg));
+}
+
+void client_res_unknown(struct client_res *res, const struct client_req *req, const char *msg,
+			size_t n)
+{
+	client_res_error(res, req->f == OP_READ ? HTYPE_FAIL : HTYPE_INFO, msg, n);
+}
+
 int client_res_text_reserve(struct client_res *res, size_t need)
 {
 	if (need <= res->textcap)

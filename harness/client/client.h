@@ -76,6 +76,18 @@ int client_res_scalar(struct client_res *res, const char *s, size_t n);
 int client_res_array(struct client_res *res, size_t n, size_t text_bytes);
 int client_res_item(struct client_res *res, size_t i, const char *s, size_t n);
 
+/* The adapters' outcomes other than ok:
+ *   client_res_error    res->type = type (HTYPE_FAIL or HTYPE_INFO), res->error = msg[0..n)
+ *                       cut to fit, control characters turned into spaces (a node's error
+ *                       text is quoted in the history and the log)
+ *   client_res_fail     a fail with the NUL-terminated msg
+ *   client_res_unknown  the outcome is unknown: info, but fail for a read (it changed
+ *                       nothing) */
+void client_res_error(struct client_res *res, int type, const char *msg, size_t n);
+void client_res_fail(struct client_res *res, const char *msg);
+void client_res_unknown(struct client_res *res, const struct client_req *req, const char *msg,
+			size_t n);
+
 /* Make res->text hold at least `need` bytes (its content is kept). 0 or SB_ENOMEM. */
 int client_res_text_reserve(struct client_res *res, size_t need);
 

@@ -113,18 +113,6 @@ int etcd_json_u64(const struct hval *v, unsigned long long *out)
 	return 0;
 }
 
-static void set_error(struct client_res *res, int type, const char *msg)
-{
-	res->type = type;
-	snprintf(res->error, sizeof res->error, "%s", msg);
-}
-
-/* Unknown outcome: info, but fail for a read (it changed nothing). */
-static void unknown(const struct client_req *req, struct client_res *res, const char *msg)
-{
-	set_error(res, req->f == OP_READ ? HTYPE_FAIL : HTYPE_INFO, msg);
-}
-
 /* Statuses the gateway gives for a request that was refused before etcd did anything with it
  * (grpc-gateway's mapping of InvalidArgument, Unauthenticated, PermissionDenied, NotFound,
  * FailedPrecondition, ResourceExhausted, Unimplemented; and plain HTTP refusals). */
@@ -185,12 +173,13 @@ static void read_value(const struct client_req *req, const struct hval *doc,
 	long n = 0;
 	if (kvs->kind != HVAL_ARRAY || (v && v->kind != HVAL_STR) ||
 	    (v && (n = http_base64_decode(v->u.s, v->len, raw, sizeof raw)) < 0)) {
-		unknown(req, res, "unreadable range response");
+		client_res_unknown(res, req, "unreadable range response",
+				   strlen("unreadable range response"));
 		return;
 	}
 	/* A key whose value is empty has no "value" field (the gateway omits empty bytes). */
 	if (client_res_scalar(res, raw, (size_t)n))
-		set_error(res, HTYPE_FAIL, "out of memory");
+		client_res_fail(res, "out of memory");
 }
 
 void etcd_outcome(const struct client_req *req, long status, const char *body, size_t len,
@@ -205,13 +194,13 @@ void etcd_outcome(const struct client_req *req, long status, const char *body, s
 		char msg[CLIENT_ERROR_MAX];
 		error_text(parsed ? doc : NULL, status, body, len, msg, sizeof msg);
 		if (refused_status(status) || not_proposed(msg))
-			set_error(res, HTYPE_FAIL, msg);
+			client_res_fail(res, msg);
 		else
-			unknown(req, res, msg);
+			client_res_unknown(res, req, msg, strlen(msg));
 		goto out;
 	}
 	if (!parsed && req->f != OP_WRITE) {
-		unknown(req, res, "unreadable response");
+		client_res_unknown(res, req, "unreadable response", strlen("unreadable response"));
 		goto out;
 	}
 	switch (req->f) {
@@ -223,9 +212,10 @@ void etcd_outcome(const struct client_req *req, long status, const char *body, s
 		if (ok && ok->kind == HVAL_BOOL && ok->u.b)
 			break;
 		if (ok && ok->kind != HVAL_BOOL)
-			unknown(req, res, "unreadable txn response");
+			client_res_unknown(res, req, "unreadable txn response",
+					   strlen("unreadable txn response"));
 		else /* false is omitted by the gateway */
-			set_error(res, HTYPE_FAIL, "mismatch");
+			client_res_fail(res, "mismatch");
 		break;
 	}
 	default: /* put: a 200 is the put's success */
@@ -241,9 +231,9 @@ void etcd_no_response(const struct client_req *req, bool sent, bool timed_out,
 	char msg[CLIENT_ERROR_MAX];
 	snprintf(msg, sizeof msg, "%s%s", timed_out && sent ? "timeout: " : "", why);
 	if (!sent)
-		set_error(res, HTYPE_FAIL, msg);
+		client_res_fail(res, msg);
 	else
-		unknown(req, res, msg);
+		client_res_unknown(res, req, msg, strlen(msg));
 }
 
 /* ---- the adapter ------------------------------------------------------------------------- */
@@ -254,7 +244,7 @@ static void etcd_invoke(struct client *c, const struct client_req *req, struct c
 	snprintf(res->node, sizeof res->node, "%s", c->name);
 	const char *path = NULL;
 	if (etcd_request(req, &path, c->body, sizeof c->body)) {
-		set_error(res, HTYPE_FAIL, "bad request (operation or key)");
+		client_res_fail(res, "bad request (operation or key)");
 		return;
 	}
 	snprintf(c->url, sizeof c->url, "%s%s", c->base, path);

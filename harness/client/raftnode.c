@@ -162,32 +162,6 @@ static int encode(struct client *c, const struct client_req *req)
 
 /* ---- outcomes ---------------------------------------------------------------------------- */
 
-static void set_error(struct client_res *res, int type, const char *msg, size_t n)
-{
-	res->type = type;
-	if (n >= sizeof res->error)
-		n = sizeof res->error - 1;
-	memcpy(res->error, msg, n);
-	res->error[n] = '\0';
-}
-
-static void fail_with(struct client_res *res, const char *msg)
-{
-	set_error(res, HTYPE_FAIL, msg, strlen(msg));
-}
-
-/* The outcome is unknown: info, but fail for a read (it changed nothing). */
-static void unknown_n(struct client_res *res, const struct client_req *req, const char *msg,
-		      size_t n)
-{
-	set_error(res, req->f == OP_READ ? HTYPE_FAIL : HTYPE_INFO, msg, n);
-}
-
-static void unknown(struct client_res *res, const struct client_req *req, const char *msg)
-{
-	unknown_n(res, req, msg, strlen(msg));
-}
-
 static bool has_prefix(const char *s, size_t n, const char *prefix)
 {
 	size_t k = strlen(prefix);
@@ -300,7 +274,7 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 	case OP_READ:
 		rc = req->collection ? value_all(res, r, rlen, pos, it) : value_one(res, it);
 		if (rc == SB_ENOMEM) {
-			fail_with(res, "out of memory");
+			client_res_fail(res, "out of memory");
 			return;
 		}
 		if (rc == 0) {
@@ -316,7 +290,7 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 		if (it->type == RESP_INTEGER && it->integer == 1)
 			return;
 		if (it->type == RESP_INTEGER && it->integer == 0) {
-			fail_with(res, "mismatch");
+			client_res_fail(res, "mismatch");
 			return;
 		}
 		break;
@@ -325,7 +299,7 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 			return;
 		break;
 	}
-	unknown(res, req, "unexpected reply");
+	client_res_unknown(res, req, "unexpected reply", strlen("unexpected reply"));
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
@@ -419,9 +393,9 @@ static enum step on_error(struct client *c, const struct client_req *req,
 {
 	if (!has_prefix(it->str, it->len, "NOTLEADER")) {
 		if (not_executed(it->str, it->len))
-			set_error(res, HTYPE_FAIL, it->str, it->len);
+			client_res_error(res, HTYPE_FAIL, it->str, it->len);
 		else /* -TIMEOUT and anything else: it may have happened */
-			unknown_n(res, req, it->str, it->len);
+			client_res_unknown(res, req, it->str, it->len);
 		return STEP_DONE;
 	}
 	char id[CONTROL_NAME_MAX], addr[ADDR_MAX];
@@ -433,14 +407,14 @@ static enum step on_error(struct client *c, const struct client_req *req,
 		}
 		/* No leader known (an election): ask the same node again shortly. */
 		if (clock_mono_ns() + NOTLEADER_PAUSE_NS >= req->deadline) {
-			fail_with(res, "not leader");
+			client_res_fail(res, "not leader");
 			return STEP_DONE;
 		}
 		clock_sleep_ns(NOTLEADER_PAUSE_NS, NULL);
 		return STEP_RETRY;
 	}
 	if (++rt->hops > REDIRECT_MAX) {
-		fail_with(res, "not leader (too many redirects)");
+		client_res_fail(res, "not leader (too many redirects)");
 		return STEP_DONE;
 	}
 	memcpy(rt->target, addr, sizeof addr);
@@ -460,7 +434,7 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 {
 	client_res_clear(res);
 	if (encode(c, req)) {
-		fail_with(res, "bad request (operation or key)");
+		client_res_fail(res, "bad request (operation or key)");
 		return;
 	}
 	struct route rt = {.hops = 0};
@@ -480,7 +454,7 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 			continue;
 		}
 		if (!k) {
-			fail_with(res, err);
+			client_res_fail(res, err);
 			return;
 		}
 		const char *r = NULL;
@@ -496,16 +470,17 @@ static void raftnode_invoke(struct client *c, const struct client_req *req,
 			}
 			c->hint[0] = '\0'; /* it may be paused or cut off: start at home next time */
 			if (!sent)
-				fail_with(res, err);
+				client_res_fail(res, err);
 			else if (rc == SB_ETIMEOUT)
-				unknown(res, req, "timeout");
+				client_res_unknown(res, req, "timeout", strlen("timeout"));
 			else
-				unknown(res, req, err);
+				client_res_unknown(res, req, err, strlen(err));
 			return;
 		}
 		struct resp_item it;
 		if (resp_next(r, rlen, &pos, &it)) { /* cannot happen: exchange checked it */
-			unknown(res, req, "unreadable reply");
+			client_res_unknown(res, req, "unreadable reply",
+					   strlen("unreadable reply"));
 			return;
 		}
 		if (it.type != RESP_ERROR) {

@@ -204,29 +204,6 @@ static int encode(struct client *c, const struct client_req *req)
 	return resp_encode(argc, argv, NULL, &c->req, &c->reqlen, err, sizeof err) ? SB_EINVAL : 0;
 }
 
-static void set_error(struct client_res *res, int type, const char *msg, size_t n)
-{
-	res->type = type;
-	if (n >= sizeof res->error)
-		n = sizeof res->error - 1;
-	memcpy(res->error, msg, n);
-	res->error[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)res->error[i] < 0x20)
-			res->error[i] = ' ';
-}
-
-static void fail_with(struct client_res *res, const char *msg)
-{
-	set_error(res, HTYPE_FAIL, msg, strlen(msg));
-}
-
-static void unknown(struct client_res *res, const struct client_req *req, const char *msg,
-		    size_t n)
-{
-	set_error(res, req->f == OP_READ ? HTYPE_FAIL : HTYPE_INFO, msg, n);
-}
-
 static bool has_prefix(const char *s, size_t n, const char *p)
 {
 	size_t k = strlen(p);
@@ -258,13 +235,13 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 		}
 		if (!req->collection && it->type == RESP_BULK) {
 			if (client_res_scalar(res, it->str, it->len))
-				fail_with(res, "out of memory");
+				client_res_fail(res, "out of memory");
 			return;
 		}
 		if (req->collection && it->type == RESP_ARRAY) {
 			/* Every element's bytes are inside the reply: rlen bounds their text. */
 			if (client_res_array(res, it->nelems, rlen)) {
-				fail_with(res, "out of memory");
+				client_res_fail(res, "out of memory");
 				return;
 			}
 			struct resp_item e;
@@ -272,7 +249,8 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 				if (resp_next(r, rlen, &pos, &e) || e.type != RESP_BULK ||
 				    client_res_item(res, i, e.str, e.len)) {
 					res->has_value = false;
-					unknown(res, req, "unexpected reply", 16);
+					client_res_unknown(res, req, "unexpected reply",
+							   strlen("unexpected reply"));
 					return;
 				}
 			}
@@ -287,7 +265,7 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 		if (it->type == RESP_INTEGER && it->integer == 1)
 			return;
 		if (it->type == RESP_INTEGER && it->integer == 0) {
-			fail_with(res, "mismatch");
+			client_res_fail(res, "mismatch");
 			return;
 		}
 		break;
@@ -296,7 +274,7 @@ static void outcome(struct client_res *res, const struct client_req *req, const 
 			return;
 		break;
 	}
-	unknown(res, req, "unexpected reply", 16);
+	client_res_unknown(res, req, "unexpected reply", strlen("unexpected reply"));
 }
 
 /* ---- the operation ----------------------------------------------------------------------- */
@@ -306,7 +284,7 @@ static void redis_invoke(struct client *c, const struct client_req *req, struct 
 	client_res_clear(res);
 	snprintf(res->node, sizeof res->node, "%s", c->name);
 	if (encode(c, req)) {
-		fail_with(res, "bad request (operation or key)");
+		client_res_fail(res, "bad request (operation or key)");
 		return;
 	}
 	char err[256];
@@ -318,7 +296,7 @@ static void redis_invoke(struct client *c, const struct client_req *req, struct 
 			forget_master(c); /* a killed master: the Sentinel may know better soon */
 			if (attempt < TRIES && clock_mono_ns() < req->deadline)
 				continue;
-			fail_with(res, err);
+			client_res_fail(res, err);
 			return;
 		}
 		const char *r = NULL;
@@ -331,16 +309,17 @@ static void redis_invoke(struct client *c, const struct client_req *req, struct 
 			if (!sent && attempt < TRIES && clock_mono_ns() < req->deadline)
 				continue;
 			if (!sent)
-				fail_with(res, err);
+				client_res_fail(res, err);
 			else if (rc == SB_ETIMEOUT)
-				unknown(res, req, "timeout", 7);
+				client_res_unknown(res, req, "timeout", strlen("timeout"));
 			else
-				unknown(res, req, err, strlen(err));
+				client_res_unknown(res, req, err, strlen(err));
 			return;
 		}
 		struct resp_item it;
 		if (resp_next(r, rlen, &pos, &it)) {
-			unknown(res, req, "unreadable reply", 16);
+			client_res_unknown(res, req, "unreadable reply",
+					   strlen("unreadable reply"));
 			return;
 		}
 		if (it.type != RESP_ERROR) {
@@ -348,10 +327,10 @@ static void redis_invoke(struct client *c, const struct client_req *req, struct 
 			return;
 		}
 		if (!not_executed(it.str, it.len)) {
-			unknown(res, req, it.str, it.len);
+			client_res_unknown(res, req, it.str, it.len);
 			return;
 		}
-		set_error(res, HTYPE_FAIL, it.str, it.len);
+		client_res_error(res, HTYPE_FAIL, it.str, it.len);
 		/* Not the master (any more): ask the Sentinel and try its master. */
 		if (!has_prefix(it.str, it.len, "READONLY") || attempt >= TRIES ||
 		    clock_mono_ns() >= req->deadline)
