@@ -147,6 +147,9 @@ struct raft {
 	bool h_has_hs;
 	bool h_vote_granted;
 	bool h_leader_cmd;
+	bool h_commit_told;        /* a leader's AppendEntries carry a commit index it advanced */
+	raft_index commit_told;    /* the highest commit index this leader sent (term's start: commit) */
+	raft_index conflict_logged; /* the last committed index a leader contradicted (logged) */
 	raft_index h_last;
 	raft_index h_snap_compact; /* compaction allowed once h_snap is durable */
 	raft_index compact_todo;   /* in-memory compaction to do at advance */
@@ -431,6 +434,7 @@ static void become_leader(struct raft *r)
 	r->role = RAFT_LEADER;
 	r->leader = r->cfg.self;
 	r->transfer_target = 0;
+	r->commit_told = r->commit;
 	for (size_t i = 0; i < r->cfg.n_nodes; i++) {
 		struct progress *pr = &r->prs[i];
 		pr->match = 0;
@@ -943,6 +947,24 @@ static void handle_append(struct raft *r, const struct raft_msg *m)
 	resp.prev_index = m->prev_index;
 	resp.ctx = m->ctx;
 	if (prev < r->commit) {
+		/* A leader never holds another entry at an index we committed (State Machine
+		 * Safety); if it does, a commit somewhere was wrong: say so, it cannot be undone. */
+		for (size_t i = 0; i < m->n_entries && m->entries[i].index <= r->commit; i++) {
+			bool known;
+			raft_term t = term_at(r, m->entries[i].index, &known);
+			if (known && t != m->entries[i].term) {
+				if (r->conflict_logged == m->entries[i].index)
+					break; /* once per index: the leader retries it */
+				r->conflict_logged = m->entries[i].index;
+				rlog(r, 2,
+				     "event=committed-entry-conflict index=%llu commit=%llu term=%llu "
+				     "leader_term=%llu",
+				     (unsigned long long)m->entries[i].index,
+				     (unsigned long long)r->commit, (unsigned long long)t,
+				     (unsigned long long)m->entries[i].term);
+				break;
+			}
+		}
 		/* Everything up to our commit index is the leader's already (Leader Completeness). */
 		if (msg_last <= r->commit) {
 			resp.success = true;
@@ -969,8 +991,11 @@ static void handle_append(struct raft *r, const struct raft_msg *m)
 			continue;
 		if (e->index <= last_index(r)) {
 			if (e->index <= r->commit)
-				rlog(r, 2, "event=truncating-committed index=%llu commit=%llu",
-				     (unsigned long long)e->index, (unsigned long long)r->commit);
+				rlog(r, 2,
+				     "event=committed-entry-conflict index=%llu commit=%llu term=%llu "
+				     "leader_term=%llu truncating=1",
+				     (unsigned long long)e->index, (unsigned long long)r->commit,
+				     (unsigned long long)t, (unsigned long long)e->term);
 			log_truncate(r, e->index);
 		}
 		if (log_append(r, e)) {
@@ -1287,7 +1312,7 @@ int raft_bug_parse(const char *name, unsigned *bit, char *err, size_t errlen)
 const char *const raft_crash_points[RAFT_CRASH_POINT_COUNT + 1] = {
 	RAFT_CRASH_LEADER_BEFORE_APPEND, RAFT_CRASH_LEADER_AFTER_APPEND, RAFT_CRASH_LEADER_PARTIAL,
 	RAFT_CRASH_LEADER_AFTER_COMMIT,	 RAFT_CRASH_VOTE_BEFORE_PERSIST, RAFT_CRASH_VOTE_AFTER_PERSIST,
-	RAFT_CRASH_VOTE_AFTER_SEND,	 NULL,
+	RAFT_CRASH_VOTE_AFTER_SEND,	 RAFT_CRASH_LEADER_COMMIT_SENT, NULL,
 };
 
 const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1] = {
@@ -1298,6 +1323,7 @@ const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1] = {
 	"vote granted in memory, before it is persisted",
 	"vote persisted, before the vote reply is sent",
 	"vote reply sent to the candidate, before anything else happens",
+	"leader sent followers a commit index it advanced, before anything else happens",
 	NULL,
 };
 
@@ -1521,7 +1547,7 @@ static void handed_release(struct raft *r)
 	free(r->h_snap.data);
 	memset(&r->h_snap, 0, sizeof(r->h_snap));
 	r->h_active = false;
-	r->h_has_hs = r->h_vote_granted = r->h_leader_cmd = false;
+	r->h_has_hs = r->h_vote_granted = r->h_leader_cmd = r->h_commit_told = false;
 }
 
 void raft_destroy(struct raft *r)
@@ -2003,9 +2029,15 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	rd->n_replies = r->handed.n_replies;
 	rd->applied = r->handed.applied;
 	rd->n_applied = r->handed.n_applied;
-	for (size_t i = 0; i < rd->n_msgs; i++)
-		if (rd->msgs[i].type == RAFT_MSG_VOTE_RESP && rd->msgs[i].success)
+	for (size_t i = 0; i < rd->n_msgs; i++) {
+		const struct raft_msg *m = &rd->msgs[i];
+		if (m->type == RAFT_MSG_VOTE_RESP && m->success)
 			r->h_vote_granted = true;
+		if (m->type == RAFT_MSG_APPEND && r->role == RAFT_LEADER && m->commit > r->commit_told) {
+			r->commit_told = m->commit;
+			r->h_commit_told = true;
+		}
+	}
 	r->h_last = last;
 	r->h_active = true;
 	return status_rc(r);
@@ -2070,10 +2102,12 @@ void raft_advance(struct raft *r)
 	if (!r->h_active)
 		return;
 	/* THE LOOP sends a ready's messages before releasing it: a granted vote has left. */
-	bool voted = r->h_vote_granted;
+	bool voted = r->h_vote_granted, told = r->h_commit_told;
 	handed_release(r);
 	if (voted)
 		crash_point(r, RAFT_CRASH_VOTE_AFTER_SEND);
+	if (told && r->role == RAFT_LEADER)
+		crash_point(r, RAFT_CRASH_LEADER_COMMIT_SENT);
 	if (r->compact_todo) {
 		raft_index c = r->compact_todo;
 		r->compact_todo = 0;

@@ -177,7 +177,8 @@ int raft_bug_parse(const char *name, unsigned *bit, char *err, size_t errlen);
 #define RAFT_CRASH_VOTE_BEFORE_PERSIST "vote-before-persist"
 #define RAFT_CRASH_VOTE_AFTER_PERSIST "vote-after-persist"
 #define RAFT_CRASH_VOTE_AFTER_SEND "vote-after-send"
-#define RAFT_CRASH_POINT_COUNT 7
+#define RAFT_CRASH_LEADER_COMMIT_SENT "leader-after-commit-sent"
+#define RAFT_CRASH_POINT_COUNT 8
 /* The names above in this order, NULL-terminated; with one-line descriptions for --help. */
 extern const char *const raft_crash_points[RAFT_CRASH_POINT_COUNT + 1];
 extern const char *const raft_crash_point_help[RAFT_CRASH_POINT_COUNT + 1];

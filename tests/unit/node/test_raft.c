@@ -917,6 +917,133 @@ static void test_crash_vote_after_send(void **state)
 	}
 }
 
+/* "leader-after-commit-sent" comes in raft_advance, after a ready whose AppendEntries carry a
+ * commit index the leader advanced in its term; a commit index it only repeats does not
+ * count. With commit-old-term the first such index is the old-term entry alone (Figure 8):
+ * followers learn it, the leader dies, and a later leader may replace it. */
+static void test_crash_commit_sent(void **state)
+{
+	(void)state;
+	for (int bug = 0; bug < 2; bug++) {
+		struct raft_entry e[2] = {{.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+					  {.term = 2, .index = 2, .type = RAFT_ENTRY_NOOP}};
+		struct raft_persisted ps = {.hs = {.term = 3}, .entries = e, .n_entries = 2};
+		struct raft_config cfg;
+		base_cfg(&cfg, 1, 5);
+		cfg.bugs = bug ? RAFT_BUG_COMMIT_OLD_TERM : 0;
+		cfg.max_append_entries = 1;
+		cfg.max_inflight = 1;
+		char last[48] = "", err[200];
+		cfg.crash = crash_note;
+		cfg.crash_ctx = last;
+		struct raft *r;
+		assert_int_equal(raft_create(&cfg, &ps, 0, &r, err, sizeof(err)), 0);
+		make_leader(r, 5); /* term 4, no-op at index 3 */
+		struct raft_msg m;
+		take_msg(r, RAFT_MSG_APPEND, 0, &m);
+		assert_string_equal(last, "");
+		/* two followers store index 2, the term-2 entry */
+		for (raft_id f = 2; f <= 3; f++) {
+			struct raft_msg a = {.type = RAFT_MSG_APPEND_RESP, .from = f, .to = 1, .term = 4,
+					     .success = true, .prev_index = 1, .match_index = 2};
+			assert_int_equal(raft_step(r, &a, NULL, 0), 0);
+		}
+		bool sent = take_msg(r, RAFT_MSG_APPEND, 2, &m);
+		if (bug) {
+			assert_true(sent);
+			assert_int_equal(m.commit, 2);
+			assert_string_equal(last, RAFT_CRASH_LEADER_COMMIT_SENT);
+		} else {
+			assert_string_equal(last, "");
+		}
+		/* the no-op on a majority: a correct leader now commits and tells */
+		last[0] = '\0';
+		for (raft_id f = 2; f <= 3; f++) {
+			struct raft_msg a = {.type = RAFT_MSG_APPEND_RESP, .from = f, .to = 1, .term = 4,
+					     .success = true, .prev_index = 2, .match_index = 3};
+			assert_int_equal(raft_step(r, &a, NULL, 0), 0);
+		}
+		assert_int_equal(raft_tick(r, 20000), 0); /* a heartbeat carries the commit */
+		assert_true(take_msg(r, RAFT_MSG_APPEND, 2, &m));
+		assert_int_equal(m.commit, 3);
+		assert_string_equal(last, RAFT_CRASH_LEADER_COMMIT_SENT);
+		/* heartbeats repeating it: no point */
+		last[0] = '\0';
+		assert_int_equal(raft_tick(r, 40000), 0);
+		assert_true(take_msg(r, RAFT_MSG_APPEND, 2, &m));
+		assert_int_equal(m.commit, 3);
+		assert_string_equal(last, "");
+		raft_destroy(r);
+	}
+}
+
+struct loglines {
+	char line[8][256];
+	size_t n;
+};
+
+static void log_note(void *ctx, int level, raft_term term, const char *line)
+{
+	(void)term;
+	struct loglines *l = ctx;
+	if (level >= 2 && l->n < 8)
+		snprintf(l->line[l->n++], sizeof l->line[0], "%s", line);
+}
+
+/* A follower that is sent another entry at an index it committed logs
+ * event=committed-entry-conflict (once per index), whether the entry lies within its commit
+ * index (the leader-completeness shortcut answers such messages without looking) or the
+ * follower would truncate it. The harness's node-safety check reads that line. */
+static void test_committed_entry_conflict(void **state)
+{
+	(void)state;
+	for (int shape = 0; shape < 2; shape++) {
+		struct raft_entry e[3] = {{.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+					  {.term = 1, .index = 2, .type = RAFT_ENTRY_NOOP},
+					  {.term = 1, .index = 3, .type = RAFT_ENTRY_NOOP}};
+		struct raft_persisted ps = {.hs = {.term = 1}, .entries = e, .n_entries = 3};
+		struct raft_config cfg;
+		base_cfg(&cfg, 1, 3);
+		struct loglines logs = {0};
+		cfg.log = log_note;
+		cfg.log_ctx = &logs;
+		struct raft *r;
+		char err[200];
+		assert_int_equal(raft_create(&cfg, &ps, 0, &r, err, sizeof(err)), 0);
+		/* leader 2 of term 1 says index 2 (shape 0) or 3 (shape 1) is committed */
+		raft_index committed = shape ? 3 : 2;
+		struct raft_msg hb = {.type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 1,
+				      .prev_index = 3, .prev_term = 1, .commit = committed};
+		assert_int_equal(raft_step(r, &hb, NULL, 0), 0);
+		struct raft_msg m;
+		take_msg(r, RAFT_MSG_APPEND_RESP, 2, &m);
+		assert_int_equal(status_of_core(r).commit, committed);
+		/* the same entries again from leader 3 of term 2: nothing to say */
+		struct raft_entry same[2] = {{.term = 1, .index = 2, .type = RAFT_ENTRY_NOOP},
+					     {.term = 1, .index = 3, .type = RAFT_ENTRY_NOOP}};
+		struct raft_msg ae = {.type = RAFT_MSG_APPEND, .from = 3, .to = 1, .term = 2,
+				      .prev_index = 1, .prev_term = 1, .commit = 3,
+				      .entries = same, .n_entries = 2};
+		assert_int_equal(raft_step(r, &ae, NULL, 0), 0);
+		take_msg(r, RAFT_MSG_APPEND_RESP, 3, &m);
+		assert_int_equal(logs.n, 0);
+		/* a term-3 leader with another entry at index 2, twice */
+		struct raft_entry other[2] = {{.term = 3, .index = 2, .type = RAFT_ENTRY_NOOP},
+					      {.term = 3, .index = 3, .type = RAFT_ENTRY_NOOP}};
+		struct raft_msg bad = {.type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 3,
+				       .prev_index = 1, .prev_term = 1, .commit = 3,
+				       .entries = other, .n_entries = shape ? 1 : 2};
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(raft_step(r, &bad, NULL, 0), 0);
+			take_msg(r, RAFT_MSG_APPEND_RESP, 2, &m);
+		}
+		assert_int_equal(logs.n, 1);
+		assert_non_null(strstr(logs.line[0], "event=committed-entry-conflict index=2 "));
+		assert_non_null(strstr(logs.line[0], "term=1 leader_term=3"));
+		raft_destroy(r);
+	}
+}
+
 /* Malformed messages from outside are refused with a reason and change nothing. */
 static void test_bad_messages(void **state)
 {
@@ -1218,6 +1345,8 @@ int main(void)
 		cmocka_unit_test(test_vote_persisted),
 		cmocka_unit_test(test_crash_points),
 		cmocka_unit_test(test_crash_vote_after_send),
+		cmocka_unit_test(test_crash_commit_sent),
+		cmocka_unit_test(test_committed_entry_conflict),
 		cmocka_unit_test(test_max_append_entries),
 		cmocka_unit_test(test_bad_messages),
 		cmocka_unit_test(test_term_bound),
