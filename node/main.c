@@ -34,7 +34,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: raftnode --id NAME --peers NAME=HOST:PORT,... --client HOST:PORT --data DIR\n"
 		"                [--election-timeout MIN-MAX] [--heartbeat MS] [--snapshot-every N]\n"
-		"                [--max-append-entries N] [--max-clients N] [--cluster-token STRING]\n"
+		"                [--max-append-entries N] [--max-inflight N] [--max-clients N] [--cluster-token STRING]\n"
 		"                [--fault-injection] [--bug NAME]... [--log FILE] [--debug]\n"
 		"\n"
 		"A Raft replicated key-value store speaking RESP2 to clients (redis-cli works).\n"
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  --heartbeat MS          leader heartbeat interval in ms (default 50)\n"
 		"  --snapshot-every N      snapshot the state machine every N applied entries (65536)\n"
 		"  --max-append-entries N  entries per AppendEntries message, 1 to 4096 (default 256)\n"
+		"  --max-inflight N        AppendEntries sent to a follower ahead of its answers, 1 to 64\n"
+		"                          (default 8)\n"
 		"  --max-clients N         client connections at once (default 1024, at most 65535)\n"
 		"  --cluster-token STRING  peers accept each other's hello only with the same token\n"
 		"                          (default empty); keeps clusters apart, it is not a secret:\n"
@@ -190,7 +192,7 @@ int main(int argc, char **argv)
 			    !strcmp(a, "--data") || !strcmp(a, "--election-timeout") ||
 			    !strcmp(a, "--heartbeat") || !strcmp(a, "--bug") || !strcmp(a, "--log") ||
 			    !strcmp(a, "--snapshot-every") || !strcmp(a, "--max-clients") ||
-			    !strcmp(a, "--max-append-entries") ||
+			    !strcmp(a, "--max-append-entries") || !strcmp(a, "--max-inflight") ||
 			    !strcmp(a, "--cluster-token");
 		if (!known)
 			return bad("unknown argument '%s'%s", a, "");
@@ -229,6 +231,11 @@ int main(int argc, char **argv)
 			if (parse_u32(v, &n) || n > RAFT_MAX_MSG_ENTRIES)
 				return bad("--max-append-entries: '%s' is not a count from 1 to 4096%s", v, "");
 			cfg.max_append_entries = n;
+		} else if (!strcmp(a, "--max-inflight")) {
+			uint32_t n;
+			if (parse_u32(v, &n) || n > 64)
+				return bad("--max-inflight: '%s' is not a count from 1 to 64%s", v, "");
+			cfg.max_inflight = n;
 		} else if (!strcmp(a, "--max-clients")) {
 			uint32_t n;
 			if (parse_u32(v, &n) || n > 65535)

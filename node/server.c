@@ -44,6 +44,11 @@ _Static_assert(RESP_MAX_REQUEST >= RAFT_KV_MAX_KEY + 2u * RAFT_KV_MAX_VALUE + 40
 	       "a request must hold a CAS with the largest key and values");
 #define BACKOFF_MIN_MS 20
 #define BACKOFF_MAX_MS 500
+/* A connection to a peer that stops acknowledging (a peer that died or restarted behind a
+ * partition leaves one half-open) is dropped after this long and dialled again, and so is a
+ * dial left unanswered: otherwise TCP's own retransmission backoff can keep a healed peer
+ * unreachable for seconds. */
+#define PEER_STALL_MS 1000
 #define MAX_PEER_IN 64
 #define PEER_ADDRS 8 /* resolved addresses kept per node */
 #define PEER_HELLO_TIMEOUT_MS 2000
@@ -86,6 +91,7 @@ struct peer {
 	struct wire_buf out;
 	uint32_t backoff;
 	uint64_t next_attempt;
+	uint64_t dialled_at; /* when the pending dial began */
 	uint32_t events;
 	char client_addr[WIRE_MAX_ADDR]; /* learned from this peer's hello; "" = unknown */
 	int was_connected;
@@ -368,9 +374,12 @@ static void peer_dial(struct server *s, struct peer *p)
 		peer_close(s, p, e ? strerror(e) : "cannot bind to the own peer address");
 		return;
 	}
+	unsigned int stall = PEER_STALL_MS;
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &stall, sizeof stall);
 	int rc = connect(fd, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
 	p->fd = fd;
+	p->dialled_at = now_ms();
 	p->events = EPOLLOUT | EPOLLRDHUP;
 	struct epoll_event ev = {.events = p->events, .data.ptr = p};
 	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -396,7 +405,12 @@ static void peer_event(struct server *s, struct peer *p, uint32_t evs)
 		return;
 	}
 	if (evs & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-		peer_close(s, p, "connection closed by peer");
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		if (evs & EPOLLERR)
+			getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		/* ETIMEDOUT: nothing acknowledged for PEER_STALL_MS (TCP_USER_TIMEOUT) */
+		peer_close(s, p, soerr ? strerror(soerr) : "connection closed by peer");
 		return;
 	}
 	if (evs & EPOLLOUT)
@@ -1312,6 +1326,8 @@ static int start_core(struct server *s, char *err, size_t errlen)
 	rc_.bugs = cfg->bugs;
 	if (cfg->max_append_entries)
 		rc_.max_append_entries = cfg->max_append_entries;
+	if (cfg->max_inflight)
+		rc_.max_inflight = cfg->max_inflight;
 	/* A snapshot serialises the whole state and costs three fsyncs: far apart by default,
 	 * so that it does not dominate the write path (the simulator uses the core's default). */
 	rc_.snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : SERVER_SNAPSHOT_EVERY;
@@ -1386,6 +1402,9 @@ int server_run(const struct server_config *cfg, char *err, size_t errlen)
 		uint64_t now = now_ms();
 		for (size_t i = 0; i < cfg->n_nodes; i++) {
 			struct peer *p = &s->peers[i];
+			if (i != cfg->self && p->fd >= 0 && !p->connected &&
+			    now - p->dialled_at >= PEER_STALL_MS)
+				peer_close(s, p, "dial unanswered");
 			if (i != cfg->self && p->fd < 0 && now >= p->next_attempt)
 				peer_dial(s, p);
 		}

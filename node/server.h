@@ -57,6 +57,7 @@ struct server_config {
 	const char *cluster_token; /* NULL or "": the empty token; must match the peers' */
 	uint64_t snapshot_every; /* 0: SERVER_SNAPSHOT_EVERY */
 	size_t max_append_entries; /* entries per AppendEntries; 0: the core's default (256) */
+	size_t max_inflight;       /* AppendEntries ahead of a follower's answers; 0: default (8) */
 };
 
 /* Run the node until SIGTERM or SIGINT (returns 0 after a clean shutdown) or a fatal error
