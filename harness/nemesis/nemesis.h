@@ -55,6 +55,9 @@ struct nemesis_act {
 	const struct nemesis_kind *kind;
 	const struct spec_fault *fault;   /* borrowed from the spec */
 	bool nodes[DB_MAX_NODES];          /* the nodes it touched */
+	bool picked[DB_MAX_NODES];         /* the nodes it singled out, if fewer than those it
+					      touched: a partition's isolated nodes
+					      (isolate-leader, isolate-node); a timeline's `$id` */
 	char desc[NEMESIS_DESC_MAX];       /* "kill n2" */
 	char value[NEMESIS_VALUE_MAX];     /* JSON for the history event: {"nodes":["n2"],...} */
 	char heal_desc[NEMESIS_DESC_MAX];  /* filled by heal: "restart n2" */

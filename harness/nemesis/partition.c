@@ -95,7 +95,14 @@ static int partition_start(struct nemesis_env *env, struct nemesis_act *act, uin
 		return rc;
 	char head[64];
 	snprintf(head, sizeof head, "\"shape\":\"%s\"", c.shape);
-	return nemesis_cut_start(env, act, &c, "partition ", head, err, errlen);
+	rc = nemesis_cut_start(env, act, &c, "partition ", head, err, errlen);
+	/* An isolating shape singles out the nodes it cuts off alone: a timeline step's `$id`
+	 * means them (the old leader of isolate-leader), not every node whose view changed. */
+	if (!rc && !f->ngroups &&
+	    (!strcmp(c.shape, "isolate-leader") || !strcmp(c.shape, "isolate-node")))
+		for (size_t i = 0; i < c.n && i < env->db->n; i++)
+			act->picked[i] = c.hears[i] == ((uint64_t)1 << i);
+	return rc;
 }
 
 const struct nemesis_kind nemesis_partition = {

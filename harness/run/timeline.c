@@ -10,7 +10,8 @@
  * did not run as written") and its step is skipped; the run's verdict cannot then be `valid`
  * (an unexpected pass would hide that the bug was never provoked). The action is `heal`
  * (every active fault is healed) or a fault, started like the random schedule's; its target
- * may name an earlier step (`$id`): the nodes that step hit. A fault is healed after its
+ * may name an earlier step (`$id`): the nodes that step hit (for a partition that isolates
+ * nodes, isolate-leader or isolate-node, the isolated ones). A fault is healed after its
  * `restart_after` or `duration`, or by a later `heal` step, or when the main phase ends.
  *
  * Runs on the nemesis thread only; conditions are polled at most every POLL_NS.
@@ -194,10 +195,15 @@ static int resolve(struct run *r, size_t k, char *err, size_t errlen)
 		if (r->tl.act[j] == SIZE_MAX)
 			return err_set(err, errlen, SB_EINVAL, "target %s: step '%s' started no fault",
 				       f->target, f->target + 1);
-		bool nodes[DB_MAX_NODES];
+		bool nodes[DB_MAX_NODES], picked[DB_MAX_NODES], any = false;
 		pthread_mutex_lock(&r->mu);
 		memcpy(nodes, r->acts[r->tl.act[j]].nodes, sizeof nodes);
+		memcpy(picked, r->acts[r->tl.act[j]].picked, sizeof picked);
 		pthread_mutex_unlock(&r->mu);
+		for (size_t i = 0; i < r->db->n; i++)
+			any |= picked[i];
+		if (any)
+			memcpy(nodes, picked, sizeof nodes);
 		char list[sizeof f->target] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < r->db->n; i++)
