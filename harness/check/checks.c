@@ -42,9 +42,16 @@ static void election_skip(struct checks *c, const char *why)
 	snprintf(c->election_reason, sizeof c->election_reason, "%s", why);
 }
 
-/* Scan every collected log file of node i: <store>/<node>/<basename of each log file>. */
-static int scan_node(struct checks *c, struct election *e, struct db *db, size_t i,
-		     const char *store_dir, char *err, size_t errlen)
+static void safety_skip(struct checks *c, const char *why)
+{
+	c->safety_status = ELECTION_SKIPPED;
+	snprintf(c->safety_reason, sizeof c->safety_reason, "%s", why);
+}
+
+/* Scan every collected log file of node i, <store>/<node>/<basename of each log file>, with
+ * each scanner that is not NULL. */
+static int scan_node(struct checks *c, struct election *e, struct nodesafety *ns, struct db *db,
+		     size_t i, const char *store_dir, char *err, size_t errlen)
 {
 	char remote[MAX_LOG_FILES][CONTROL_PATH_MAX];
 	size_t n = db->ops->log_files ? db->ops->log_files(db, i, remote, MAX_LOG_FILES) : 0;
@@ -56,7 +63,9 @@ static int scan_node(struct checks *c, struct election *e, struct db *db, size_t
 		snprintf(label, sizeof label, "%s/%s", db->nodes[i].name, base);
 		if (access(path, F_OK) != 0 && errno == ENOENT)
 			continue; /* not collected (a node that never started, a failed download) */
-		int rc = election_scan_file(e, path, label, err, errlen);
+		int rc = e ? election_scan_file(e, path, label, err, errlen) : 0;
+		if (!rc && ns)
+			rc = nodesafety_scan_file(ns, path, label, err, errlen);
 		if (rc)
 			return rc;
 		c->election_files++;
@@ -64,33 +73,51 @@ static int scan_node(struct checks *c, struct election *e, struct db *db, size_t
 	return 0;
 }
 
-static void run_election(struct checks *c, const struct checks_input *in)
+/* Election safety and node safety: one pass over the collected logs. */
+static void run_log_checks(struct checks *c, const struct checks_input *in)
 {
 	struct db *db = in->db;
-	char err[512];
+	char err[512], serr[512];
 	struct election *e = NULL;
-	if (!db || !in->store_dir || !in->store_dir[0])
+	struct nodesafety *ns = NULL;
+	if (!db || !in->store_dir || !in->store_dir[0]) {
+		safety_skip(c, "no cluster was set up");
 		return election_skip(c, "no cluster was set up");
+	}
 	if (!db->ops->leader_pattern) {
 		snprintf(err, sizeof err, "the %s db kind has no leader pattern", db->ops->kind);
-		return election_skip(c, err);
+		election_skip(c, err);
+	} else if (election_new(&e, db->ops->leader_pattern, err, sizeof err)) {
+		election_skip(c, err);
 	}
-	if (election_new(&e, db->ops->leader_pattern, err, sizeof err))
-		return election_skip(c, err);
+	if (!db->ops->safety_pattern) {
+		snprintf(serr, sizeof serr, "the %s db kind has no safety pattern", db->ops->kind);
+		safety_skip(c, serr);
+	} else if (nodesafety_new(&ns, db->ops->safety_pattern, serr, sizeof serr)) {
+		safety_skip(c, serr);
+	}
+	if (!e && !ns)
+		return;
 	int rc = 0;
 	for (size_t i = 0; i < db->n && !rc; i++)
-		rc = scan_node(c, e, db, i, in->store_dir, err, sizeof err);
-	if (rc)
-		election_skip(c, err);
-	else if (!c->election_files)
-		election_skip(c, "no node's log was collected");
-	else {
+		rc = scan_node(c, e, ns, db, i, in->store_dir, err, sizeof err);
+	const char *why = rc ? err : !c->election_files ? "no node's log was collected" : NULL;
+	if (e && why) {
+		election_skip(c, why);
+	} else if (e) {
 		size_t n;
 		const struct election_claim *claims = election_claims(e, &n);
 		election_judge(claims, n, &c->election);
 		c->election_status = c->election.nviolations ? ELECTION_VIOLATED : ELECTION_OK;
 	}
+	if (ns && why) {
+		safety_skip(c, why);
+	} else if (ns) {
+		c->safety = *nodesafety_result(ns);
+		c->safety_status = c->safety.nlines ? ELECTION_VIOLATED : ELECTION_OK;
+	}
 	election_free(e);
+	nodesafety_free(ns);
 }
 
 static void avail_skip(struct checks *c, const char *why)
@@ -144,7 +171,7 @@ void checks_after_run(struct checks *c, const struct checks_input *in)
 {
 	c->faults = in->faults;
 	c->nfaults = in->nfaults;
-	run_election(c, in);
+	run_log_checks(c, in);
 	run_availability(c, in);
 	if (!c->agreement_ran)
 		agree_skip(&c->agreement, in->ran ? "the workload was stopped"
@@ -157,6 +184,8 @@ size_t checks_anomalies(const struct checks *c)
 							       : ELECTION_MAX_SHOWN;
 	if (c->election_status != ELECTION_VIOLATED)
 		n = 0;
+	if (c->safety_status == ELECTION_VIOLATED)
+		n += c->safety.nlines < NODESAFETY_MAX_SHOWN ? c->safety.nlines : NODESAFETY_MAX_SHOWN;
 	n += c->agreement.status == AGREE_DIVERGED;
 	if (c->availability.verdict == AVAIL_FAILED)
 		for (size_t i = 0; i < c->availability.n; i++)
@@ -272,6 +301,22 @@ size_t checks_anomalies_json(const struct checks *c, struct sbuf *b, bool comma)
 		sbuf_addc(b, '}');
 		n++;
 	}
+	for (size_t i = 0; c->safety_status == ELECTION_VIOLATED && i < c->safety.nlines &&
+			   i < NODESAFETY_MAX_SHOWN;
+	     i++) {
+		const struct nodesafety_line *l = &c->safety.shown[i];
+		sbuf_addf(b, "%s{\"kind\":\"node-safety\",\"key\":null,\"lines\":[",
+			  comma || n ? "," : "");
+		sbuf_reset(&t);
+		sbuf_addf(&t, "%s: %s", l->where, l->text);
+		json_s(b, t.p);
+		LIT(b, "],\"text\":");
+		sbuf_reset(&t);
+		sbuf_addf(&t, "a node reports a broken safety property: %s: %s", l->where, l->text);
+		json_s(b, t.p);
+		sbuf_addc(b, '}');
+		n++;
+	}
 	const struct agree_result *a = &c->agreement;
 	if (a->status == AGREE_DIVERGED) {
 		sbuf_addf(b, "%s{\"kind\":\"replica-disagreement\",\"key\":null,\"applied_index\":%llu,"
@@ -320,6 +365,15 @@ static void election_json(const struct checks *c, struct sbuf *b)
 	sbuf_addf(b, ",\"files\":%zu,\"leaders\":%zu,\"terms\":%zu,\"violations\":%zu}",
 		  c->election_files, c->election.claims, c->election.terms,
 		  c->election.nviolations);
+}
+
+static void safety_json(const struct checks *c, struct sbuf *b)
+{
+	static const char *const names[] = {"skipped", "ok", "violated"};
+	sbuf_addf(b, "\"node_safety\":{\"status\":\"%s\",\"reason\":", names[c->safety_status]);
+	json_s(b, c->safety_status == ELECTION_SKIPPED ? c->safety_reason : NULL);
+	sbuf_addf(b, ",\"files\":%zu,\"lines\":%zu}",
+		  c->safety_status == ELECTION_SKIPPED ? 0 : c->election_files, c->safety.nlines);
 }
 
 static void agreement_json(const struct checks *c, struct sbuf *b)
@@ -414,6 +468,8 @@ void checks_sections_json(const struct checks *c, struct sbuf *b)
 {
 	election_json(c, b);
 	sbuf_addc(b, ',');
+	safety_json(c, b);
+	sbuf_addc(b, ',');
 	agreement_json(c, b);
 	sbuf_addc(b, ',');
 	availability_json(c, b);
@@ -441,6 +497,24 @@ static void election_line(const struct checks *c, FILE *f)
 			(unsigned long long)v->term, v->a.node, v->b.node, v->a.where, v->a.text,
 			v->b.where, v->b.text);
 	}
+}
+
+static void safety_line(const struct checks *c, FILE *f)
+{
+	fprintf(f, "  node safety: ");
+	if (c->safety_status == ELECTION_SKIPPED) {
+		fprintf(f, "skipped (%s)\n", c->safety_reason);
+		return;
+	}
+	if (c->safety_status == ELECTION_OK) {
+		size_t fl = c->election_files;
+		fprintf(f, "ok (no node reported a broken safety property, %zu log file%s)\n", fl,
+			fl == 1 ? "" : "s");
+		return;
+	}
+	fprintf(f, "VIOLATED: %zu log line(s) report a broken safety property\n", c->safety.nlines);
+	for (size_t i = 0; i < c->safety.nlines && i < NODESAFETY_MAX_SHOWN; i++)
+		fprintf(f, "    %s: %s\n", c->safety.shown[i].where, c->safety.shown[i].text);
 }
 
 static void agreement_line(const struct checks *c, FILE *f)
@@ -515,17 +589,20 @@ static void availability_line(const struct checks *c, FILE *f)
 void checks_summary(const struct checks *c, FILE *f)
 {
 	election_line(c, f);
+	safety_line(c, f);
 	agreement_line(c, f);
 	availability_line(c, f);
 }
 
 void checks_junit_count(const struct checks *c, size_t *tests, size_t *failures, size_t *skipped)
 {
-	*tests += 2 + (c->availability.verdict == AVAIL_MET || c->availability.verdict == AVAIL_FAILED);
+	*tests += 3 + (c->availability.verdict == AVAIL_MET || c->availability.verdict == AVAIL_FAILED);
 	*failures += (c->election_status == ELECTION_VIOLATED) +
+		     (c->safety_status == ELECTION_VIOLATED) +
 		     (c->agreement.status == AGREE_DIVERGED) +
 		     (c->availability.verdict == AVAIL_FAILED);
 	*skipped += (c->election_status == ELECTION_SKIPPED) +
+		    (c->safety_status == ELECTION_SKIPPED) +
 		    (c->agreement.status == AGREE_SKIPPED || c->agreement.status == AGREE_UNCONVERGED);
 }
 
@@ -552,6 +629,14 @@ void checks_junit(const struct checks *c, FILE *f, void (*xml_text)(FILE *, cons
 		   : c->election_status == ELECTION_SKIPPED ? -1
 							   : 0,
 		   c->election_status == ELECTION_SKIPPED ? c->election_reason : t.p, xml_text);
+	sbuf_reset(&t);
+	if (c->safety_status == ELECTION_VIOLATED)
+		sbuf_addf(&t, "%s: %s", c->safety.shown[0].where, c->safety.shown[0].text);
+	junit_case(f, "node safety",
+		   c->safety_status == ELECTION_VIOLATED ? 1
+		   : c->safety_status == ELECTION_SKIPPED ? -1
+							 : 0,
+		   c->safety_status == ELECTION_SKIPPED ? c->safety_reason : t.p, xml_text);
 	const struct agree_result *a = &c->agreement;
 	sbuf_reset(&t);
 	if (a->status == AGREE_DIVERGED) {

@@ -2,6 +2,7 @@
  * runner and the report:
  *
  *   election      Raft's Election Safety from the collected logs (election.h)
+ *   node safety   lines in which a node reports a broken safety property (nodesafety.h)
  *   agreement     replicas' applied index and state digest once the cluster is quiet
  *                 (agreement.h)
  *   availability  success shares around faults and the time to the next acknowledged write,
@@ -9,7 +10,8 @@
  *
  * The runner calls checks_agreement() during teardown, before the nodes are stopped, and
  * checks_after_run() once the logs are collected and the history closed. Each finding is an
- * anomaly in results.json (`election-safety`, `replica-disagreement`, `availability`) and
+ * anomaly in results.json (`election-safety`, `node-safety`, `replica-disagreement`,
+ * `availability`) and
  * makes the run invalid; a check that could not run says `skipped` and why.
  *
  * Thread rules: none; a struct checks belongs to one thread.
@@ -25,6 +27,7 @@
 #include "harness/check/agreement.h"
 #include "harness/check/availability.h"
 #include "harness/check/election.h"
+#include "harness/check/nodesafety.h"
 #include "harness/nemesis/nemesis.h"
 #include "lib/sbuf.h"
 
@@ -35,6 +38,9 @@ struct checks {
 	char election_reason[512];        /* skipped: why */
 	size_t election_files;            /* log files read */
 	struct election_result election;
+	enum election_status safety_status; /* the same three states, for node safety */
+	char safety_reason[512];          /* skipped: why */
+	struct nodesafety_result safety;
 	bool agreement_ran;               /* checks_agreement was called */
 	struct agree_result agreement;
 	struct avail_result availability;
@@ -60,7 +66,7 @@ struct checks_input {
 void checks_agreement(struct checks *c, struct db *db, const char *skip_reason,
 		      int64_t timeout_ns);
 
-/* Election safety over the collected logs and availability over the history and faults.
+/* Election safety and node safety over the collected logs, availability over the history and faults.
  * Problems reading inputs make the check `skipped` with the reason (never a crash). */
 void checks_after_run(struct checks *c, const struct checks_input *in);
 
@@ -70,7 +76,8 @@ size_t checks_anomalies(const struct checks *c);
 /* results.json: append the anomalies as `,{...}` items (each with "kind" and "text"), with
  * a leading comma when `comma` says so; returns how many it wrote. */
 size_t checks_anomalies_json(const struct checks *c, struct sbuf *b, bool comma);
-/* results.json: append `"election":{...},"agreement":{...},"availability":{...}`. */
+/* results.json: append `"election":{...},"node_safety":{...},"agreement":{...},
+ * "availability":{...}`. */
 void checks_sections_json(const struct checks *c, struct sbuf *b);
 /* The summary's lines, one per check. */
 void checks_summary(const struct checks *c, FILE *f);

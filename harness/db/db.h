@@ -151,6 +151,12 @@ struct db_ops {
 	 * unset for the node whose log it is) still shows role changes to a reader, and the
 	 * election-safety check skips it saying it lacks the group. */
 	const char *leader_pattern;
+	/* Optional: a PCRE2 regex that matches a log line in which a node reports that a safety
+	 * property broke (it was sent an entry other than the one it committed at that index,
+	 * a commit index beyond its log). Every matching line of a collected log makes the run
+	 * invalid (harness/check/nodesafety.h). NULL: the check is skipped, and results.json says
+	 * so. */
+	const char *safety_pattern;
 	/* Optional: the node's applied index and a digest of its state machine, asking the node
 	 * only (no control connection), like info. Replicas that applied the same entries must
 	 * give equal digests (harness/check/agreement.h compares them once the cluster is quiet).

@@ -381,6 +381,9 @@ const struct db_ops db_etcd_ops = {
 	/* {"level":"info",...,"msg":"8e9e05c52164694d became leader at term 3"}: the member
 	 * logs its own election, by member ID (etcd's logs carry no names). */
 	.leader_pattern = "\"msg\":\"(?<node>[0-9a-f]+) became leader at term (?<term>[0-9]+)\"",
+	/* etcd's raft stops with these when a leader contradicts a committed entry or sends a
+	 * commit index beyond the log: state machine safety broke, or the log was lost. */
+	.safety_pattern = "conflict with committed entry|tocommit\\([0-9]+\\) is out of range",
 	.init = etcd_init,
 	.install = etcd_install,
 	.start = etcd_start,

@@ -573,5 +573,7 @@ const struct db_ops db_raftnode_ops = {
 	.leader_pattern = "^(?=.*(?:^|\\s)event=became-leader(?:\\s|$))"
 			  "(?=.*(?:^|\\s)node=(?<node>\\S+))"
 			  "(?=.*(?:^|\\s)term=(?<term>[0-9]+)(?:\\s|$))",
+	/* node/raft.c: a leader sent an entry other than the one this node committed there. */
+	.safety_pattern = "(?:^|\\s)event=committed-entry-conflict(?:\\s|$)",
 	.digest = rn_digest,
 };

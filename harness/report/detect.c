@@ -279,6 +279,15 @@ int detect_first(const struct detect_input *in, double *at_s, char *by, size_t b
 			     (unsigned long long)v->term);
 		}
 	}
+	for (size_t i = 0; c && c->safety_status == ELECTION_VIOLATED && in->t0_wall_ns > 0 &&
+			   i < c->safety.nlines && i < NODESAFETY_MAX_SHOWN;
+	     i++) {
+		int64_t w = detect_line_wall_ns(c->safety.shown[i].text);
+		if (w < 0)
+			continue;
+		double at = (double)(w - in->t0_wall_ns) / 1e9;
+		take(&best, by, bylen, at < 0 ? 0 : at, "node safety: %s", c->safety.shown[i].where);
+	}
 	if (c && c->agreement.status == AGREE_DIVERGED)
 		take(&best, by, bylen, in->end_s, "replicas disagree at index %llu",
 		     (unsigned long long)c->agreement.applied);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "harness/check/checks.h"
+#include "harness/report/detect.h"
 #include "harness/report/results.h"
 #include "lib/err.h"
 #include "lib/history.h"
@@ -657,6 +658,89 @@ static void test_store_ok_and_availability(void **state)
 	checks_free(&c);
 }
 
+/* A node that logs event=committed-entry-conflict makes the run invalid (node safety), the
+ * anomaly quotes the line, the summary and junit show it, and detect_first dates it. Only the
+ * exact event counts. Without the db kind's pattern the check says why it was skipped. */
+static void test_store_node_safety(void **state)
+{
+	(void)state;
+	struct spec spec;
+	spec_defaults(&spec);
+	snprintf(spec.name, sizeof spec.name, "t");
+	struct checks c;
+	struct nemesis_act act;
+	char store[256];
+	run_checks("committed-conflict", &c, &spec, &act, store, sizeof store);
+	assert_int_equal(c.election_status, ELECTION_OK);
+	assert_int_equal(c.safety_status, ELECTION_VIOLATED);
+	assert_int_equal(c.safety.nlines, 2);
+	assert_string_equal(c.safety.shown[0].where, "n1/raftnode.log:16");
+	assert_string_equal(c.safety.shown[1].where, "n3/raftnode.log:6");
+	assert_int_equal(checks_anomalies(&c), 2);
+	struct chk_result res = {.verdict = CHK_VALID, .model = CHK_MODEL_KV};
+	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
+				.as_written = -1, .verdict = "", .model = "kv"};
+	report_verdict(&rr);
+	assert_string_equal(rr.verdict, "invalid");
+	assert_int_equal(rr.exit, 1);
+	struct hval *v = results_of(&rr);
+	const struct hval *an = jget(v, "anomalies");
+	assert_int_equal(an->len, 2);
+	const struct hval *a = &an->u.items[1];
+	assert_string_equal(jget(a, "kind")->u.s, "node-safety");
+	assert_string_equal(jget(a, "lines")->u.items[0].u.s,
+			    "n3/raftnode.log:6: 2026-11-30T07:59:52.106004Z WARN node=n3 term=6 "
+			    "event=committed-entry-conflict index=919 commit=922 term=1 leader_term=2");
+	assert_non_null(strstr(jget(a, "text")->u.s, "a node reports a broken safety property: "));
+	const struct hval *ns = jget(v, "node_safety");
+	assert_string_equal(jget(ns, "status")->u.s, "violated");
+	assert_int_equal(jget(ns, "lines")->u.i, 2);
+	assert_int_equal(jget(ns, "files")->u.i, 3);
+	hval_free(v);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	report_summary(&rr, f);
+	report_junit(&rr, f);
+	fclose(f);
+	assert_non_null(strstr(text, "node safety: VIOLATED: 2 log line(s)"));
+	assert_non_null(strstr(text, "    n1/raftnode.log:16: 2026-11-30T07:59:52.106010Z WARN"));
+	assert_non_null(strstr(text, "<testcase classname=\"splitbrain.checks\" name=\"node "
+				     "safety\">\n    <failure message=\"n1/raftnode.log:16: "));
+	free(text);
+
+	/* detected at the first line's time, relative to the run's start */
+	struct detect_input di = {.check = &res, .checks = &c,
+				  .t0_wall_ns = detect_line_wall_ns("2026-11-30T07:59:50.000000Z"),
+				  .end_s = 30};
+	double at = -1;
+	char by[256];
+	assert_int_equal(detect_first(&di, &at, by, sizeof by), 1);
+	assert_true(at > 2.105 && at < 2.107);
+	assert_string_equal(by, "node safety: n3/raftnode.log:6");
+	checks_free(&c);
+
+	/* the plain ok cluster: ok; a kind without the pattern: skipped, with the reason */
+	run_checks("ok", &c, &spec, &act, store, sizeof store);
+	assert_int_equal(c.safety_status, ELECTION_OK);
+	assert_int_equal(checks_anomalies(&c), 0);
+	checks_free(&c);
+	memset(&c, 0, sizeof c);
+	struct db db;
+	struct db_node nodes[3];
+	struct db_ops ops;
+	fake_db(&db, nodes, &ops);
+	ops.safety_pattern = NULL;
+	checks_agreement(&c, &db, "not asked", 0);
+	struct checks_input in = {.db = &db, .store_dir = store, .spec = &spec, .ran = false};
+	checks_after_run(&c, &in);
+	assert_int_equal(c.safety_status, ELECTION_SKIPPED);
+	assert_string_equal(c.safety_reason, "the raftnode db kind has no safety pattern");
+	assert_int_equal(c.election_status, ELECTION_OK);
+	checks_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +756,7 @@ int main(void)
 		cmocka_unit_test(test_availability_history),
 		cmocka_unit_test(test_store_two_leaders),
 		cmocka_unit_test(test_store_ok_and_availability),
+		cmocka_unit_test(test_store_node_safety),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
