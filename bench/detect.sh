@@ -66,7 +66,7 @@ ack-before-commit leader-isolated-reads  goal
 no-noop           leader-change-read     goal
 no-log-check      stale-node-campaigns   goal
 forget-vote       vote-crash             goal
-commit-old-term   figure8                gap
+commit-old-term   figure8                goal
 stale-read        dc-cut-leader-dc       extra
 ack-before-commit dc-cut-leader-dc       extra
 stale-read        leader-paused          extra
