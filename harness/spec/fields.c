@@ -1162,7 +1162,7 @@ static const struct spec_field fault_fields[] = {
 	{ROW(SPEC_T_CUSTOM, struct spec_fault, target, "target"), .custom = &target_custom,
 	 .def_doc = "the kind's", .example = "leader",
 	 .doc = "the nodes it hits, chosen when it starts; in a timeline, `$id` is the nodes "
-		"of step `id`"},
+		"of step `id` (for isolate-leader and isolate-node, the isolated ones)"},
 	{ROW(SPEC_T_DURATION, struct spec_fault, duration_ns, "duration"), .min = MS_NS,
 	 .max = DAY_NS, .def = "5s", .example = "2s",
 	 .doc = "how long until it is healed (crashpoint: how long the point may take to fire, "
