@@ -989,15 +989,8 @@ static void handle_append(struct raft *r, const struct raft_msg *m)
 		raft_term t = term_at(r, e->index, &known);
 		if (known && t == e->term)
 			continue;
-		if (e->index <= last_index(r)) {
-			if (e->index <= r->commit)
-				rlog(r, 2,
-				     "event=committed-entry-conflict index=%llu commit=%llu term=%llu "
-				     "leader_term=%llu truncating=1",
-				     (unsigned long long)e->index, (unsigned long long)r->commit,
-				     (unsigned long long)t, (unsigned long long)e->term);
-			log_truncate(r, e->index);
-		}
+		if (e->index <= last_index(r))
+			log_truncate(r, e->index); /* above our commit index (skip): uncommitted */
 		if (log_append(r, e)) {
 			r->oom = 1;
 			return;
