@@ -536,6 +536,19 @@ static const struct hval *jget(const struct hval *obj, const char *name)
 	return NULL;
 }
 
+/* What the user reads: the run's summary, then junit.xml (the caller frees it). */
+static char *summary_and_junit(const struct report_run *rr)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	report_summary(rr, f);
+	report_junit(rr, f);
+	fclose(f);
+	return text;
+}
+
 static void test_store_two_leaders(void **state)
 {
 	struct spec spec;
@@ -594,12 +607,7 @@ static void test_store_two_leaders(void **state)
 	assert_int_equal(rr.exit, 1);
 
 	/* The summary quotes both lines; junit has a failing case. */
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	report_summary(&rr, f);
-	report_junit(&rr, f);
-	fclose(f);
+	char *text = summary_and_junit(&rr);
 	assert_non_null(strstr(text, "election safety: VIOLATED in 1 term(s)"));
 	assert_non_null(strstr(text, "n3/raftnode.log:4: 2026-11-30T07:59:42.960000Z"));
 	assert_non_null(strstr(text, "<testcase classname=\"splitbrain.checks\" name=\"election "
@@ -698,12 +706,7 @@ static void test_store_node_safety(void **state)
 	assert_int_equal(jget(ns, "files")->u.i, 3);
 	hval_free(v);
 
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	report_summary(&rr, f);
-	report_junit(&rr, f);
-	fclose(f);
+	char *text = summary_and_junit(&rr);
 	assert_non_null(strstr(text, "node safety: VIOLATED: 2 log line(s)"));
 	assert_non_null(strstr(text, "    n1/raftnode.log:16: 2026-11-30T07:59:52.106010Z WARN"));
 	assert_non_null(strstr(text, "<testcase classname=\"splitbrain.checks\" name=\"node "
