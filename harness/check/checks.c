@@ -73,7 +73,8 @@ static int scan_node(struct checks *c, struct election *e, struct nodesafety *ns
 	return 0;
 }
 
-/* Election safety and node safety: one pass over the collected logs. */
+/* Election safety and node safety over the collected logs: one walk over the files, each
+ * file read once per scanner (logs are small; the scanners keep their own patterns). */
 static void run_log_checks(struct checks *c, const struct checks_input *in)
 {
 	struct db *db = in->db;

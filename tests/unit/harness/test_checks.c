@@ -536,6 +536,20 @@ static const struct hval *jget(const struct hval *obj, const char *name)
 	return NULL;
 }
 
+/* The report of a run whose history is valid (res, which must outlive the report) and whose
+ * own checks c found something: report_verdict must make it invalid, exit 1. */
+static struct report_run invalid_by_checks(struct spec *spec, const char *store,
+					   struct checks *c, struct chk_result *res)
+{
+	*res = (struct chk_result){.verdict = CHK_VALID, .model = CHK_MODEL_KV};
+	struct report_run rr = {.spec = spec, .store_dir = store, .check = res, .checks = c,
+				.as_written = -1, .verdict = "", .model = "kv"};
+	report_verdict(&rr);
+	assert_string_equal(rr.verdict, "invalid");
+	assert_int_equal(rr.exit, 1);
+	return rr;
+}
+
 /* What the user reads: the run's summary, then junit.xml (the caller frees it). */
 static char *summary_and_junit(const struct report_run *rr)
 {
@@ -565,12 +579,8 @@ static void test_store_two_leaders(void **state)
 	assert_int_equal(checks_anomalies(&c), 1);
 
 	/* The history alone is valid: the checks make the run invalid. */
-	struct chk_result res = {.verdict = CHK_VALID, .model = CHK_MODEL_KV};
-	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
-				.as_written = -1, .verdict = "", .model = "kv"};
-	report_verdict(&rr);
-	assert_string_equal(rr.verdict, "invalid");
-	assert_int_equal(rr.exit, 1);
+	struct chk_result res;
+	struct report_run rr = invalid_by_checks(&spec, store, &c, &res);
 
 	struct hval *v = results_of(&rr);
 	const struct hval *an = jget(v, "anomalies");
@@ -632,11 +642,8 @@ static void test_store_ok_and_availability(void **state)
 	assert_int_equal(c.election.claims, 7);
 	assert_int_equal(c.availability.verdict, AVAIL_FAILED);
 	assert_int_equal(checks_anomalies(&c), 1);
-	struct chk_result res = {.verdict = CHK_VALID, .model = CHK_MODEL_KV};
-	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
-				.as_written = -1, .model = "kv"};
-	report_verdict(&rr);
-	assert_int_equal(rr.exit, 1);
+	struct chk_result res;
+	struct report_run rr = invalid_by_checks(&spec, store, &c, &res);
 	struct hval *v = results_of(&rr);
 	const struct hval *a = &jget(v, "anomalies")->u.items[0];
 	assert_string_equal(jget(a, "kind")->u.s, "availability");
@@ -685,12 +692,8 @@ static void test_store_node_safety(void **state)
 	assert_string_equal(c.safety.shown[0].where, "n1/raftnode.log:16");
 	assert_string_equal(c.safety.shown[1].where, "n3/raftnode.log:6");
 	assert_int_equal(checks_anomalies(&c), 2);
-	struct chk_result res = {.verdict = CHK_VALID, .model = CHK_MODEL_KV};
-	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
-				.as_written = -1, .verdict = "", .model = "kv"};
-	report_verdict(&rr);
-	assert_string_equal(rr.verdict, "invalid");
-	assert_int_equal(rr.exit, 1);
+	struct chk_result res;
+	struct report_run rr = invalid_by_checks(&spec, store, &c, &res);
 	struct hval *v = results_of(&rr);
 	const struct hval *an = jget(v, "anomalies");
 	assert_int_equal(an->len, 2);
