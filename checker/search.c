@@ -881,6 +881,109 @@ static int cmp_ret(const void *pa, const void *pb, void *arg)
 	return (a > b) - (a < b);
 }
 
+/* Group the indeterminate ops into chains of identical ones (same kind and arguments), in
+ * invocation order: cops holds each chain's ops contiguously from cstart[ch], clen[ch] of
+ * them, chains numbered by first invocation; ccur[] is zeroed. chain_of is scratch (n + 1).
+ * Returns the number of chains, or -1 out of memory. */
+static int64_t build_chains(const struct kctx *c, struct hmap *last, int32_t *chain_of,
+			    int32_t *cops, int32_t *cstart, int32_t *clen, int32_t *ccur)
+{
+	size_t n = c->n, nch = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct lop *o = &c->ops[i];
+		if (o->ok)
+			continue;
+		int32_t ch = -1;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^ (uint64_t)o->b;
+		if (o->kind != K_TXN) {
+			ch = hmap_get(last, key);
+			if (ch >= 0) {
+				const struct lop *p = &c->ops[chain_of[ch]]; /* its first op */
+				if (p->kind != o->kind || p->a != o->a || p->b != o->b)
+					ch = -1;
+			}
+		}
+		if (ch < 0) {
+			ch = (int32_t)nch++;
+			chain_of[ch] = (int32_t)i;
+			if (o->kind != K_TXN && hmap_put(last, key, ch))
+				return -1;
+		}
+		clen[ch]++;
+		cstart[i] = ch; /* scratch: op -> chain */
+	}
+	size_t off = 0;
+	for (size_t ch = 0; ch < nch; ch++) {
+		size_t l = (size_t)clen[ch];
+		clen[ch] = (int32_t)off; /* scratch: write cursor */
+		off += l;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!c->ops[i].ok)
+			cops[clen[cstart[i]]++] = (int32_t)i;
+	/* clen[ch] is now the end offset; the start is the previous chain's end. */
+	for (size_t ch = nch; ch-- > 0;) {
+		int32_t end = clen[ch];
+		int32_t start = ch ? clen[ch - 1] : 0;
+		cstart[ch] = start;
+		clen[ch] = end - start;
+		ccur[ch] = 0;
+	}
+	return (int64_t)nch;
+}
+
+/* Twins: link each acknowledged op to the previous one of the same kind and arguments
+ * (uprev/unext, -1 at the ends). Returns 0, or -1 out of memory. */
+static int link_twins(const struct kctx *c, struct hmap *last, int32_t *uprev, int32_t *unext)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct lop *o = &c->ops[i];
+		uprev[i] = unext[i] = -1;
+		if (!o->ok || o->kind == K_TXN)
+			continue;
+		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^
+			       mix64((uint64_t)o->b + 0x7f4a);
+		int32_t q = hmap_get(last, key);
+		if (q >= 0 && (c->ops[q].kind != o->kind || c->ops[q].a != o->a ||
+			       c->ops[q].b != o->b))
+			q = -1; /* a hash collision: no twin link */
+		if (q >= 0) {
+			uprev[i] = q;
+			unext[q] = (int32_t)i;
+		}
+		if (hmap_put(last, key, (int32_t)i))
+			return -1;
+	}
+	return 0;
+}
+
+/* The entries of the acknowledged ops in history order: ent_op[e] and is_call[e]; ce/re
+ * (if not NULL) get each op's call and completion entry (-1 for indeterminate ops). req and
+ * rets are scratch (n + 1). Returns the number of entries. */
+static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, int32_t *ent_op,
+			    uint8_t *is_call, int32_t *ce, int32_t *re)
+{
+	size_t n = c->n, nr = 0, nreq = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ce)
+			ce[i] = re[i] = -1;
+		if (c->ops[i].ok)
+			req[nreq++] = rets[nr++] = (int32_t)i;
+	}
+	qsort_r(rets, nr, sizeof *rets, cmp_ret, (void *)c->ops);
+	size_t ne = 0, ic = 0, ir = 0;
+	while (ic < nreq || ir < nr) {
+		int call = ir == nr || (ic < nreq && c->ops[req[ic]].call < c->ops[rets[ir]].ret);
+		int32_t o = call ? req[ic++] : rets[ir++];
+		ent_op[ne] = o;
+		is_call[ne] = (uint8_t)call;
+		if (ce)
+			(call ? ce : re)[o] = (int32_t)ne;
+		ne++;
+	}
+	return ne;
+}
+
 /* Runs the search. Returns CHK_VALID/CHK_INVALID/CHK_UNKNOWN, or a negative SB_ENOMEM. */
 static int run(struct kctx *c, struct chk_key_result *out)
 {
@@ -930,50 +1033,10 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	 * arguments), in invocation order: they are interchangeable, so the search only ever
 	 * takes the first untaken one of a chain. The chains are kept out of the entry list (they
 	 * have no completion entry) in a list of their own, ordered by first invocation. */
-	size_t nch = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct lop *o = &c->ops[i];
-		if (o->ok)
-			continue;
-		int32_t ch = -1;
-		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^ (uint64_t)o->b;
-		if (o->kind != K_TXN) {
-			ch = hmap_get(&last, key);
-			if (ch >= 0) {
-				const struct lop *p = &c->ops[chain_of[ch]]; /* its first op */
-				if (p->kind != o->kind || p->a != o->a || p->b != o->b)
-					ch = -1;
-			}
-		}
-		if (ch < 0) {
-			ch = (int32_t)nch++;
-			chain_of[ch] = (int32_t)i; /* reuse: chain -> first op, fixed below */
-			if (o->kind != K_TXN && hmap_put(&last, key, ch))
-				goto out;
-		}
-		clen[ch]++;
-		cstart[i] = ch; /* scratch: op -> chain */
-	}
-	/* Lay the chains' ops out contiguously. */
-	{
-		size_t off = 0;
-		for (size_t ch = 0; ch < nch; ch++) {
-			size_t l = (size_t)clen[ch];
-			clen[ch] = (int32_t)off; /* scratch: write cursor */
-			off += l;
-		}
-		for (size_t i = 0; i < n; i++)
-			if (!c->ops[i].ok)
-				cops[clen[cstart[i]]++] = (int32_t)i;
-		/* clen[ch] is now the end offset; the start is the previous chain's end. */
-		for (size_t ch = nch; ch-- > 0;) {
-			int32_t end = clen[ch];
-			int32_t start = ch ? clen[ch - 1] : 0;
-			cstart[ch] = start;
-			clen[ch] = end - start;
-			ccur[ch] = 0;
-		}
-	}
+	int64_t nchains = build_chains(c, &last, chain_of, cops, cstart, clen, ccur);
+	if (nchains < 0)
+		goto out;
+	size_t nch = (size_t)nchains;
 	int32_t CS = (int32_t)nch; /* chain list sentinel */
 	for (size_t ch = 0; ch <= nch; ch++) {
 		cprev[ch] = ch ? (int32_t)ch - 1 : CS;
@@ -996,52 +1059,11 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	if (!uprev || !unext)
 		goto out;
 	hmap_free(&last);
-	for (size_t i = 0; i < n; i++) {
-		const struct lop *o = &c->ops[i];
-		uprev[i] = unext[i] = -1;
-		if (!o->ok || o->kind == K_TXN)
-			continue;
-		uint64_t key = mix64(((uint64_t)o->kind << 56) ^ mix64((uint64_t)o->a)) ^
-			       mix64((uint64_t)o->b + 0x7f4a);
-		int32_t q = hmap_get(&last, key);
-		if (q >= 0 && (c->ops[q].kind != o->kind || c->ops[q].a != o->a ||
-			       c->ops[q].b != o->b))
-			q = -1; /* a hash collision: no twin link */
-		if (q >= 0) {
-			uprev[i] = q;
-			unext[q] = (int32_t)i;
-		}
-		if (hmap_put(&last, key, (int32_t)i))
-			goto out;
-	}
+	if (link_twins(c, &last, uprev, unext))
+		goto out;
 
 	/* The entry list: invocations and completions of the operations that must happen. */
-	size_t nr = 0, nreq = 0;
-	int32_t *req = chain_of; /* reuse: the required ops in invocation order */
-	for (size_t i = 0; i < n; i++) {
-		re[i] = -1;
-		ce[i] = -1;
-		if (c->ops[i].ok) {
-			req[nreq++] = (int32_t)i;
-			rets[nr++] = (int32_t)i;
-		}
-	}
-	qsort_r(rets, nr, sizeof *rets, cmp_ret, c->ops);
-	size_t ne = 0, ic = 0, ir = 0;
-	while (ic < nreq || ir < nr) {
-		int take_call =
-			ir == nr || (ic < nreq && c->ops[req[ic]].call < c->ops[rets[ir]].ret);
-		if (take_call) {
-			ent_op[ne] = req[ic];
-			is_call[ne] = 1;
-			ce[req[ic++]] = (int32_t)ne;
-		} else {
-			ent_op[ne] = rets[ir];
-			is_call[ne] = 0;
-			re[rets[ir++]] = (int32_t)ne;
-		}
-		ne++;
-	}
+	size_t ne = merge_entries(c, chain_of, rets, ent_op, is_call, ce, re);
 	int32_t S = (int32_t)ne; /* sentinel */
 	for (size_t e = 0; e <= ne; e++) {
 		prev[e] = e ? (int32_t)e - 1 : S;
