@@ -136,6 +136,15 @@ struct budget {
 
 int64_t chk_now_ns(void);
 
+/* What the just-in-time search (search.c) did, summed over all runs of it in this process:
+ * keys it showed valid, keys it showed to have no linearization, runs that ended at their
+ * budget or a limit, and linearizations it built that failed their own check (a flaw in
+ * it; the tests require none). */
+struct chk_jit_stats {
+	atomic_ulong decided, proved_invalid, undecided, bad_witness;
+};
+extern struct chk_jit_stats chk_jit_stats;
+
 /* Whether a search must stop now: 1 when the check's deadline has passed or another worker
  * saw it pass (b->stop is then set for all), 2 when only this key's deadline (monotonic ns,
  * 0 = none) has passed, 0 otherwise. Reads the clock once. Long loops call it every few

@@ -43,7 +43,9 @@
  * earlier one, which completes first, is pending. tests/unit/checker/test_bruteforce.c checks
  * all of this against an unreduced search, and tests/unit/checker/test_reference.c against
  * the classic algorithm (tests/support/wglref.c) on larger generated histories. List keys
- * whose appended elements are unique are decided without a search (listinfer.c).
+ * whose appended elements are unique are decided without a search (listinfer.c). Register
+ * keys with few values are searched by run() and by a just-in-time search (run_jit(),
+ * below) in turns, with growing budgets (search_rounds()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,13 @@ static void uncharge_all(struct kctx *c)
 {
 	atomic_fetch_sub(&c->b->used, c->accounted);
 	c->accounted = 0;
+}
+
+/* Give back the memory charged since `acc` (a search's memo and tables, now freed). */
+static void uncharge_to(struct kctx *c, size_t acc)
+{
+	atomic_fetch_sub(&c->b->used, c->accounted - acc);
+	c->accounted = acc;
 }
 
 /* ---- list model: trie of lists ------------------------------------------------------------ */
@@ -995,6 +1004,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 	int32_t *uprev = NULL, *unext = NULL; /* twins not linearized, see below */
 	uint8_t *is_call = NULL;
 	struct frame *stack = NULL;
+	size_t sp = 0;
 	struct hmap last = {0};
 	int32_t *best_states = c->best_states;
 	size_t nbest = 0, best_depth = 0;
@@ -1076,7 +1086,6 @@ static int run(struct kctx *c, struct chk_key_result *out)
 
 	int32_t state = c->init;
 	uint64_t h1 = 0, h2 = 0;
-	size_t sp = 0;
 	int32_t e = next[S];
 	int phase = 1;      /* 1: the entry list; 2: the chains of indeterminate ops */
 	int64_t limit = 0;  /* phase 2: invocation position bound (the first completion) */
@@ -1300,6 +1309,10 @@ oom:
 		rc = SB_ENOMEM;
 	}
 out:
+	/* Stopped by a limit with operations still linearized: put the counts back, for
+	 * another round of either search (search_rounds()). */
+	while (sp > 0)
+		on_linearize(c, &c->ops[stack[--sp].op], -1);
 	c->best_op = best_op;
 	c->nbest = nbest;
 	hmap_free(&last);
@@ -1321,6 +1334,601 @@ out:
 	free(uprev);
 	free(unext);
 	return rc;
+}
+
+/* ---- the just-in-time search (small-domain registers) ------------------------------------- */
+
+/* Lowe's just-in-time linearization, depth first: the history is read in event order, and an
+ * operation is linearized only when it must be: at its completion, if it is not linearized
+ * yet, it is linearized there, possibly after some other pending operations that bring the
+ * register to the state it needs (the choice point). Read-only operations are linearized as
+ * soon as the state lets them (never worse, see read_only()), so a state change takes every
+ * pending read of the new value with it. The choices at a completion are tried goal first:
+ * operations that produce the state the completing one needs, then the others, each pending
+ * one in completion order, then the chains of indeterminate ops. A configuration is the
+ * completion being forced, the state, and the linearized set (memoised as in run()).
+ *
+ * The classic search linearizes eagerly at invocations, and with many clients and few values
+ * most early choices are wrong only much later: 50-100 clients x 1,000-10,000 operations of
+ * values 0-4 stay undecided for it after 20 s, while this order decides them in about two
+ * configurations per operation. It does worse on some others, indeterminate-heavy
+ * histories with few clients among them (every pending indeterminate op is a choice at
+ * every completion), so the two take turns with growing budgets (search_rounds()).
+ *
+ * "Valid" comes only with a linearization checked step by step against the model and the
+ * real-time order (jit_witness_ok), so a flaw there can cost time, never a wrong verdict.
+ * "No linearization" rests on the search being complete, as run() does: the same exact
+ * reductions, and Lowe's argument that every linearization can be reordered to linearize
+ * each op no earlier than its own completion forces, or a pending op's needs ask for.
+ * tests/unit/checker/test_bruteforce.c holds both answers to an unreduced search. */
+
+struct chk_jit_stats chk_jit_stats;
+
+enum { JT_PEND, JT_READ, JT_MM, JT_LIN, JT_LINCH };
+
+struct jtrail {
+	int32_t kind; /* JT_PEND/READ/MM: inserted into that list; JT_LIN: op linearized
+		       * (from list `from`, -1: at its invocation); JT_LINCH: chain op */
+	int32_t op;
+	int32_t prev_state;
+	int32_t from; /* JT_LIN: the list it was taken from (JT_PEND/READ/MM) or -1 */
+	int64_t t;    /* JT_LIN(CH): the event position it was linearized at */
+};
+
+struct jframe {
+	int32_t ev, op, state, stage, cur;
+	uint64_t h1, h2;
+	size_t trail;
+};
+
+struct jit {
+	struct kctx *c;
+	size_t n, ne;
+	int32_t *ev_op;
+	uint8_t *ev_call;
+	int32_t *pnext, *pprev;   /* pending non-read-only ops, by completion; sentinel n */
+	int32_t *rnext, *rprev;   /* pending reads, one list per value; heads at n + value */
+	int32_t *mnext, *mprev;   /* pending mismatch observations; sentinel n */
+	int32_t *uprev, *unext;   /* twins not linearized, in invocation order */
+	int32_t *cops, *cstart, *clen, *ccur;
+	size_t nch;
+	struct jtrail *trail;
+	size_t ntrail, captrail;
+	struct jframe *fr;
+	size_t nfr, capfr;
+	int32_t state;
+	uint64_t h1, h2;
+};
+
+static int jit_push(struct jit *j, int32_t kind, int32_t op, int32_t from, int64_t t)
+{
+	if (j->ntrail == j->captrail) {
+		size_t cap = j->captrail ? j->captrail * 2 : 1024;
+		if (charge(j->c, (cap - j->captrail) * sizeof *j->trail))
+			return -1;
+		struct jtrail *p = realloc(j->trail, cap * sizeof *p);
+		if (!p)
+			return -1;
+		j->trail = p;
+		j->captrail = cap;
+	}
+	j->trail[j->ntrail++] = (struct jtrail){kind, op, j->state, from, t};
+	return 0;
+}
+
+static void dl_unlink(int32_t *next, int32_t *prev, int32_t x)
+{
+	next[prev[x]] = next[x];
+	prev[next[x]] = prev[x];
+}
+
+static void dl_relink(int32_t *next, int32_t *prev, int32_t x)
+{
+	next[prev[x]] = x;
+	prev[next[x]] = x;
+}
+
+static void dl_after(int32_t *next, int32_t *prev, int32_t at, int32_t x)
+{
+	prev[x] = at;
+	next[x] = next[at];
+	prev[next[at]] = x;
+	next[at] = x;
+}
+
+static void jit_twin_out(struct jit *j, int32_t o)
+{
+	if (j->uprev[o] >= 0)
+		j->unext[j->uprev[o]] = j->unext[o];
+	if (j->unext[o] >= 0)
+		j->uprev[j->unext[o]] = j->uprev[o];
+}
+
+static void jit_twin_in(struct jit *j, int32_t o)
+{
+	if (j->uprev[o] >= 0)
+		j->unext[j->uprev[o]] = o;
+	if (j->unext[o] >= 0)
+		j->uprev[j->unext[o]] = o;
+}
+
+/* Linearize op o (already known to step from j->state to ns) taken from list `from` (or
+ * -1, or chain ch when from == JT_LINCH), then every pending read-only op the new state
+ * lets through. Returns 0, or -1 out of memory. */
+static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t)
+{
+	struct kctx *c = j->c;
+	int32_t old = j->state;
+	if (from == JT_LINCH) {
+		if (jit_push(j, JT_LINCH, o, -1, t))
+			return -1;
+		j->ccur[o]++; /* o is the chain here */
+		o = j->cops[j->cstart[o] + j->ccur[o] - 1];
+		j->trail[j->ntrail - 1].from = o; /* the op, for the witness and the undo */
+	} else {
+		if (jit_push(j, JT_LIN, o, from, t))
+			return -1;
+		if (from == JT_PEND) {
+			dl_unlink(j->pnext, j->pprev, o);
+			jit_twin_out(j, o);
+		} else if (from == JT_READ) {
+			dl_unlink(j->rnext, j->rprev, o);
+		} else if (from == JT_MM) {
+			dl_unlink(j->mnext, j->mprev, o);
+		}
+	}
+	on_linearize(c, &c->ops[o], 1);
+	j->h1 ^= mix64((uint64_t)o * 2 + 1);
+	j->h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+	j->state = ns;
+	if (ns == old)
+		return 0;
+	int32_t head = (int32_t)j->n + ns;
+	while (j->rnext[head] != head) {
+		int32_t r = j->rnext[head];
+		if (jit_lin(j, r, JT_READ, ns, t))
+			return -1;
+	}
+	int32_t ms = (int32_t)j->n;
+	for (int32_t m = j->mnext[ms]; m != ms;) {
+		int32_t nx = j->mnext[m];
+		if (c->ops[m].a != ns && jit_lin(j, m, JT_MM, ns, t))
+			return -1;
+		m = nx;
+	}
+	return 0;
+}
+
+/* Undo the trail down to height h. */
+static void jit_undo(struct jit *j, size_t h)
+{
+	struct kctx *c = j->c;
+	while (j->ntrail > h) {
+		struct jtrail *t = &j->trail[--j->ntrail];
+		int32_t o = t->op;
+		switch (t->kind) {
+		case JT_PEND:
+			dl_unlink(j->pnext, j->pprev, o);
+			break;
+		case JT_READ:
+			dl_unlink(j->rnext, j->rprev, o);
+			break;
+		case JT_MM:
+			dl_unlink(j->mnext, j->mprev, o);
+			break;
+		case JT_LINCH:
+			o = t->from;
+			j->ccur[t->op]--;
+			/* fall through */
+		case JT_LIN:
+			on_linearize(c, &c->ops[o], -1);
+			j->h1 ^= mix64((uint64_t)o * 2 + 1);
+			j->h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			j->state = t->prev_state;
+			if (t->kind == JT_LIN) {
+				if (t->from == JT_PEND) {
+					dl_relink(j->pnext, j->pprev, o);
+					jit_twin_in(j, o);
+				} else if (t->from == JT_READ) {
+					dl_relink(j->rnext, j->rprev, o);
+				} else if (t->from == JT_MM) {
+					dl_relink(j->mnext, j->mprev, o);
+				}
+			}
+			break;
+		}
+	}
+}
+
+/* The linearization the trail holds, checked from scratch: every acknowledged op exactly
+ * once, indeterminate ones at most once, each at a point inside its own interval with the
+ * points in order, and every step allowed by the plain register semantics. */
+static int jit_witness_ok(const struct jit *j)
+{
+	const struct kctx *c = j->c;
+	uint8_t *seen = calloc(j->n + 1, 1);
+	if (!seen)
+		return 0;
+
+	int ok = 1;
+	int32_t s = c->init;
+	int64_t last = INT64_MIN;
+	for (size_t i = 0; i < j->ntrail && ok; i++) {
+		const struct jtrail *t = &j->trail[i];
+		if (t->kind != JT_LIN && t->kind != JT_LINCH)
+			continue;
+		int32_t o = t->kind == JT_LIN ? t->op : t->from;
+		const struct lop *op = &c->ops[o];
+		if (seen[o]++ || t->t < last || t->t < op->call || t->t > op->ret) {
+			ok = 0;
+			break;
+		}
+		last = t->t;
+		switch (op->kind) {
+		case K_READ:
+			ok = s == op->a;
+			break;
+		case K_MISMATCH:
+			ok = s != op->a;
+			break;
+		case K_WRITE:
+			s = (int32_t)op->a;
+			break;
+		case K_CAS:
+			ok = s == op->a;
+			s = (int32_t)op->b;
+			break;
+		default:
+			ok = 0;
+		}
+	}
+	for (size_t i = 0; i < j->n && ok; i++)
+		if (c->ops[i].ok && !seen[i])
+			ok = 0;
+	free(seen);
+	return ok;
+}
+
+/* A read, or an acknowledged cas that writes back the value it expects: both only need the
+ * state to be their value, and change nothing (read_only()'s argument holds for both). */
+static int jit_read(const struct lop *o)
+{
+	return o->kind == K_READ || (o->kind == K_CAS && o->ok && o->a == o->b);
+}
+
+/* Whether ns is what op o needs to complete: the value it reads or expects. */
+static int jit_goal(const struct lop *o, int32_t ns)
+{
+	switch (o->kind) {
+	case K_READ:
+	case K_CAS:
+		return ns == o->a;
+	case K_MISMATCH:
+		return ns != o->a;
+	default:
+		return 0;
+	}
+}
+
+/* The next candidate of frame f (after f->cur in its stage), applied. Returns 1 when one
+ * was applied, 0 when the frame is exhausted, -1 out of memory. */
+static int jit_next(struct jit *j, struct jframe *f)
+{
+	struct kctx *c = j->c;
+	const struct lop *fo = &c->ops[f->op];
+	int64_t limit = fo->ret;
+	int32_t ns;
+	for (;;) {
+		switch (f->stage) {
+		case 0: /* the completing op itself */
+			f->stage = 1;
+			f->cur = (int32_t)j->n;
+			if (!jit_read(fo) && fo->kind != K_MISMATCH) {
+				int r = step(c, j->state, fo, &ns);
+				if (r < 0)
+					return -1;
+				if (r)
+					return jit_lin(j, f->op, JT_PEND, ns, limit) ? -1 : 1;
+			}
+			continue;
+		case 1: /* pending ops, goal first (stage 1), then the rest (stage 3) */
+		case 3:
+			for (int32_t p = j->pnext[f->cur]; p != (int32_t)j->n; p = j->pnext[p]) {
+				f->cur = p;
+				if (p == f->op)
+					continue;
+				const struct lop *po = &c->ops[p];
+				if (j->uprev[p] >= 0 && c->ops[j->uprev[p]].ret < po->ret)
+					continue; /* its twin completes first */
+				int r = step(c, j->state, po, &ns);
+				if (r < 0)
+					return -1;
+				if (!r || jit_goal(fo, ns) != (f->stage == 1))
+					continue;
+				return jit_lin(j, p, JT_PEND, ns, limit) ? -1 : 1;
+			}
+			f->stage++;
+			f->cur = -1;
+			continue;
+		case 2: /* chains of indeterminate ops, goal first (2), then the rest (4) */
+		case 4:
+			for (int32_t ch = f->cur + 1; ch < (int32_t)j->nch; ch++) {
+				f->cur = ch;
+				if (c->ops[j->cops[j->cstart[ch]]].call >= limit)
+					break; /* ordered by first invocation */
+				if (j->ccur[ch] == j->clen[ch])
+					continue;
+				const struct lop *po = &c->ops[j->cops[j->cstart[ch] + j->ccur[ch]]];
+				if (po->call >= limit)
+					continue;
+				int r = step(c, j->state, po, &ns);
+				if (r < 0)
+					return -1;
+				if (!r || jit_goal(fo, ns) != (f->stage == 2))
+					continue;
+				return jit_lin(j, ch, JT_LINCH, ns, limit) ? -1 : 1;
+			}
+			if (f->stage == 4)
+				return 0;
+			f->stage = 3;
+			f->cur = (int32_t)j->n;
+			continue;
+		default:
+			return 0;
+		}
+	}
+}
+
+/* It runs on register keys with at most this many observed values: with unique values
+ * run() is near linear already (a read names its write). */
+#define JIT_MAX_VALUES 256
+
+/* What an exhausted just-in-time search leaves for the report: the completion it reached
+ * deepest without a way to linearize its op, and the states it tried there. */
+struct jit_proof {
+	int32_t op;
+	int32_t ev;
+	int32_t states[MAX_STATES];
+	size_t nstates;
+};
+
+/* Runs the just-in-time search for at most `budget` steps. Returns 1 when the key is
+ * linearizable (with a checked witness), 2 when it has no linearization (every choice
+ * tried; *proof says where it got furthest), 0 when the budget or a limit ran out first,
+ * -1 out of memory. Leaves c as it found it, memo aside. */
+static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
+{
+	size_t n = c->n, nloc = c->nloc;
+	struct jit jj = {.c = c, .n = n}, *j = &jj;
+	struct hmap last = {0};
+	int rc = -1;
+	size_t acc0 = c->accounted;
+	int32_t *rets = malloc((n + 1) * sizeof *rets);
+	j->ev_op = malloc((2 * n + 1) * sizeof *j->ev_op);
+	j->ev_call = malloc(2 * n + 1);
+	j->pnext = malloc((n + 1) * sizeof *j->pnext);
+	j->pprev = malloc((n + 1) * sizeof *j->pprev);
+	j->rnext = malloc((n + nloc) * sizeof *j->rnext);
+	j->rprev = malloc((n + nloc) * sizeof *j->rprev);
+	j->mnext = malloc((n + 1) * sizeof *j->mnext);
+	j->mprev = malloc((n + 1) * sizeof *j->mprev);
+	j->uprev = malloc((n + 1) * sizeof *j->uprev);
+	j->unext = malloc((n + 1) * sizeof *j->unext);
+	j->cops = malloc((n + 1) * sizeof *j->cops);
+	j->cstart = malloc((n + 1) * sizeof *j->cstart);
+	j->clen = calloc(n + 1, sizeof *j->clen);
+	j->ccur = calloc(n + 1, sizeof *j->ccur);
+	int32_t *chain_of = malloc((n + 1) * sizeof *chain_of);
+	if (charge(c, n * 64 + nloc * 8))
+		goto out_undecided;
+	if (!rets || !j->ev_op || !j->ev_call || !j->pnext || !j->pprev || !j->rnext ||
+	    !j->rprev || !j->mnext || !j->mprev || !j->uprev || !j->unext || !j->cops ||
+	    !j->cstart || !j->clen || !j->ccur || !chain_of)
+		goto out;
+
+	/* Chains of identical indeterminate ops and twin classes, as in run(). */
+	int64_t nchains = build_chains(c, &last, chain_of, j->cops, j->cstart, j->clen, j->ccur);
+	if (nchains < 0)
+		goto out;
+	j->nch = (size_t)nchains;
+	hmap_free(&last);
+	if (link_twins(c, &last, j->uprev, j->unext))
+		goto out;
+	j->ne = merge_entries(c, chain_of, rets, j->ev_op, j->ev_call, NULL, NULL);
+	int32_t S = (int32_t)n;
+	j->pnext[S] = j->pprev[S] = S;
+	j->mnext[S] = j->mprev[S] = S;
+	for (size_t v = 0; v < nloc; v++)
+		j->rnext[n + v] = j->rprev[n + v] = (int32_t)(n + v);
+	j->state = c->init;
+
+	uint64_t iter = 0;
+	proof->op = proof->ev = -1;
+	proof->nstates = 0;
+	size_t i = 0;
+	for (;;) {
+		/* Forward: invocations join the pending lists, completions of linearized ops
+		 * pass; the first completion of an op not linearized is a choice point. */
+		while (i < j->ne) {
+			if ((++iter & 0x3ff) == 0 &&
+			    (iter > budget || chk_budget_expired(c->b, c->key_deadline)))
+				goto out_undecided;
+			int32_t o = j->ev_op[i];
+			const struct lop *op = &c->ops[o];
+			if (j->ev_call[i]) {
+				if (jit_read(op) || op->kind == K_MISMATCH) {
+					int32_t ns;
+					if (step(c, j->state, op, &ns) > 0) {
+						if (jit_lin(j, o, -1, ns, op->call))
+							goto out;
+					} else if (op->kind != K_MISMATCH) {
+						dl_after(j->rnext, j->rprev, (int32_t)n + (int32_t)op->a, o);
+						if (jit_push(j, JT_READ, o, -1, 0))
+							goto out;
+					} else {
+						dl_after(j->mnext, j->mprev, S, o);
+						if (jit_push(j, JT_MM, o, -1, 0))
+							goto out;
+					}
+				} else {
+					int32_t at = j->pprev[S];
+					while (at != S && c->ops[at].ret > op->ret)
+						at = j->pprev[at];
+					dl_after(j->pnext, j->pprev, at, o);
+					if (jit_push(j, JT_PEND, o, -1, 0))
+						goto out;
+				}
+				i++;
+				continue;
+			}
+			if (op->lin) {
+				i++;
+				continue;
+			}
+			int fresh = memo_add(c, j->h1 ^ mix64((uint64_t)i + 0x2545f4914f6cdd1dULL),
+					     j->h2, j->state);
+			if (fresh < 0)
+				goto out_undecided;
+			if (!fresh)
+				goto backtrack;
+			if (j->nfr == j->capfr) {
+				size_t cap = j->capfr ? j->capfr * 2 : 256;
+				if (charge(c, (cap - j->capfr) * sizeof *j->fr))
+					goto out_undecided;
+				struct jframe *p = realloc(j->fr, cap * sizeof *p);
+				if (!p)
+					goto out;
+				j->fr = p;
+				j->capfr = cap;
+			}
+			j->fr[j->nfr++] = (struct jframe){.ev = (int32_t)i, .op = o,
+							  .state = j->state, .h1 = j->h1,
+							  .h2 = j->h2, .trail = j->ntrail};
+			goto choose;
+		}
+		rc = jit_witness_ok(j);
+		atomic_fetch_add(rc ? &chk_jit_stats.decided : &chk_jit_stats.bad_witness, 1);
+		goto out; /* a bad witness (0): the classic search decides */
+	choose:;
+		struct jframe *f = &j->fr[j->nfr - 1];
+		int r = jit_next(j, f);
+		if (r < 0)
+			goto out;
+		if (r) {
+			i = (size_t)f->ev;
+			continue;
+		}
+		if (f->ev > proof->ev) {
+			proof->ev = f->ev;
+			proof->op = f->op;
+			proof->nstates = 0;
+		}
+		if (f->ev == proof->ev && proof->nstates < MAX_STATES) {
+			size_t k = 0;
+			while (k < proof->nstates && proof->states[k] != f->state)
+				k++;
+			if (k == proof->nstates)
+				proof->states[proof->nstates++] = f->state;
+		}
+		j->nfr--;
+	backtrack:
+		if (j->nfr == 0) {
+			rc = 2; /* every choice failed: no linearization */
+			atomic_fetch_add(&chk_jit_stats.proved_invalid, 1);
+			goto out;
+		}
+		if (++iter > budget)
+			goto out_undecided;
+		jit_undo(j, j->fr[j->nfr - 1].trail);
+		goto choose;
+	}
+out_undecided:
+	rc = 0;
+	atomic_fetch_add(&chk_jit_stats.undecided, 1);
+out:
+	if (rc < 0 && c->oom)
+		rc = 0; /* over the memory cap: run() says so */
+	if (j->trail)
+		jit_undo(j, 0);
+	c->oom = 0;
+	uncharge_to(c, acc0);
+	free(c->memo);
+	c->memo = NULL;
+	c->mcap = c->mn = 0;
+	hmap_free(&last);
+	free(rets);
+	free(chain_of);
+	free(j->ev_op);
+	free(j->ev_call);
+	free(j->pnext);
+	free(j->pprev);
+	free(j->rnext);
+	free(j->rprev);
+	free(j->mnext);
+	free(j->mprev);
+	free(j->uprev);
+	free(j->unext);
+	free(j->cops);
+	free(j->cstart);
+	free(j->clen);
+	free(j->ccur);
+	free(j->trail);
+	free(j->fr);
+	return rc;
+}
+
+/* Steps of the first rounds of search_rounds(): where the just-in-time search helps it
+ * needs about two per operation, and the classic search decides most small-domain keys it
+ * can decide at all within about ten per operation (bench/RESULTS.md). */
+#define JIT_FIRST(n) (8 * (uint64_t)(n) + 4096)
+#define RUN_FIRST(n) (32 * (uint64_t)(n) + 4096)
+
+/* Small-domain registers: neither search is always the faster one (each decides keys the
+ * other does not within minutes), so they take turns, each round with four times the
+ * steps of the last, until one decides or a limit runs out: the key costs at most a few
+ * times what the better of the two needs. The just-in-time search answers valid with a
+ * checked witness, or shows that there is no linearization; then run() gets one more
+ * round to find the violation itself (its counterexample shows the order it reached), and
+ * if it does not, the key is invalid with the just-in-time search's deepest failure as
+ * the counterexample. */
+static int search_rounds(struct kctx *c, struct chk_key_result *out)
+{
+	uint64_t jb = JIT_FIRST(c->n), rb = RUN_FIRST(c->n);
+	struct jit_proof proof = {.op = -1};
+	int proven = 0, v;
+	for (;;) {
+		if (!proven) {
+			int jr = run_jit(c, jb, &proof);
+			if (jr < 0)
+				return SB_ENOMEM;
+			if (jr == 1)
+				return CHK_VALID;
+			proven = jr == 2;
+			jb = jb > UINT64_MAX / 4 ? UINT64_MAX : jb * 4;
+		}
+		size_t acc = c->accounted;
+		/* when proven: one short round, for a counterexample with an order */
+		c->iter_limit = proven ? RUN_FIRST(c->n) : rb;
+		v = run(c, out);
+		c->iter_limit = 0;
+		if (v != CHK_UNKNOWN || out->why || proven)
+			break; /* decided, or stopped by the time limit or the memory cap */
+		free(c->memo);
+		c->memo = NULL;
+		c->mcap = c->mn = 0;
+		uncharge_to(c, acc);
+		rb = rb > UINT64_MAX / 4 ? UINT64_MAX : rb * 4;
+	}
+	if (v == CHK_UNKNOWN && proven && proof.op >= 0) {
+		free(out->why);
+		out->why = NULL;
+		c->best_op = proof.op;
+		c->nbest = proof.nstates;
+		memcpy(c->best_states, proof.states, proof.nstates * sizeof *proof.states);
+		c->npath = 0; /* no order to show: run() was stopped */
+		return CHK_INVALID;
+	}
+	return v;
 }
 
 int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
@@ -1349,6 +1957,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		l->src = (uint32_t)i;
 		l->kind = o->kind;
 		l->ok = o->status == S_OK || o->status == S_FAIL;
+		l->lin = 0;
 	}
 	out->ops = c.n;
 	if (c.model == CHK_MODEL_LIST) {
@@ -1393,7 +2002,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		rc = 0;
 		goto out;
 	}
-	int v = run(&c, out);
+	int v = is_register(c.model) && c.nloc <= JIT_MAX_VALUES ? search_rounds(&c, out)
+								 : run(&c, out);
 	if (v < 0)
 		goto out;
 	if (v == CHK_INVALID && c.unique_prune &&

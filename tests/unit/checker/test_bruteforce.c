@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "checker/checker.h"
+#include "checker/internal.h"
 #include "lib/err.h"
 #include "tests/support/wglref.h"
 
@@ -294,6 +295,8 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 	int counts[2] = {0, 0};
 	struct hval *zero = NULL, *ilist = NULL;
 	model = m;
+	unsigned long jit0 = chk_jit_stats.decided, bad0 = chk_jit_stats.bad_witness;
+	int jit_proved = 0;
 	assert_int_equal(chk_value_parse("0", &zero, err, sizeof err), 0);
 	assert_int_equal(chk_value_parse("[14]", &ilist, err, sizeof err), 0);
 	for (uint64_t seed = 1; seed <= nseeds; seed++) {
@@ -314,6 +317,7 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 		assert_int_equal(
 			hreader_open_mem(&r, buf, strlen(buf), "h", HFMT_JSONL, err, sizeof err), 0);
 		struct chk_result *res = NULL;
+		unsigned long proved = chk_jit_stats.proved_invalid;
 		int rc = chk_check_reader(r, &opt, "h", &res, err, sizeof err);
 		hreader_close(r);
 		if (rc)
@@ -328,6 +332,10 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 			fail_msg("seed %llu: reference says %d, brute force %s\n%s",
 				 (unsigned long long)seed, rr.verdict,
 				 chk_verdict_name((enum chk_verdict)want), buf);
+		if (chk_jit_stats.proved_invalid != proved && want != CHK_INVALID)
+			fail_msg("seed %llu: the just-in-time search found no linearization, the "
+				 "brute force did\n%s", (unsigned long long)seed, buf);
+		jit_proved += chk_jit_stats.proved_invalid != proved;
 		if (got != want)
 			fail_msg("seed %llu: checker says %s, brute force %s\n%s",
 				 (unsigned long long)seed, chk_verdict_name((enum chk_verdict)got),
@@ -337,6 +345,15 @@ static void against_brute_force(int m, enum chk_model cm, uint64_t nseeds, int m
 	chk_value_free(zero);
 	chk_value_free(ilist);
 	print_message("%d valid, %d invalid histories agreed\n", counts[1], counts[0]);
+	/* The just-in-time search (registers) is complete within its budget on histories this
+	 * small: it must find the linearization of every valid one, and every linearization it
+	 * finds must pass its own check. */
+	assert_int_equal(chk_jit_stats.bad_witness - bad0, 0);
+	if (m == M_CAS) {
+		assert_int_equal(chk_jit_stats.decided - jit0, counts[1]);
+		print_message("the just-in-time search showed %d of them invalid\n", jit_proved);
+		assert_true(jit_proved > min_each); /* the path is taken, and agrees */
+	}
 	/* Both verdicts must be well represented for the comparison to mean something. */
 	assert_true(counts[0] > min_each && counts[1] > min_each);
 }
