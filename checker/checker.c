@@ -1198,6 +1198,9 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 	/* h->opt's limit, which chk_history_new made safe to multiply (not the caller's) */
 	int64_t deadline = h->opt.timeout_s > 0 ? h->start_ns + (int64_t)(h->opt.timeout_s * 1e9)
 						 : 0;
+	/* A writer that stalls (a pipe from a run still going, a terminal) must not hold the
+	 * time limit up either. */
+	hreader_set_deadline(rd, deadline);
 	for (uint64_t n = 1;; n++) {
 		/* A history too long to read within the time limit is not decided: stop reading
 		 * (a look at the clock every few thousand events costs nothing). */
@@ -1206,6 +1209,11 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 			break;
 		}
 		rc = hreader_next(rd, &ev, err, errlen);
+		if (rc == SB_ETIMEOUT) {
+			h->cut = 1;
+			rc = 0;
+			break;
+		}
 		if (rc <= 0)
 			break;
 		if (first) {

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "lib/array.h"
+#include "lib/clock.h"
 #include "lib/err.h"
 
 #define READ_CHUNK (1u << 20)
@@ -120,6 +122,7 @@ struct hreader {
 	int trunc; /* the error is "input ended inside the event" */
 	size_t probe; /* JSONL: parse a long line early once this much of it is buffered */
 	int started;  /* hreader_next has been called */
+	int64_t deadline_ns; /* clock_mono_ns; 0: wait for input as long as it takes */
 };
 
 /* Error at an explicit line and column. */
@@ -986,8 +989,31 @@ static int read_error(struct hreader *r, int e)
 	return SB_EIO;
 }
 
+/* With a deadline: wait until the input has data (or its end), at most until the deadline.
+ * Returns 0, or SB_ETIMEOUT (sticky) when the deadline passed first. */
+static int wait_input(struct hreader *r)
+{
+	for (;;) {
+		int64_t left = r->deadline_ns - clock_mono_ns();
+		int ms = left <= 0 ? 0 : left / 1000000 >= INT_MAX ? INT_MAX
+								    : (int)((left + 999999) / 1000000);
+		struct pollfd p = {.fd = r->fd, .events = POLLIN};
+		int n = poll(&p, 1, ms);
+		if (n > 0)
+			return 0; /* readable, at its end, or in error: read() says which */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return read_error(r, errno);
+		snprintf(r->errmsg, 512, "%s: no input before the time limit (at line %llu)", r->name,
+			 (unsigned long long)r->line);
+		r->failed = SB_ETIMEOUT;
+		return SB_ETIMEOUT;
+	}
+}
+
 /* Make room and read more input. Data before r->pos is dropped. Returns 0 (maybe at EOF),
- * or SB_EIO/SB_ENOMEM. */
+ * or SB_EIO/SB_ENOMEM, or SB_ETIMEOUT (hreader_set_deadline). */
 static int refill(struct hreader *r)
 {
 	if (r->fd < 0 || r->eof) {
@@ -1033,6 +1059,11 @@ static int refill(struct hreader *r)
 		want = READ_CHUNK;
 	if (want == 0)
 		return 0; /* full: the caller's size check reports it */
+	if (r->deadline_ns) {
+		int rc = wait_input(r);
+		if (rc)
+			return rc;
+	}
 	for (;;) {
 		ssize_t got = read(r->fd, r->buf + r->end, want);
 		if (got < 0) {
@@ -1933,6 +1964,11 @@ static int skip_bom(struct hreader *r)
 		r->lstart = r->off0 + r->pos;
 	}
 	return 0;
+}
+
+void hreader_set_deadline(struct hreader *r, int64_t deadline_ns)
+{
+	r->deadline_ns = deadline_ns;
 }
 
 void hreader_set_line(struct hreader *r, uint64_t line)

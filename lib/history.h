@@ -135,6 +135,10 @@ int hreader_open_mem(struct hreader **out, const char *buf, size_t len, const ch
  * reader per piece and give each the number of its first line, so events and messages keep
  * the line numbers of the whole file. */
 void hreader_set_line(struct hreader *r, uint64_t line);
+/* Wait for input at most until deadline_ns (clock_mono_ns(); 0, the default: as long as it
+ * takes). When a pipe or terminal stays silent past it, hreader_next returns SB_ETIMEOUT
+ * ("NAME: no input before the time limit (at line N)"), and so does every later call. */
+void hreader_set_deadline(struct hreader *r, int64_t deadline_ns);
 /* The format in use (after the first hreader_next for HFMT_AUTO). */
 enum hformat hreader_format(const struct hreader *r);
 /* Next event. Returns 1 and fills *ev, 0 at the end, or a negative SB_E* code with a message

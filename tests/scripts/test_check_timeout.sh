@@ -11,7 +11,8 @@
 # operations complete in the reverse of their invocation order. If a smarter checker ever decides one quickly the test says so (the
 # verdict is no longer `unknown`) instead of passing: replace that history with a harder one.
 # The set model is a direct analysis, not a search: its history is an endless stream, which
-# only the look at the clock while reading can end.
+# only the look at the clock while reading can end. A stalled writer is ended by the same
+# limit: the reader waits for input only until then.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SPLITBRAIN:-build/splitbrain}
@@ -105,6 +106,28 @@ done
 run set --timeout 'awk "BEGIN { for (i = 0; ; i++) printf \"{\\\"process\\\":0,\\\"type\\\":\\\"invoke\\\",\\\"f\\\":\\\"add\\\",\\\"value\\\":%d}\\n{\\\"process\\\":0,\\\"type\\\":\\\"ok\\\",\\\"f\\\":\\\"add\\\",\\\"value\\\":%d}\\n\", i, i }"'
 # The same endless stream for a search model: reading is what takes the time.
 run list --timeout 'awk "BEGIN { for (i = 0; ; i++) printf \"{\\\"process\\\":0,\\\"type\\\":\\\"invoke\\\",\\\"f\\\":\\\"append\\\",\\\"value\\\":%d}\\n{\\\"process\\\":0,\\\"type\\\":\\\"ok\\\",\\\"f\\\":\\\"append\\\",\\\"value\\\":%d}\\n\", i, i }"'
+# A writer that stalls: one event, then nothing for 30 s on a FIFO (a pipe from a run that
+# hangs). The reader waits for input only until the limit; before, the check sat in read()
+# until the writer ended.
+mkfifo "$tmp/stall"
+{ printf '{"process":0,"type":"invoke","f":"write","value":1}\n'; sleep 30; } >"$tmp/stall" &
+writer=$!
+t0=$(now_ms)
+timeout 60 "$SB" check --model cas-register --timeout 2 "$tmp/stall" >"$tmp/out" 2>&1
+rc=$?
+ms=$(($(now_ms) - t0))
+kill "$writer" 2>/dev/null
+wait "$writer" 2>/dev/null
+if [ "$rc" -ne 2 ] || ! grep -q "while the history was being read" "$tmp/out"; then
+	echo "FAIL stalled writer: exit $rc, want 2 (unknown) for the time limit while reading"
+	sed 's/^/  | /' "$tmp/out" | head -8
+	fail=1
+elif [ "$ms" -ge 3000 ]; then
+	echo "FAIL stalled writer: unknown after $ms ms, the promise is < 3 s"
+	fail=1
+else
+	echo "ok   stalled writer --timeout 2: unknown after $ms ms"
+fi
 # A list history from the generator (50 clients, 10% info appends) with one element appended
 # twice, so the search decides it rather than the inference: its memo and its table of list
 # states grow by hundreds of MB a second, and growing a large table must look at the clock.

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/history.h"
 
@@ -1208,6 +1209,29 @@ static void test_parse_json(void **state)
 	}
 }
 
+/* A pipe whose writer stalls: with a deadline the reader returns what it has, then
+ * SB_ETIMEOUT (and again on the next call) instead of waiting in read() for ever. */
+static void test_deadline_stalled_pipe(void **state)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	const char *line = "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n";
+	assert_int_equal(write(p[1], line, strlen(line)), (ssize_t)strlen(line));
+	char path[64];
+	snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+	struct hreader *r = NULL;
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	hreader_set_deadline(r, clock_mono_ns() + 100 * 1000000LL);
+	struct hevent ev;
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_ETIMEOUT);
+	assert_non_null(strstr(errbuf, "no input before the time limit"));
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), SB_ETIMEOUT);
+	hreader_close(r);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1231,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8_json),
 		cmocka_unit_test(test_bigints),
 		cmocka_unit_test(test_parse_json),
+		cmocka_unit_test(test_deadline_stalled_pipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
