@@ -87,19 +87,23 @@ else
 	has "$tmp/r.json" '"counterexample":{"op":{"line":5' "--json counterexample"
 fi
 # A limit turns into unknown, listing the key. The history must be one the checker cannot
-# decide in a blink: 200 writes of three values, all indeterminate and concurrent with 200
-# sequential reads of pseudo-random values among them (valid, but only found after seconds
-# of search; a history whose answer follows from a simple rule would be decided at once).
+# decide in a blink: 28 concurrent writes of distinct values, each value also read by a
+# concurrent read, then two sequential reads of two of them (invalid: no order explains
+# both, and proving it takes about 2^28 configurations). An earlier history here (200
+# indeterminate writes of three values, sequential reads) is now decided at once.
 {
-	x=5
-	for i in $(seq 0 199); do echo "{\"process\":$i,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"k\",\"value\":$((i % 3))}"; done
-	for r in $(seq 0 199); do
-		p=$((1000 + r))
-		x=$(((x * 1103515245 + 12345) % 2147483648))
-		echo "{\"process\":$p,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"k\",\"value\":null}"
-		echo "{\"process\":$p,\"type\":\"ok\",\"f\":\"read\",\"key\":\"k\",\"value\":$(((x >> 16) % 3))}"
+	for t in invoke ok; do
+		for i in $(seq 0 27); do
+			echo "{\"process\":$i,\"type\":\"$t\",\"f\":\"write\",\"key\":\"k\",\"value\":$((i + 1))}"
+			v=null
+			[ "$t" = ok ] && v=$((i + 1))
+			echo "{\"process\":$((100 + i)),\"type\":\"$t\",\"f\":\"read\",\"key\":\"k\",\"value\":$v}"
+		done
 	done
-	for i in $(seq 0 199); do echo "{\"process\":$i,\"type\":\"info\",\"f\":\"write\",\"key\":\"k\",\"value\":$((i % 3))}"; done
+	for v in 1 2; do
+		echo "{\"process\":1000,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"k\",\"value\":null}"
+		echo "{\"process\":1000,\"type\":\"ok\",\"f\":\"read\",\"key\":\"k\",\"value\":$v}"
+	done
 } >"$tmp/hard.jsonl"
 expect 2 "--timeout gives unknown" "$SB" check --model kv --timeout 0.05 "$tmp/hard.jsonl"
 has "$tmp/out" 'undecided key: "k"' "unknown names the key"
