@@ -12,6 +12,8 @@
 #   CELLS=lists / CELLS=registers       only the list cells / only the registers beside the
 #                                       reference
 #   NICE="nice -n -19" bench/bench_checker.sh  (root) measure ahead of other work on a busy box
+#   BEFORE=path/to/splitbrain CELLS=registers bench/bench_checker.sh  also time another build
+#                                       (say, of an earlier commit) on the register cells
 # Figures depend on the machine's load: the load average is printed before and after.
 set -u
 cd "$(dirname "$0")/.."
@@ -121,17 +123,27 @@ secs_of() {
 vname() { case $1 in 0) echo valid ;; 1) echo invalid ;; 2) echo unknown ;; *) echo "exit$1" ;; esac; }
 echo
 echo "registers, values 0-4, 1 key, limit ${LIMIT} s each: the checker beside the reference"
-printf '%-30s %-8s %9s   %-8s %9s %12s %8s\n' cell checker seconds reference seconds configs ratio
+[ -n "${BEFORE:-}" ] && echo "(and beside BEFORE=$BEFORE, another build of splitbrain, in the last two columns)"
+printf '%-30s %-8s %9s   %-8s %9s %12s %8s' cell checker seconds reference seconds configs ratio
+[ -n "${BEFORE:-}" ] && printf '   %-8s %9s' before seconds
+echo
 pair() {
 	local name=$1 f=$2
-	local a b
+	local a b c=""
 	a=$(secs_of "$SB" check --model cas-register --initial 0 --timeout "$LIMIT" "$f")
 	b=$(secs_of "$REF" --model cas-register --initial 0 --timeout "$LIMIT" "$f")
+	[ -n "${BEFORE:-}" ] &&
+		c=$(secs_of "$BEFORE" check --model cas-register --initial 0 --timeout "$LIMIT" "$f")
 	set -- $a $b
 	awk -v n="$name" -v va="$(vname "$1")" -v sa="$2" -v vb="$(vname "$3")" -v sb="$4" \
 		-v cb="${5:-0}" 'BEGIN {
 		r = (va == "unknown" || vb == "unknown") ? "-" : sprintf("%.0fx", sb / sa)
-		printf "%-30s %-8s %9.3f   %-8s %9.3f %12s %8s\n", n, va, sa, vb, sb, cb, r }'
+		printf "%-30s %-8s %9.3f   %-8s %9.3f %12s %8s", n, va, sa, vb, sb, cb, r }'
+	if [ -n "$c" ]; then
+		set -- $c
+		printf '   %-8s %9.3f' "$(vname "$1")" "$2"
+	fi
+	echo
 }
 for c in 20 50 100; do
 	for n in 1000 10000; do
@@ -147,6 +159,19 @@ for c in 5 10 20; do
 			--crash "$(awk -v p="$pct" 'BEGIN { print 2 * p / 100 }')" -o "$data/r.jsonl"
 		pair "c=$c n=10000 info=$pct%" "$data/r.jsonl"
 	done
+done
+# Invalid at high concurrency: a linearizable prefix (values 0-3, c clients, 500 ops), then,
+# after all of it, a read of 3, a write of 1, a read of 3 again and a write of 3: no order
+# explains the second read (as in tests/unit/checker/test_reference.c).
+for c in 30 40 50; do
+	{ "$HG" -q --values 4 --initial 0 --concurrency "$c" --ops 500 --seed 5 --crash 0 --fail 0
+	  for v in 3:1 3:3; do
+		printf '{"process":9999,"type":"invoke","f":"read","value":null}\n'
+		printf '{"process":9999,"type":"ok","f":"read","value":%s}\n' "${v%:*}"
+		printf '{"process":9998,"type":"invoke","f":"write","value":%s}\n' "${v#*:}"
+		printf '{"process":9998,"type":"ok","f":"write","value":%s}\n' "${v#*:}"
+	  done; } >"$data/r.jsonl"
+	pair "c=$c n=500 invalid" "$data/r.jsonl"
 done
 echo "(seconds: as each program reports it, reading included, best of 3 under 2 s; configs:"
 echo " the reference's memoised configurations; ratio: reference over checker; '-' where"
