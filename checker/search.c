@@ -350,6 +350,18 @@ static size_t memo_slot(uint64_t h1, int32_t state, size_t cap)
 	return (h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27)) & (cap - 1);
 }
 
+/* The Zobrist keys of op o in the 128-bit hash of a linearized set: XOR them in to add o,
+ * again to remove it. */
+static uint64_t zkey1(int32_t o)
+{
+	return mix64((uint64_t)o * 2 + 1);
+}
+
+static uint64_t zkey2(int32_t o)
+{
+	return mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+}
+
 /* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
 static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
@@ -1175,8 +1187,8 @@ static int run(struct kctx *c, struct chk_key_result *out)
 		if (ok < 0)
 			goto oom;
 		if (ok) {
-			uint64_t n1 = h1 ^ mix64((uint64_t)o * 2 + 1);
-			uint64_t n2 = h2 ^ mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			uint64_t n1 = h1 ^ zkey1(o);
+			uint64_t n2 = h2 ^ zkey2(o);
 			int fresh = memo_add(c, n1, n2, ns);
 			if (fresh < 0)
 				goto oom;
@@ -1259,8 +1271,8 @@ static int run(struct kctx *c, struct chk_key_result *out)
 			ro = stack[sp].ro;
 			state = stack[sp].state;
 			on_linearize(c, &c->ops[o], -1);
-			h1 ^= mix64((uint64_t)o * 2 + 1);
-			h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			h1 ^= zkey1(o);
+			h2 ^= zkey2(o);
 			int32_t sch = stack[sp].chain;
 			if (sch < 0) {
 				if (uprev[o] >= 0) /* back into its twin class */
@@ -1376,8 +1388,7 @@ struct jtrail {
 };
 
 struct jframe {
-	int32_t ev, op, state, stage, cur;
-	uint64_t h1, h2;
+	int32_t ev, op, state, stage, cur; /* state: for the report, the undo restores it */
 	size_t trail;
 };
 
@@ -1478,8 +1489,8 @@ static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t
 		}
 	}
 	on_linearize(c, &c->ops[o], 1);
-	j->h1 ^= mix64((uint64_t)o * 2 + 1);
-	j->h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+	j->h1 ^= zkey1(o);
+	j->h2 ^= zkey2(o);
 	j->state = ns;
 	if (ns == old)
 		return 0;
@@ -1522,8 +1533,8 @@ static void jit_undo(struct jit *j, size_t h)
 			/* fall through */
 		case JT_LIN:
 			on_linearize(c, &c->ops[o], -1);
-			j->h1 ^= mix64((uint64_t)o * 2 + 1);
-			j->h2 ^= mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
+			j->h1 ^= zkey1(o);
+			j->h2 ^= zkey2(o);
 			j->state = t->prev_state;
 			if (t->kind == JT_LIN) {
 				if (t->from == JT_PEND) {
@@ -1802,8 +1813,7 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 				j->capfr = cap;
 			}
 			j->fr[j->nfr++] = (struct jframe){.ev = (int32_t)i, .op = o,
-							  .state = j->state, .h1 = j->h1,
-							  .h2 = j->h2, .trail = j->ntrail};
+							  .state = j->state, .trail = j->ntrail};
 			goto choose;
 		}
 		rc = jit_witness_ok(j);
