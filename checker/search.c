@@ -405,6 +405,20 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 	return 1;
 }
 
+/* Whether the memo holds this configuration (nothing is added). */
+static int memo_has(const struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
+{
+	if (!c->mcap)
+		return 0;
+	for (size_t i = memo_slot(h1, state, c->mcap); c->memo[i].used;
+	     i = (i + 1) & (c->mcap - 1)) {
+		const struct mslot *e = &c->memo[i];
+		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- preparation ---------------------------------------------------------------------------- */
 
 static int is_register(enum chk_model m)
@@ -1840,8 +1854,15 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 				i++;
 				continue;
 			}
-			int fresh = memo_add(c, j->h1 ^ mix64((uint64_t)i + 0x2545f4914f6cdd1dULL),
-					     j->h2 ^ jit_seg_hash(j), j->state);
+			/* With a segment open, the search is more restricted than at the same
+			 * configuration without one (the canonical-run rules): if that one was
+			 * visited, it failed (it cannot be an ancestor: those have fewer ops
+			 * linearized), and so does this. */
+			uint64_t k1 = j->h1 ^ mix64((uint64_t)i + 0x2545f4914f6cdd1dULL);
+			uint64_t sh = jit_seg_hash(j);
+			if (sh && memo_has(c, k1, j->h2, j->state))
+				goto backtrack;
+			int fresh = memo_add(c, k1, j->h2 ^ sh, j->state);
 			if (fresh < 0)
 				goto out_undecided;
 			if (!fresh)
