@@ -155,11 +155,10 @@ static struct chk_result *check_register_mem(const char *buf, size_t len, const 
 	return res;
 }
 
-/* Generates a register history (values 0-4, initial 0; crash_rate of the writes and cas
- * end info) and checks it: asserts that it is valid and that the just-in-time search
- * decided it. Returns the rounds that search gave up to the classic one first. */
-static unsigned long check_generated(uint64_t seed, uint32_t concurrency, uint64_t ops,
-				     double crash_rate, const struct hval *ini)
+/* A generated single-register history starting at 0 (values 0..values-1; crash_rate of the
+ * writes and cas end info, fail_rate of all operations fail), into *buf (malloc'd). */
+static void gen_register(uint64_t seed, uint32_t concurrency, uint64_t ops, uint32_t values,
+			 double crash_rate, double fail_rate, char **buf, size_t *len)
 {
 	char err[512];
 	struct histgen_opts o;
@@ -167,12 +166,24 @@ static unsigned long check_generated(uint64_t seed, uint32_t concurrency, uint64
 	o.seed = seed;
 	o.concurrency = concurrency;
 	o.ops = ops;
+	o.values = values;
 	o.crash_rate = crash_rate;
-	o.values = 5;
+	o.fail_rate = fail_rate;
 	o.has_initial = 1;
-	char *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(histgen_to_mem(&o, &buf, &len, NULL, err, sizeof err), 0);
+	*buf = NULL;
+	*len = 0;
+	assert_int_equal(histgen_to_mem(&o, buf, len, NULL, err, sizeof err), 0);
+}
+
+/* Generates a register history (values 0-4, initial 0; crash_rate of the writes and cas
+ * end info) and checks it: asserts that it is valid and that the just-in-time search
+ * decided it. Returns the rounds that search gave up to the classic one first. */
+static unsigned long check_generated(uint64_t seed, uint32_t concurrency, uint64_t ops,
+				     double crash_rate, const struct hval *ini)
+{
+	char *buf;
+	size_t len;
+	gen_register(seed, concurrency, ops, 5, crash_rate, 0.05, &buf, &len);
 	unsigned long dec = chk_jit_stats.decided, undec = chk_jit_stats.undecided;
 	struct chk_result *res = check_register_mem(buf, len, ini);
 	unsigned long given_up = chk_jit_stats.undecided - undec;
@@ -229,18 +240,10 @@ static void test_few_indeterminate(void **state)
 static void test_many_clients_invalid(void **state)
 {
 	char err[512];
-	struct histgen_opts o;
-	histgen_opts_default(&o);
-	o.seed = 5;
-	o.concurrency = 40;
-	o.ops = 300;
-	o.values = 4;
-	o.crash_rate = 0;
-	o.fail_rate = 0;
-	o.has_initial = 1;
-	char *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(histgen_to_mem(&o, &buf, &len, NULL, err, sizeof err), 0);
+	const uint64_t ops = 300;
+	char *buf;
+	size_t len;
+	gen_register(5, 40, ops, 4, 0, 0, &buf, &len);
 	const char *tail = "{\"process\":9999,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
 			   "{\"process\":9999,\"type\":\"ok\",\"f\":\"read\",\"value\":3}\n"
 			   "{\"process\":9998,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
@@ -260,7 +263,7 @@ static void test_many_clients_invalid(void **state)
 	assert_int_equal(res->verdict, CHK_INVALID);
 	assert_int_equal(chk_jit_stats.proved_invalid - before, 1);
 	assert_non_null(res->keys[0].bad);
-	assert_int_equal(res->keys[0].bad->line, 2 * o.ops + 5); /* the second read */
+	assert_int_equal(res->keys[0].bad->line, 2 * ops + 5); /* the second read */
 	assert_non_null(strstr(res->keys[0].why, "returned 3"));
 	chk_result_free(res);
 	chk_value_free(ini);
