@@ -363,6 +363,19 @@ static uint64_t zkey2(int32_t o)
 }
 
 /* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
+/* The slot holding this configuration, or the free slot where it would go (the table is
+ * never full: it grows at half). */
+static size_t memo_find(const struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
+{
+	size_t i = memo_slot(h1, state, c->mcap);
+	for (; c->memo[i].used; i = (i + 1) & (c->mcap - 1)) {
+		const struct mslot *e = &c->memo[i];
+		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
+			break;
+	}
+	return i;
+}
+
 static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
 	if ((c->mn + 1) * 2 > c->mcap) {
@@ -390,13 +403,9 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 		c->memo = m;
 		c->mcap = cap;
 	}
-	size_t i = memo_slot(h1, state, c->mcap);
-	while (c->memo[i].used) {
-		struct mslot *e = &c->memo[i];
-		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
-			return 0;
-		i = (i + 1) & (c->mcap - 1);
-	}
+	size_t i = memo_find(c, h1, h2, state);
+	if (c->memo[i].used)
+		return 0;
 	c->memo[i].h1 = h1;
 	c->memo[i].h2 = h2;
 	c->memo[i].state = state;
@@ -408,15 +417,7 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 /* Whether the memo holds this configuration (nothing is added). */
 static int memo_has(const struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
-	if (!c->mcap)
-		return 0;
-	for (size_t i = memo_slot(h1, state, c->mcap); c->memo[i].used;
-	     i = (i + 1) & (c->mcap - 1)) {
-		const struct mslot *e = &c->memo[i];
-		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
-			return 1;
-	}
-	return 0;
+	return c->mcap && c->memo[memo_find(c, h1, h2, state)].used;
 }
 
 /* ---- preparation ---------------------------------------------------------------------------- */
