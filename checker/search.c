@@ -45,7 +45,9 @@
  * the classic algorithm (tests/support/wglref.c) on larger generated histories. List keys
  * whose appended elements are unique are decided without a search (listinfer.c). Register
  * keys with few values are searched by run() and by a just-in-time search (run_jit(),
- * below) in turns, with growing budgets (search_rounds()).
+ * below) in turns, with growing budgets (search_rounds()); when the first round gives up,
+ * windows around the operation it could not get past may show the key invalid on their own
+ * (refute_windows()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,11 @@ struct kctx {
 	int greedy_reads;    /* read-only operations are linearized as soon as they can be */
 	uint64_t iter_limit; /* 0: none */
 	int64_t key_deadline; /* monotonic ns; 0: none */
+	/* an invalid verdict shown by a window (refute_windows()): its operations (0: none)
+	 * and the lines where it begins and ends */
+	size_t win_nops;
+	uint64_t win_line1, win_line2;
+	int in_window; /* this is a window's context: run_jit() leaves chk_jit_stats alone */
 };
 
 /* Whether a time limit has passed (remembered in c->expired); for the long steps outside
@@ -1753,6 +1760,16 @@ static int jit_next(struct jit *j, struct jframe *f)
  * run() is near linear already (a read names its write). */
 #define JIT_MAX_VALUES 256
 
+/* Adds s to a report's list of states (at most MAX_STATES, each once). */
+static void add_state(int32_t *states, size_t *n, int32_t s)
+{
+	size_t k = 0;
+	while (k < *n && states[k] != s)
+		k++;
+	if (k == *n && *n < MAX_STATES)
+		states[(*n)++] = s;
+}
+
 /* What an exhausted just-in-time search leaves for the report: the completion it reached
  * deepest without a way to linearize its op, and the states it tried there. */
 struct jit_proof {
@@ -1883,7 +1900,10 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 			goto choose;
 		}
 		rc = jit_witness_ok(j);
-		atomic_fetch_add(rc ? &chk_jit_stats.decided : &chk_jit_stats.bad_witness, 1);
+		if (!c->in_window)
+			atomic_fetch_add(rc ? &chk_jit_stats.decided : &chk_jit_stats.bad_witness, 1);
+		else if (!rc)
+			atomic_fetch_add(&chk_jit_stats.bad_witness, 1);
 		goto out; /* a bad witness (0): the classic search decides */
 	choose:;
 		struct jframe *f = &j->fr[j->nfr - 1];
@@ -1899,18 +1919,14 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 			proof->op = f->op;
 			proof->nstates = 0;
 		}
-		if (f->ev == proof->ev && proof->nstates < MAX_STATES) {
-			size_t k = 0;
-			while (k < proof->nstates && proof->states[k] != f->state)
-				k++;
-			if (k == proof->nstates)
-				proof->states[proof->nstates++] = f->state;
-		}
+		if (f->ev == proof->ev)
+			add_state(proof->states, &proof->nstates, f->state);
 		j->nfr--;
 	backtrack:
 		if (j->nfr == 0) {
 			rc = 2; /* every choice failed: no linearization */
-			atomic_fetch_add(&chk_jit_stats.proved_invalid, 1);
+			if (!c->in_window)
+				atomic_fetch_add(&chk_jit_stats.proved_invalid, 1);
 			goto out;
 		}
 		if (++iter > budget)
@@ -1920,7 +1936,8 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 	}
 out_undecided:
 	rc = 0;
-	atomic_fetch_add(&chk_jit_stats.undecided, 1);
+	if (!c->in_window)
+		atomic_fetch_add(&chk_jit_stats.undecided, 1);
 out:
 	if (rc < 0 && c->oom)
 		rc = 0; /* over the memory cap: run() says so */
@@ -1959,6 +1976,210 @@ out:
 #define JIT_FIRST(n) (8 * (uint64_t)(n) + 4096)
 #define RUN_FIRST(n) (32 * (uint64_t)(n) + 4096)
 
+/* ---- refutation in a window ----------------------------------------------------------------- */
+
+/* A violation is usually local: a stale read, a lost write. Proving it with the whole history
+ * means trying every order of everything before it, which with many clients outlasts any
+ * time limit (50 clients x 500 operations: 17 s). A window proves it alone. Take the operations whose intervals meet a stretch of
+ * time [t1, t2]: those inside it must take effect inside it; those reaching out of it (and
+ * the indeterminate ones) may take effect in it or outside it. Any linearization of the
+ * history, cut to the operations that take effect in the window, is a linearization of that
+ * window from the value the register held at t1. So if the window has no linearization from
+ * any value the register can hold, neither has the history.
+ * Inside the window a write or cas that reaches out of it becomes indeterminate, and a read
+ * that does is left out: both only allow more orders, so a refutation stays exact. */
+
+/* Windows tried around an anchor, the operation no order got past: so many operations back
+ * and forward from it in invocation order. The smallest first: the operations reaching into
+ * a window from outside are the ones it must let go anywhere, and a short window has few. */
+static const size_t win_sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+
+struct win_proof {
+	int32_t op;    /* the operation (parent index) no order gets past */
+	size_t nops;   /* operations in the window */
+	uint64_t line1, line2; /* the history lines where the window begins and ends */
+	int32_t states[MAX_STATES];
+	size_t nstates;
+};
+
+int chk_window_every; /* tests: try a window at every acknowledged op before searching */
+
+/* Builds the window from the invocation of ops[first] to the later of the completion of
+ * ops[anchor] and the invocation of ops[last]: its operations into sub, their indexes in
+ * c->ops into pidx. Returns the number of operations; 0 when the key has an operation kind
+ * windows do not handle. */
+static size_t win_build(const struct kctx *c, size_t first, int32_t anchor, size_t last,
+			struct lop *sub, int32_t *pidx)
+{
+	int64_t t1 = c->ops[first].call, t2 = c->ops[anchor].ret;
+	if (last < c->n && c->ops[last].call > t2)
+		t2 = c->ops[last].call;
+	size_t m = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct lop *o = &c->ops[i];
+		if (o->kind != K_READ && o->kind != K_WRITE && o->kind != K_CAS &&
+		    o->kind != K_MISMATCH)
+			return 0;
+		if (o->call > t2)
+			break; /* ops are in invocation order */
+		if (o->ret < t1)
+			continue; /* took effect before the window */
+		int inside = o->ok && o->call >= t1 && o->ret <= t2;
+		if (!inside && (o->kind == K_READ || o->kind == K_MISMATCH))
+			continue; /* may have taken effect outside: no constraint kept */
+		sub[m] = *o;
+		if (!inside) {
+			sub[m].ok = 0; /* may take effect in the window or not at all */
+			sub[m].ret = CHK_INF;
+		}
+		pidx[m++] = (int32_t)i;
+	}
+	return m;
+}
+
+/* Whether the window of `m` operations in sub has a linearization from some state the
+ * register can hold. Returns 1 when it has none (*wp filled), 0 when it has one or the
+ * budget ran out, -1 out of memory. */
+static int win_refute(struct kctx *c, struct lop *sub, const int32_t *pidx, size_t m,
+		      struct win_proof *wp)
+{
+	size_t nloc = c->nloc;
+	struct kctx w = *c;
+	int rc = -1;
+	w.ops = sub;
+	w.n = m;
+	w.memo = NULL;
+	w.mcap = w.mn = 0;
+	w.path = NULL;
+	w.npath = w.path_low = 0;
+	w.iter_limit = 0;
+	w.in_window = 1;
+	w.nwriters = malloc(nloc * sizeof *w.nwriters);
+	w.need = calloc(nloc, sizeof *w.need);
+	w.pending_mm = calloc(nloc, sizeof *w.pending_mm);
+	uint8_t *held = malloc(nloc);
+	if (!w.nwriters || !w.need || !w.pending_mm || !held)
+		goto out;
+	int32_t best_ev = -1;
+	wp->nstates = 0;
+	wp->op = -1;
+	/* The values the register can hold: the initial one and those written (c->nwriters
+	 * counts 0, the unobserved value, as always written). */
+	w.need[c->init]++;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ops[i].kind == K_WRITE)
+			w.need[c->ops[i].a]++;
+		else if (c->ops[i].kind == K_CAS)
+			w.need[c->ops[i].b]++;
+	for (size_t s = 0; s < nloc; s++)
+		held[s] = w.need[s] > 0;
+	memset(w.need, 0, nloc * sizeof *w.need);
+	for (size_t i = 0; i < m; i++) {
+		const struct lop *o = &sub[i];
+		if (o->ok && (o->kind == K_READ || o->kind == K_CAS))
+			w.need[o->a]++;
+		if (o->kind == K_MISMATCH)
+			w.pending_mm[o->a]++;
+	}
+	for (size_t s = 0; s < nloc; s++) {
+		if (!held[s])
+			continue; /* the register never holds it */
+		memset(w.nwriters, 0, nloc * sizeof *w.nwriters);
+		w.nwriters[0] = INT32_MAX / 2;
+		w.nwriters[s]++;
+		for (size_t i = 0; i < m; i++)
+			if (sub[i].kind == K_WRITE)
+				w.nwriters[sub[i].a]++;
+			else if (sub[i].kind == K_CAS)
+				w.nwriters[sub[i].b]++;
+		w.init = (int32_t)s;
+		struct jit_proof p = {.op = -1};
+		int r = run_jit(&w, JIT_FIRST(m), &p);
+		if (r != 2) {
+			rc = r < 0 ? -1 : 0;
+			goto out;
+		}
+		if (p.op < 0)
+			continue; /* failed before any completion: nothing to show from here */
+		if (p.ev > best_ev) {
+			best_ev = p.ev;
+			wp->op = pidx[p.op];
+			wp->nstates = 0;
+		}
+		if (p.ev == best_ev)
+			for (size_t k = 0; k < p.nstates; k++)
+				add_state(wp->states, &wp->nstates, p.states[k]);
+	}
+	rc = wp->op >= 0;
+out:
+	free(held);
+	free(w.nwriters);
+	free(w.need);
+	free(w.pending_mm);
+	return rc;
+}
+
+/* Tries windows of growing size around `anchor`. Returns 1 when one of them has no
+ * linearization (*wp says which), 0 when none was found, -1 out of memory. */
+static int refute_windows(struct kctx *c, int32_t anchor, struct win_proof *wp)
+{
+	const struct lop *a = &c->ops[anchor];
+	if (!a->ok || a->ret == CHK_INF)
+		return 0;
+	struct lop *sub = malloc((c->n + 1) * sizeof *sub);
+	int32_t *pidx = malloc((c->n + 1) * sizeof *pidx);
+	int rc = -1;
+	if (!sub || !pidx)
+		goto out;
+	rc = 0;
+	for (size_t k = 0; k < sizeof win_sizes / sizeof *win_sizes; k++) {
+		size_t first = (size_t)anchor > win_sizes[k] ? (size_t)anchor - win_sizes[k] : 0;
+		size_t last = (size_t)anchor + win_sizes[k];
+		if (last >= c->n)
+			last = c->n - 1;
+		size_t m = win_build(c, first, anchor, last, sub, pidx);
+		if (!m)
+			break;
+		rc = win_refute(c, sub, pidx, m, wp);
+		if (rc) {
+			const struct cop *f = key_op(c->h, c->k, c->ops[first].src);
+			const struct cop *e = key_op(c->h, c->k, a->src);
+			const struct cop *l = key_op(c->h, c->k, c->ops[last].src);
+			wp->nops = m;
+			wp->line1 = f->line;
+			wp->line2 = c->ops[last].call > a->ret ? l->line : e->ret_line;
+			break;
+		}
+		if (first == 0 || chk_budget_expired(c->b, c->key_deadline))
+			break; /* the whole prefix was the window; or out of time */
+	}
+out:
+	free(sub);
+	free(pidx);
+	return rc;
+}
+
+/* refute_windows() at `anchor`, for search_rounds(): CHK_INVALID with the counterexample
+ * set when a window shows the key invalid, 0 when not, SB_ENOMEM. */
+static int win_try(struct kctx *c, int32_t anchor)
+{
+	struct win_proof wp;
+	int wr = refute_windows(c, anchor, &wp);
+	if (wr < 0)
+		return SB_ENOMEM;
+	if (!wr)
+		return 0;
+	atomic_fetch_add(&chk_jit_stats.window_refuted, 1);
+	c->best_op = wp.op;
+	c->nbest = wp.nstates;
+	memcpy(c->best_states, wp.states, wp.nstates * sizeof *wp.states);
+	c->npath = 0; /* no order to show */
+	c->win_nops = wp.nops;
+	c->win_line1 = wp.line1;
+	c->win_line2 = wp.line2;
+	return CHK_INVALID;
+}
+
 /* Small-domain registers: neither search is always the faster one (each decides keys the
  * other does not within minutes), so they take turns, each round with four times the
  * steps of the last, until one decides or a limit runs out: the key costs at most a few
@@ -1966,12 +2187,19 @@ out:
  * checked witness, or shows that there is no linearization; then run() gets one more
  * round to find the violation itself (its counterexample shows the order it reached), and
  * if it does not, the key is invalid with the just-in-time search's deepest failure as
- * the counterexample. */
+ * the counterexample. When a just-in-time round gives up, windows around the completion it
+ * got stuck at are tried before the next round (once per such completion). */
 static int search_rounds(struct kctx *c, struct chk_key_result *out)
 {
 	uint64_t jb = JIT_FIRST(c->n), rb = RUN_FIRST(c->n);
 	struct jit_proof proof = {.op = -1};
 	int proven = 0, v;
+	int32_t tried = -1;
+	for (size_t i = 0; chk_window_every && i < c->n; i++) {
+		int wr = win_try(c, (int32_t)i);
+		if (wr)
+			return wr;
+	}
 	for (;;) {
 		if (!proven) {
 			int jr = run_jit(c, jb, &proof);
@@ -1981,6 +2209,14 @@ static int search_rounds(struct kctx *c, struct chk_key_result *out)
 				return CHK_VALID;
 			proven = jr == 2;
 			jb = jb > UINT64_MAX / 4 ? UINT64_MAX : jb * 4;
+			/* Undecided: no order got past proof.op; if that is a local violation, a
+			 * window around it shows it at once. */
+			if (!proven && proof.op >= 0 && proof.op != tried) {
+				tried = proof.op;
+				int wr = win_try(c, proof.op);
+				if (wr)
+					return wr;
+			}
 		}
 		size_t acc = c->accounted;
 		/* when proven: one short round, for a counterexample with an order */
@@ -2005,6 +2241,22 @@ static int search_rounds(struct kctx *c, struct chk_key_result *out)
 		return CHK_INVALID;
 	}
 	return v;
+}
+
+/* Adds to the explanation of an invalid key that a window showed it, and which. */
+static int win_note(struct kctx *c, struct chk_key_result *out)
+{
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%s (shown by the %zu operations of lines %llu to %llu alone, whatever "
+		      "value the register held at line %llu)",
+		  out->why ? out->why : "", c->win_nops, (unsigned long long)c->win_line1,
+		  (unsigned long long)c->win_line2, (unsigned long long)c->win_line1);
+	char *w = sbuf_take(&b);
+	if (!w)
+		return SB_ENOMEM;
+	free(out->why);
+	out->why = w;
+	return 0;
 }
 
 int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
@@ -2109,6 +2361,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 		}
 		if (v2 < 0)
 			goto out;
+		if (v2 == CHK_INVALID)
+			c.win_nops = 0; /* the run found it, with an order */
 		if (v2 != CHK_INVALID) {
 			c.best_op = sb;
 			c.nbest = sn;
@@ -2117,6 +2371,8 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	}
 	if (v == CHK_INVALID &&
 	    report_invalid(&c, c.best_op, c.best_states, c.nbest, VREF_UNKNOWN, out))
+		goto out;
+	if (v == CHK_INVALID && c.win_nops && win_note(&c, out))
 		goto out;
 	out->verdict = (enum chk_verdict)v;
 	rc = 0;
