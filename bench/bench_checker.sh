@@ -163,7 +163,7 @@ done
 # Invalid at high concurrency: a linearizable prefix (values 0-3, c clients, 500 ops), then,
 # after all of it, a read of 3, a write of 1, a read of 3 again and a write of 3: no order
 # explains the second read (as in tests/unit/checker/test_reference.c).
-for c in 30 40 50; do
+for c in 30 40 50 100; do
 	{ "$HG" -q --values 4 --initial 0 --concurrency "$c" --ops 500 --seed 5 --crash 0 --fail 0
 	  for v in 3:1 3:3; do
 		printf '{"process":9999,"type":"invoke","f":"read","value":null}\n'
