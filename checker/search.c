@@ -2064,18 +2064,20 @@ static int win_refute(struct kctx *c, struct lop *sub, const int32_t *pidx, size
 	wp->nstates = 0;
 	wp->op = -1;
 	/* The values the register can hold: the initial one and those written (c->nwriters
-	 * counts 0, the unobserved value, as always written). */
-	w.need[c->init]++;
+	 * counts 0, the unobserved value, as always written, so it is not asked). */
+	memset(held, 0, nloc);
+	held[c->init] = 1;
 	for (size_t i = 0; i < c->n; i++)
-		if (c->ops[i].kind == K_WRITE)
-			w.need[c->ops[i].a]++;
-		else if (c->ops[i].kind == K_CAS)
-			w.need[c->ops[i].b]++;
-	for (size_t s = 0; s < nloc; s++)
-		held[s] = w.need[s] > 0;
-	memset(w.need, 0, nloc * sizeof *w.need);
+		if (c->ops[i].kind == K_WRITE || c->ops[i].kind == K_CAS)
+			held[c->ops[i].kind == K_WRITE ? c->ops[i].a : c->ops[i].b] = 1;
+	/* The window's own tables, as prepare_register() makes them for a key; the initial
+	 * value counts as one more writer of itself. */
+	memset(w.nwriters, 0, nloc * sizeof *w.nwriters);
+	w.nwriters[0] = INT32_MAX / 2;
 	for (size_t i = 0; i < m; i++) {
 		const struct lop *o = &sub[i];
+		if (o->kind == K_WRITE || o->kind == K_CAS)
+			w.nwriters[o->kind == K_WRITE ? o->a : o->b]++;
 		if (o->ok && (o->kind == K_READ || o->kind == K_CAS))
 			w.need[o->a]++;
 		if (o->kind == K_MISMATCH)
@@ -2084,17 +2086,11 @@ static int win_refute(struct kctx *c, struct lop *sub, const int32_t *pidx, size
 	for (size_t s = 0; s < nloc; s++) {
 		if (!held[s])
 			continue; /* the register never holds it */
-		memset(w.nwriters, 0, nloc * sizeof *w.nwriters);
-		w.nwriters[0] = INT32_MAX / 2;
-		w.nwriters[s]++;
-		for (size_t i = 0; i < m; i++)
-			if (sub[i].kind == K_WRITE)
-				w.nwriters[sub[i].a]++;
-			else if (sub[i].kind == K_CAS)
-				w.nwriters[sub[i].b]++;
 		w.init = (int32_t)s;
+		w.nwriters[s]++;
 		struct jit_proof p = {.op = -1};
 		int r = run_jit(&w, JIT_FIRST(m), &p);
+		w.nwriters[s]--;
 		if (r != 2) {
 			rc = r < 0 ? -1 : 0;
 			goto out;
