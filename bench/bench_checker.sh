@@ -160,6 +160,12 @@ for c in 5 10 20; do
 		pair "c=$c n=10000 info=$pct%" "$data/r.jsonl"
 	done
 done
+# Ten values, 10% of writes and cas indeterminate, 2,000 operations (seed 11).
+for c in 20 30 50; do
+	"$HG" -q --values 10 --initial 0 --concurrency "$c" --ops 2000 --seed 11 --crash 0.1 \
+		-o "$data/r.jsonl"
+	pair "c=$c n=2000 values=10 crash=10%" "$data/r.jsonl"
+done
 # Invalid at high concurrency: a linearizable prefix (values 0-3, c clients, 500 ops), then,
 # after all of it, a read of 3, a write of 1, a read of 3 again and a write of 3: no order
 # explains the second read (as in tests/unit/checker/test_reference.c).
