@@ -141,9 +141,11 @@ static void test_shape(void **state)
 
 /* `buf` checked as a cas-register history from 0, one thread, a limit (120 s) no healthy run
  * comes near: the tests below assert on verdicts, not on time. */
-static struct chk_result *check_register_mem(const char *buf, size_t len, const struct hval *ini)
+static struct chk_result *check_register_mem(const char *buf, size_t len)
 {
 	char err[512];
+	struct hval *ini = NULL;
+	assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
 	struct chk_options co = {.model = CHK_MODEL_CAS_REGISTER, .initial = ini, .threads = 1,
 				 .timeout_s = 120};
 	struct hreader *r = NULL;
@@ -152,6 +154,7 @@ static struct chk_result *check_register_mem(const char *buf, size_t len, const 
 	if (chk_check_reader(r, &co, "h", &res, err, sizeof err))
 		fail_msg("%s", err);
 	hreader_close(r);
+	chk_value_free(ini);
 	return res;
 }
 
@@ -179,13 +182,13 @@ static void gen_register(uint64_t seed, uint32_t concurrency, uint64_t ops, uint
  * cas end info) and checks it: asserts that it is valid and that the just-in-time search
  * decided it. Returns the rounds that search gave up to the classic one first. */
 static unsigned long check_generated(uint64_t seed, uint32_t concurrency, uint64_t ops,
-				     uint32_t values, double crash_rate, const struct hval *ini)
+				     uint32_t values, double crash_rate)
 {
 	char *buf;
 	size_t len;
 	gen_register(seed, concurrency, ops, values, crash_rate, 0.05, &buf, &len);
 	unsigned long dec = chk_jit_stats.decided, undec = chk_jit_stats.undecided;
-	struct chk_result *res = check_register_mem(buf, len, ini);
+	struct chk_result *res = check_register_mem(buf, len);
 	unsigned long given_up = chk_jit_stats.undecided - undec;
 	print_message("%u clients x %llu ops, values 0-%u, seed %llu, %.0f%% of writes and cas "
 		      "info: %s; rounds given up: %lu\n",
@@ -206,13 +209,9 @@ static unsigned long check_generated(uint64_t seed, uint32_t concurrency, uint64
  * which search decided it. */
 static void test_many_clients_small_domain(void **state)
 {
-	char err[512];
-	struct hval *ini = NULL;
-	assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
-	check_generated(7, 100, 1000, 5, 0.05, ini);
-	check_generated(7, 50, 10000, 5, 0.05, ini);
-	check_generated(7, 100, 10000, 5, 0.05, ini);
-	chk_value_free(ini);
+	check_generated(7, 100, 1000, 5, 0.05);
+	check_generated(7, 50, 10000, 5, 0.05);
+	check_generated(7, 100, 10000, 5, 0.05);
 }
 
 /* Few clients and few indeterminate operations (values 0-4, 10,000 operations, 5% of them
@@ -223,13 +222,9 @@ static void test_many_clients_small_domain(void **state)
  * asserts that no round was handed over, not a time. */
 static void test_few_indeterminate(void **state)
 {
-	char err[512];
-	struct hval *ini = NULL;
-	assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
-	assert_int_equal(check_generated(7, 5, 10000, 5, 0.1, ini), 0);
-	assert_int_equal(check_generated(1, 5, 10000, 5, 0.1, ini), 0);
-	assert_int_equal(check_generated(7, 20, 10000, 5, 0.1, ini), 0);
-	chk_value_free(ini);
+	assert_int_equal(check_generated(7, 5, 10000, 5, 0.1), 0);
+	assert_int_equal(check_generated(1, 5, 10000, 5, 0.1), 0);
+	assert_int_equal(check_generated(7, 20, 10000, 5, 0.1), 0);
 }
 
 /* Ten values, 20-30 clients, 10% of writes and cas indeterminate. An indeterminate write
@@ -238,13 +233,9 @@ static void test_few_indeterminate(void **state)
  * four rounds on each of these (they took 0.09-1.0 s); now each is decided in the first. */
 static void test_ten_values_indeterminate(void **state)
 {
-	char err[512];
-	struct hval *ini = NULL;
-	assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
-	assert_int_equal(check_generated(2, 30, 2000, 10, 0.1, ini), 0);
-	assert_int_equal(check_generated(7, 20, 2000, 10, 0.1, ini), 0);
-	assert_int_equal(check_generated(11, 30, 2000, 10, 0.1, ini), 0);
-	chk_value_free(ini);
+	assert_int_equal(check_generated(2, 30, 2000, 10, 0.1), 0);
+	assert_int_equal(check_generated(7, 20, 2000, 10, 0.1), 0);
+	assert_int_equal(check_generated(11, 30, 2000, 10, 0.1), 0);
 }
 
 /* An invalid history the classic search cannot decide: `concurrency` clients x 300
@@ -253,7 +244,6 @@ static void test_ten_values_indeterminate(void **state)
  * must name the second read. */
 static void check_planted(uint32_t concurrency)
 {
-	char err[512];
 	const uint64_t ops = 300;
 	char *buf;
 	size_t len;
@@ -270,10 +260,8 @@ static void check_planted(uint32_t concurrency)
 	assert_non_null(buf);
 	memcpy(buf + len, tail, strlen(tail) + 1);
 	len += strlen(tail);
-	struct hval *ini = NULL;
-	assert_int_equal(chk_value_parse("0", &ini, err, sizeof err), 0);
 	unsigned long before = chk_jit_stats.window_refuted;
-	struct chk_result *res = check_register_mem(buf, len, ini);
+	struct chk_result *res = check_register_mem(buf, len);
 	print_message("%u clients: %s; %s\n", concurrency, chk_verdict_name(res->verdict),
 		      res->keys[0].why ? res->keys[0].why : "");
 	assert_int_equal(res->verdict, CHK_INVALID);
@@ -283,7 +271,6 @@ static void check_planted(uint32_t concurrency)
 	assert_non_null(strstr(res->keys[0].why, "returned 3"));
 	assert_non_null(strstr(res->keys[0].why, "whatever value the register held"));
 	chk_result_free(res);
-	chk_value_free(ini);
 	free(buf);
 }
 
