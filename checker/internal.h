@@ -143,11 +143,15 @@ int64_t chk_now_ns(void);
 struct chk_jit_stats {
 	atomic_ulong decided, proved_invalid, undecided, bad_witness;
 	atomic_ulong window_refuted; /* keys shown invalid by a window (refute_windows()) */
+	atomic_ulong dominated; /* configurations cut by jit_dominated() */
 };
 extern struct chk_jit_stats chk_jit_stats;
 /* Tests only: when set, a small-domain register key first tries a window ending at each of
  * its operations, so that every window path is taken on small histories. */
 extern int chk_window_every;
+/* Tests and benchmarks only: when set, the just-in-time search does not cut configurations
+ * dominated through indeterminate ops (jit_dominated()), to show what that cut changes. */
+extern int chk_jit_nodom;
 
 /* Whether a search must stop now: 1 when the check's deadline has passed or another worker
  * saw it pass (b->stop is then set for all), 2 when only this key's deadline (monotonic ns,
