@@ -72,6 +72,22 @@ struct mslot {
 	uint32_t used;
 };
 
+/* The just-in-time search's failed configurations, for jit_dominated(): a key (completion,
+ * acknowledged set, state) leads to its newest record, a record to its chain counts. */
+struct jdom {
+	int32_t next; /* the previous record under the same key, or -1 */
+	uint32_t off, len;
+};
+
+struct jdom_table {
+	struct hmap keys;
+	struct jdom *dr;
+	size_t ndr, capdr;
+	int32_t *dpool; /* the counts: (chain, ccur) pairs */
+	size_t ndpool, capdpool;
+	size_t bytes;   /* charged for it */
+};
+
 struct kctx {
 	const struct chk_history *h;
 	const struct ckey *k;
@@ -122,6 +138,8 @@ struct kctx {
 	size_t win_nops;
 	uint64_t win_line1, win_line2;
 	int in_window; /* this is a window's context: run_jit() leaves chk_jit_stats alone */
+	/* kept from one just-in-time round to the next (a window's search keeps none) */
+	struct jdom_table jd;
 };
 
 /* Whether a time limit has passed (remembered in c->expired); for the long steps outside
@@ -1437,16 +1455,7 @@ struct jit {
 	uint64_t hi;
 	int32_t *act;
 	size_t nact;
-	struct hmap dom;      /* (completion, acknowledged set, state) -> its newest record */
-	struct jdom *dr;      /* records: one visited configuration's chain counts each */
-	size_t ndr, capdr;
-	int32_t *dpool;       /* the counts: (chain, ccur) pairs */
-	size_t ndpool, capdpool;
-};
-
-struct jdom {
-	int32_t next; /* the previous record under the same key, or -1 */
-	uint32_t off, len;
+	struct jdom_table *t; /* c->jd */
 };
 
 static int jit_push(struct jit *j, int32_t kind, int32_t op, int32_t from, int64_t t)
@@ -1719,7 +1728,10 @@ static uint64_t jit_seg_hash(const struct jit *j)
  * chain (the ops of a chain are linearized in order): the first's set is a subset of the
  * second's when no chain count of the first is larger. One with a segment open is not kept
  * (it is more restricted than the same configuration without, see run_jit()). Easy
- * histories, where few choices fail, keep little and pay almost nothing. */
+ * histories, where few choices fail, keep little and pay almost nothing.
+ * What a configuration can still do depends only on itself, not on the way the search came
+ * to it, so the table outlives a round: the next round, with a larger budget, does not
+ * search again what an earlier one showed to fail, and starts about where it stopped. */
 
 /* The key of the current configuration at event i, without its indeterminate ops. */
 static uint64_t jit_dom_key(const struct jit *j, size_t i)
@@ -1731,12 +1743,13 @@ static uint64_t jit_dom_key(const struct jit *j, size_t i)
 /* Whether a kept (failed) configuration under key dominates the current one. */
 static int jit_dominated(const struct jit *j, uint64_t key)
 {
-	for (int32_t r = hmap_get(&j->dom, key); r >= 0; r = j->dr[r].next) {
-		const int32_t *p = j->dpool + 2 * (size_t)j->dr[r].off;
+	const struct jdom_table *t = j->t;
+	for (int32_t r = hmap_get(&t->keys, key); r >= 0; r = t->dr[r].next) {
+		const int32_t *p = t->dpool + 2 * (size_t)t->dr[r].off;
 		uint32_t k = 0;
-		while (k < j->dr[r].len && j->ccur[p[2 * k]] >= p[2 * k + 1])
+		while (k < t->dr[r].len && j->ccur[p[2 * k]] >= p[2 * k + 1])
 			k++;
-		if (k == j->dr[r].len)
+		if (k == t->dr[r].len)
 			return 1;
 	}
 	return 0;
@@ -1747,40 +1760,56 @@ static int jit_dominated(const struct jit *j, uint64_t key)
 static int jit_dom_keep(struct jit *j, uint64_t key)
 {
 	struct kctx *c = j->c;
-	if (j->ndr == j->capdr) {
-		size_t cap = j->capdr ? j->capdr * 2 : 1024;
-		if (charge(c, (cap - j->capdr) * sizeof *j->dr))
+	struct jdom_table *t = j->t;
+	if (t->ndr == t->capdr) {
+		size_t cap = t->capdr ? t->capdr * 2 : 1024;
+		if (charge(c, (cap - t->capdr) * sizeof *t->dr))
 			return -1;
-		struct jdom *p = realloc(j->dr, cap * sizeof *p);
+		t->bytes += (cap - t->capdr) * sizeof *t->dr;
+		struct jdom *p = realloc(t->dr, cap * sizeof *p);
 		if (!p)
 			return -1;
-		j->dr = p;
-		j->capdr = cap;
+		t->dr = p;
+		t->capdr = cap;
 	}
-	if (j->ndpool + 2 * j->nact > j->capdpool) {
-		size_t cap = j->capdpool ? j->capdpool : 4096;
-		while (cap < j->ndpool + 2 * j->nact)
+	if (t->ndpool + 2 * j->nact > t->capdpool) {
+		size_t cap = t->capdpool ? t->capdpool : 4096;
+		while (cap < t->ndpool + 2 * j->nact)
 			cap *= 2;
-		if (charge(c, (cap - j->capdpool) * sizeof *j->dpool))
+		if (charge(c, (cap - t->capdpool) * sizeof *t->dpool))
 			return -1;
-		int32_t *p = realloc(j->dpool, cap * sizeof *p);
+		t->bytes += (cap - t->capdpool) * sizeof *t->dpool;
+		int32_t *p = realloc(t->dpool, cap * sizeof *p);
 		if (!p)
 			return -1;
-		j->dpool = p;
-		j->capdpool = cap;
+		t->dpool = p;
+		t->capdpool = cap;
 	}
-	int32_t prev = hmap_get(&j->dom, key);
-	if (prev < 0 && charge(c, 48)) /* the map's share per key, at its worst load */
+	int32_t prev = hmap_get(&t->keys, key);
+	if (prev < 0) { /* the map's share per key, at its worst load */
+		if (charge(c, 48))
+			return -1;
+		t->bytes += 48;
+	}
+	t->keys.over = kctx_over;
+	t->keys.over_arg = c;
+	if (t->ndr >= INT32_MAX || t->ndpool / 2 + j->nact > UINT32_MAX ||
+	    hmap_put(&t->keys, key, (int32_t)t->ndr))
 		return -1;
-	if (j->ndr >= INT32_MAX || j->ndpool / 2 + j->nact > UINT32_MAX ||
-	    hmap_put(&j->dom, key, (int32_t)j->ndr))
-		return -1;
-	j->dr[j->ndr++] = (struct jdom){prev, (uint32_t)(j->ndpool / 2), (uint32_t)j->nact};
+	t->dr[t->ndr++] = (struct jdom){prev, (uint32_t)(t->ndpool / 2), (uint32_t)j->nact};
 	for (size_t k = 0; k < j->nact; k++) {
-		j->dpool[j->ndpool++] = j->act[k];
-		j->dpool[j->ndpool++] = j->ccur[j->act[k]];
+		t->dpool[t->ndpool++] = j->act[k];
+		t->dpool[t->ndpool++] = j->ccur[j->act[k]];
 	}
 	return 0;
+}
+
+static void jit_dom_free(struct jdom_table *t)
+{
+	hmap_free(&t->keys);
+	free(t->dr);
+	free(t->dpool);
+	*t = (struct jdom_table){0};
 }
 
 /* The next candidate of frame f (after f->cur in its stage), applied. Returns 1 when one
@@ -1907,8 +1936,8 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 	j->clen = calloc(n + 1, sizeof *j->clen);
 	j->ccur = calloc(n + 1, sizeof *j->ccur);
 	j->act = malloc((n + 1) * sizeof *j->act);
-	j->dom.over = kctx_over;
-	j->dom.over_arg = c;
+	j->t = &c->jd;
+	size_t tb0 = c->jd.bytes;
 	int32_t *chain_of = malloc((n + 1) * sizeof *chain_of);
 	if (charge(c, n * 64 + nloc * 8))
 		goto out_undecided;
@@ -1934,8 +1963,10 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 	j->state = c->init;
 
 	uint64_t iter = 0;
-	proof->op = proof->ev = -1;
-	proof->nstates = 0;
+	if (c->in_window) { /* otherwise: the deepest failure of every round so far */
+		proof->op = proof->ev = -1;
+		proof->nstates = 0;
+	}
 	size_t i = 0;
 	for (;;) {
 		/* Forward: invocations join the pending lists, completions of linearized ops
@@ -1989,7 +2020,7 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 				goto out_undecided;
 			if (!fresh)
 				goto backtrack;
-			if (j->dom.n && jit_dominated(j, jit_dom_key(j, i))) {
+			if (j->t->keys.n && jit_dominated(j, jit_dom_key(j, i))) {
 				if (!c->in_window)
 					atomic_fetch_add(&chk_jit_stats.dominated, 1);
 				goto backtrack;
@@ -2059,6 +2090,15 @@ out:
 		jit_undo(j, 0);
 	c->oom = 0;
 	uncharge_to(c, acc0);
+	if (c->in_window) {
+		jit_dom_free(&c->jd);
+	} else if (c->jd.bytes > tb0 && charge(c, c->jd.bytes - tb0)) {
+		/* the failed configurations stay charged for the next round; over the cap, the
+		 * next round goes without them */
+		uncharge_to(c, acc0 - tb0);
+		jit_dom_free(&c->jd);
+		c->oom = 0;
+	}
 	free(c->memo);
 	c->memo = NULL;
 	c->mcap = c->mn = 0;
@@ -2082,9 +2122,6 @@ out:
 	free(j->trail);
 	free(j->fr);
 	free(j->act);
-	free(j->dr);
-	free(j->dpool);
-	hmap_free(&j->dom);
 	return rc;
 }
 
@@ -2172,6 +2209,7 @@ static int win_refute(struct kctx *c, struct lop *sub, const int32_t *pidx, size
 	w.npath = w.path_low = 0;
 	w.iter_limit = 0;
 	w.in_window = 1;
+	w.jd = (struct jdom_table){0}; /* its own, for one run_jit() at a time */
 	w.nwriters = malloc(nloc * sizeof *w.nwriters);
 	w.need = calloc(nloc, sizeof *w.need);
 	w.pending_mm = calloc(nloc, sizeof *w.pending_mm);
@@ -2492,6 +2530,7 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	rc = 0;
 out:
 	uncharge_all(&c);
+	jit_dom_free(&c.jd);
 	free(c.ops);
 	free(c.l2g);
 	free(c.elems);

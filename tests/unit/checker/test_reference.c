@@ -240,13 +240,16 @@ static void test_ten_values_indeterminate(void **state)
 
 /* Fifty clients, ten values, 5% of writes and cas indeterminate. The search met the same
  * acknowledged choices with many subsets of the indeterminate ops linearized, and said
- * unknown after 20 s on both (so does the reference); with dominated configurations cut it
- * decides them in its fifth and sixth rounds (the rounds' budgets are counted in steps, so
- * the test does not depend on the machine's speed). */
+ * unknown after 20 s on these (so does the reference). With dominated configurations cut
+ * it decides seeds 11 and 14 in its fifth and sixth rounds (it gave up 6 and more before),
+ * and with the failed configurations kept from round to round, seed 7 in its sixth (the
+ * seventh without). The rounds' budgets are counted in steps, so the test does not depend
+ * on the machine's speed. */
 static void test_fifty_clients_ten_values(void **state)
 {
 	assert_true(check_generated(11, 50, 2000, 10, 0.05) <= 4);
 	assert_true(check_generated(14, 50, 2000, 10, 0.05) <= 5);
+	assert_true(check_generated(7, 50, 2000, 10, 0.05) <= 5);
 }
 
 /* Changes the value of the k-th acknowledged read in buf (one digit) to another of 0..values-1.
