@@ -45,9 +45,10 @@
  * the classic algorithm (tests/support/wglref.c) on larger generated histories. List keys
  * whose appended elements are unique are decided without a search (listinfer.c). Register
  * keys with few values are searched by run() and by a just-in-time search (run_jit(),
- * below) in turns, with growing budgets (search_rounds()); when the first round gives up,
- * windows around the operation it could not get past may show the key invalid on their own
- * (refute_windows()).
+ * below) in turns, with growing budgets (search_rounds()); the configurations the latter
+ * has shown to fail are kept from one round to the next (jit_dominated()), and when its
+ * first round gives up, windows around the operation it could not get past may show the
+ * key invalid on their own (refute_windows()).
  */
 #include <stdlib.h>
 #include <string.h>
