@@ -76,7 +76,8 @@ struct mslot {
 /* The just-in-time search's failed configurations, for jit_dominated(): a key (completion,
  * acknowledged set, state) leads to its newest record, a record to its chain counts. */
 struct jdom {
-	int32_t next; /* the previous record under the same key, or -1 */
+	uint64_t key2; /* the key's second 64 bits (a 128-bit key, as in the memo) */
+	int32_t next;  /* the previous record under the same first 64 bits, or -1 */
 	uint32_t off, len;
 };
 
@@ -1451,9 +1452,10 @@ struct jit {
 	size_t nfr, capfr;
 	int32_t state;
 	uint64_t h1, h2;
-	/* The indeterminate ops linearized, for jit_dominated(): their zkey1s XORed, and the
-	 * chains with ops linearized (ccur > 0), in the order they got their first. */
-	uint64_t hi;
+	/* The indeterminate ops linearized, for jit_dominated(): their zkey1s and zkey2s
+	 * XORed, and the chains with ops linearized (ccur > 0), in the order they got their
+	 * first. */
+	uint64_t hi, hi2;
 	int32_t *act;
 	size_t nact;
 	struct jdom_table *t; /* c->jd */
@@ -1526,6 +1528,7 @@ static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t
 		o = j->cops[j->cstart[o] + j->ccur[o] - 1];
 		j->trail[j->ntrail - 1].from = o; /* the op, for the witness and the undo */
 		j->hi ^= zkey1(o);
+		j->hi2 ^= zkey2(o);
 	} else {
 		if (jit_push(j, JT_LIN, o, from, t))
 			return -1;
@@ -1582,6 +1585,7 @@ static void jit_undo(struct jit *j, size_t h)
 			if (--j->ccur[t->op] == 0)
 				j->nact--; /* the last chain to get its first op: undone in order */
 			j->hi ^= zkey1(o);
+			j->hi2 ^= zkey2(o);
 			/* fall through */
 		case JT_LIN:
 			on_linearize(c, &c->ops[o], -1);
@@ -1734,18 +1738,25 @@ static uint64_t jit_seg_hash(const struct jit *j)
  * to it, so the table outlives a round: the next round, with a larger budget, does not
  * search again what an earlier one showed to fail, and starts about where it stopped. */
 
-/* The key of the current configuration at event i, without its indeterminate ops. */
-static uint64_t jit_dom_key(const struct jit *j, size_t i)
+/* The 128-bit key of the current configuration at event i, without its indeterminate ops. */
+struct jdom_key {
+	uint64_t k1, k2;
+};
+
+static struct jdom_key jit_dom_key(const struct jit *j, size_t i)
 {
-	return j->h1 ^ j->hi ^ mix64((uint64_t)i + 0x3c6ef372fe94f82bULL) ^
-	       mix64((uint64_t)(uint32_t)j->state * 2 + 0xbb67ae8584caa73bULL);
+	uint64_t e = mix64((uint64_t)i + 0x3c6ef372fe94f82bULL) ^
+		     mix64((uint64_t)(uint32_t)j->state * 2 + 0xbb67ae8584caa73bULL);
+	return (struct jdom_key){j->h1 ^ j->hi ^ e, j->h2 ^ j->hi2 ^ mix64(e)};
 }
 
 /* Whether a kept (failed) configuration under key dominates the current one. */
-static int jit_dominated(const struct jit *j, uint64_t key)
+static int jit_dominated(const struct jit *j, struct jdom_key key)
 {
 	const struct jdom_table *t = j->t;
-	for (int32_t r = hmap_get(&t->keys, key); r >= 0; r = t->dr[r].next) {
+	for (int32_t r = hmap_get(&t->keys, key.k1); r >= 0; r = t->dr[r].next) {
+		if (t->dr[r].key2 != key.k2)
+			continue;
 		const int32_t *p = t->dpool + 2 * (size_t)t->dr[r].off;
 		uint32_t k = 0;
 		while (k < t->dr[r].len && j->ccur[p[2 * k]] >= p[2 * k + 1])
@@ -1758,7 +1769,7 @@ static int jit_dominated(const struct jit *j, uint64_t key)
 
 /* Keeps the current configuration (failed, no segment open) under key. Returns 0, or -1
  * out of memory or over a limit. */
-static int jit_dom_keep(struct jit *j, uint64_t key)
+static int jit_dom_keep(struct jit *j, struct jdom_key key)
 {
 	struct kctx *c = j->c;
 	struct jdom_table *t = j->t;
@@ -1786,7 +1797,7 @@ static int jit_dom_keep(struct jit *j, uint64_t key)
 		t->dpool = p;
 		t->capdpool = cap;
 	}
-	int32_t prev = hmap_get(&t->keys, key);
+	int32_t prev = hmap_get(&t->keys, key.k1);
 	if (prev < 0) { /* the map's share per key, at its worst load */
 		if (charge(c, 48))
 			return -1;
@@ -1795,9 +1806,10 @@ static int jit_dom_keep(struct jit *j, uint64_t key)
 	t->keys.over = kctx_over;
 	t->keys.over_arg = c;
 	if (t->ndr >= INT32_MAX || t->ndpool / 2 + j->nact > UINT32_MAX ||
-	    hmap_put(&t->keys, key, (int32_t)t->ndr))
+	    hmap_put(&t->keys, key.k1, (int32_t)t->ndr))
 		return -1;
-	t->dr[t->ndr++] = (struct jdom){prev, (uint32_t)(t->ndpool / 2), (uint32_t)j->nact};
+	t->dr[t->ndr++] = (struct jdom){key.k2, prev, (uint32_t)(t->ndpool / 2),
+					(uint32_t)j->nact};
 	for (size_t k = 0; k < j->nact; k++) {
 		t->dpool[t->ndpool++] = j->act[k];
 		t->dpool[t->ndpool++] = j->ccur[j->act[k]];
@@ -2345,7 +2357,7 @@ static int win_try(struct kctx *c, int32_t anchor)
 static int search_rounds(struct kctx *c, struct chk_key_result *out)
 {
 	uint64_t jb = JIT_FIRST(c->n), rb = RUN_FIRST(c->n);
-	struct jit_proof proof = {.op = -1};
+	struct jit_proof proof = {.op = -1, .ev = -1}; /* run_jit() keeps the deepest */
 	int proven = 0, v;
 	int32_t tried = -1;
 	for (size_t i = 0; chk_window_every && i < c->n; i++) {
