@@ -41,6 +41,35 @@ static const char *key_label(const struct chk_key_result *k)
 	return k->key ? k->key : "(single key)";
 }
 
+/* Where the searches of undecided keys stopped (the first PRINT_MAX_KEYS of them). */
+static void print_stalled(FILE *f, const struct chk_result *r)
+{
+	size_t shown = 0, n = 0;
+	for (size_t i = 0; i < r->nkeys; i++) {
+		const struct chk_key_result *k = &r->keys[i];
+		if (k->verdict != CHK_UNKNOWN || !k->stalled)
+			continue;
+		if (shown == PRINT_MAX_KEYS) {
+			n++;
+			continue;
+		}
+		shown++;
+		if (r->nkeys > 1)
+			fprintf(f, "    key %s:\n  ", key_label(k));
+		fprintf(f, "    no order the search tried got past: ");
+		print_op(f, k->stalled);
+		if (k->nstates) {
+			fprintf(f, "%s    states the search reached before it:", r->nkeys > 1 ? "  " : "");
+			for (size_t s = 0; s < k->nstates; s++)
+				fprintf(f, " %s", k->states[s]);
+			fputc('\n', f);
+		}
+	}
+	if (n)
+		fprintf(f, "    ... and %zu more undecided keys with a point the search stopped at "
+			   "(see --json)\n", n);
+}
+
 void chk_result_print(const struct chk_result *r, FILE *f)
 {
 	fprintf(f, "%s: %s (%s; %zu op%s, %zu key%s", r->name, chk_verdict_name(r->verdict),
@@ -103,6 +132,7 @@ void chk_result_print(const struct chk_result *r, FILE *f)
 		if (n > 50)
 			fprintf(f, " ... (%zu in all)", n);
 		fprintf(f, "\n    %s\n", why ? why : "not decided");
+		print_stalled(f, r);
 	}
 	if (r->model == CHK_MODEL_SET) {
 		size_t tot[CHK_SET_NANOMALY] = {0}, acked = 0;
@@ -190,6 +220,14 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 				sbuf_addf(&b, ",\"linearized_skipped\":%zu", k->linearized_skipped);
 			sbuf_addc(&b, '}');
 		}
+		if (k->stalled) {
+			sbuf_addf(&b, ",\"stalled\":{\"op\":");
+			json_op(&b, k->stalled);
+			sbuf_addf(&b, ",\"states\":[");
+			for (size_t s = 0; s < k->nstates; s++)
+				sbuf_addf(&b, "%s%s", s ? "," : "", k->states[s]);
+			sbuf_add(&b, "]}", 2);
+		}
 		if (r->model == CHK_MODEL_SET) {
 			sbuf_addf(&b, ",\"set\":{\"acknowledged\":%zu", k->set_acked);
 			for (int c = 0; c < CHK_SET_NANOMALY; c++)
@@ -230,6 +268,9 @@ void chk_result_free_keys(struct chk_result *r)
 		if (k->bad)
 			op_info_free(k->bad);
 		free(k->bad);
+		if (k->stalled)
+			op_info_free(k->stalled);
+		free(k->stalled);
 		for (size_t c = 0; c < k->nconcurrent; c++)
 			op_info_free(&k->concurrent[c]);
 		free(k->concurrent);

@@ -900,6 +900,27 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	return 0;
 }
 
+/* An undecided key: the operation whose completion no order tried got past, and the states
+ * reached there. The search stopped at a limit, so this proves nothing; it is where a person
+ * looks first (a violation, if there is one, is usually near it), and how far the search got
+ * says how much a larger limit might need. */
+static int report_stalled(struct kctx *c, int32_t op, const int32_t *states, size_t nst,
+			  struct chk_key_result *out)
+{
+	out->stalled = calloc(1, sizeof *out->stalled);
+	out->states = calloc(MAX_STATES, sizeof *out->states);
+	if (!out->stalled || !out->states)
+		return SB_ENOMEM;
+	chk_op_describe(c->h, key_op(c->h, c->k, c->ops[op].src), out->stalled);
+	for (size_t i = 0; i < nst && i < MAX_STATES; i++) {
+		struct sbuf st = {0};
+		format_state(c, states[i], &st);
+		if (!(out->states[out->nstates++] = sbuf_take(&st)))
+			return SB_ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- the search ----------------------------------------------------------------------------- */
 
 struct frame {
@@ -2396,6 +2417,13 @@ static int search_rounds(struct kctx *c, struct chk_key_result *out)
 		uncharge_to(c, acc);
 		rb = rb > UINT64_MAX / 4 ? UINT64_MAX : rb * 4;
 	}
+	if (v == CHK_UNKNOWN && !proven && proof.op >= 0 &&
+	    (c->best_op < 0 || c->ops[proof.op].ret >= c->ops[c->best_op].ret)) {
+		/* undecided: the just-in-time search got further than the classic one */
+		c->best_op = proof.op;
+		c->nbest = proof.nstates;
+		memcpy(c->best_states, proof.states, proof.nstates * sizeof *proof.states);
+	}
 	if (v == CHK_UNKNOWN && proven && proof.op >= 0) {
 		free(out->why);
 		out->why = NULL;
@@ -2427,7 +2455,8 @@ static int win_note(struct kctx *c, struct chk_key_result *out)
 int chk_search_key(const struct chk_history *h, const struct ckey *k, struct budget *b,
 		   struct chk_key_result *out)
 {
-	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model, .greedy_reads = 1};
+	struct kctx c = {.h = h, .k = k, .b = b, .model = h->opt.model, .greedy_reads = 1,
+			 .best_op = -1};
 	if (h->opt.key_timeout_s > 0)
 		c.key_deadline = chk_now_ns() + (int64_t)(h->opt.key_timeout_s * 1e9);
 	c.trie.over = c.elem_ids.over = c.sidx.over = kctx_over;
@@ -2538,6 +2567,9 @@ int chk_search_key(const struct chk_history *h, const struct ckey *k, struct bud
 	    report_invalid(&c, c.best_op, c.best_states, c.nbest, VREF_UNKNOWN, out))
 		goto out;
 	if (v == CHK_INVALID && c.win_nops && win_note(&c, out))
+		goto out;
+	if (v == CHK_UNKNOWN && c.best_op >= 0 &&
+	    report_stalled(&c, c.best_op, c.best_states, c.nbest, out))
 		goto out;
 	out->verdict = (enum chk_verdict)v;
 	rc = 0;

@@ -10,6 +10,7 @@
 # alike operations in one order only): every written value is also read, and the mutex's
 # operations complete in the reverse of their invocation order. If a smarter checker ever decides one quickly the test says so (the
 # verdict is no longer `unknown`) instead of passing: replace that history with a harder one.
+# An undecided search names the operation it could not get past, in text and in --json.
 # The set model is a direct analysis, not a search: its history is an endless stream, which
 # only the look at the clock while reading can end. A stalled writer is ended by the same
 # limit: the reader waits for input only until then.
@@ -98,10 +99,45 @@ run() {
 	fi
 }
 
+# stalled MODEL WHAT: an undecided search says where it stopped, as a person reads it: the
+# operation no order it tried got past (WHAT: its process and function), and the states it
+# reached there.
+stalled() {
+	if ! grep -q "^    no order the search tried got past: process $2 " "$tmp/out" ||
+	   ! grep -q "^    states the search reached before it: ." "$tmp/out"; then
+		echo "FAIL $1: the output does not say where the search stopped (want process $2)"
+		sed 's/^/  | /' "$tmp/out" | head -8
+		fail=1
+	else
+		echo "ok   $1: $(grep 'no order the search tried' "$tmp/out" | sed 's/^ *//')"
+	fi
+}
 for m in register cas-register kv list mutex multi-register; do
-	run "$m" --timeout
-	run "$m" --key-timeout
+	for opt in --timeout --key-timeout; do
+		run "$m" "$opt"
+		# The registers: the written values are unique, and the last reads need 1 and
+		# then 2, so leaving 1 is refused and no order passes the completion of the write
+		# of 2. The list: no order passes the two last reads, which disagree. The mutex
+		# and multi-register: only the last operation cannot be linearized.
+		case $m in
+		list) stalled "$m $opt" "1000 read" ;;
+		mutex) stalled "$m $opt" "1000 acquire" ;;
+		multi-register) stalled "$m $opt" "1000 txn" ;;
+		*) stalled "$m $opt" "1 write 2" ;;
+		esac
+	done
 done
+# The same in --json, for programs: the key's "stalled" object names the operation by its
+# lines.
+timeout 60 "$SB" check --model register --timeout 1 --json "$tmp/out.json" \
+	"$tmp/register.jsonl" >/dev/null 2>&1
+if grep -q '"verdict":"unknown".*"stalled":{"op":{"line":3,"process":1,"type":"ok","f":"write","value":2,"completed_line":59},"states":\[1\]}' "$tmp/out.json"; then
+	echo "ok   register --json: the key's \"stalled\" names lines 3-59"
+else
+	echo "FAIL register --json: no \"stalled\" object naming lines 3-59"
+	head -c 600 "$tmp/out.json" | sed 's/^/  | /'
+	fail=1
+fi
 # The set model: an endless history; only the clock while reading ends it.
 run set --timeout 'awk "BEGIN { for (i = 0; ; i++) printf \"{\\\"process\\\":0,\\\"type\\\":\\\"invoke\\\",\\\"f\\\":\\\"add\\\",\\\"value\\\":%d}\\n{\\\"process\\\":0,\\\"type\\\":\\\"ok\\\",\\\"f\\\":\\\"add\\\",\\\"value\\\":%d}\\n\", i, i }"'
 # The same endless stream for a search model: reading is what takes the time.
@@ -136,6 +172,10 @@ if [ -x "$HG" ]; then
 	{ "$HG" -q --workload list --ops 400 --concurrency 50 --crash 0.1 --fail 0
 	  echo '{"process":99999,"type":"invoke","f":"append","value":0}'; } >"$tmp/list.jsonl"
 	LIMIT=3 run list --timeout
+	if ! grep -q "^    no order the search tried got past: process" "$tmp/out"; then
+		echo "FAIL generated list: the output does not say where the search stopped"
+		fail=1
+	fi
 else
 	echo "skip the generated list history: $HG is not built"
 fi
