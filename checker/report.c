@@ -58,6 +58,9 @@ static void print_stalled(FILE *f, const struct chk_result *r)
 			fprintf(f, "    key %s:\n  ", key_label(k));
 		fprintf(f, "    no order the search tried got past: ");
 		print_op(f, k->stalled);
+		size_t total = concurrent_total(k);
+		fprintf(f, "%s    concurrent with it: %zu operation%s\n", r->nkeys > 1 ? "  " : "",
+			total, total == 1 ? "" : "s");
 		if (k->nstates) {
 			fprintf(f, "%s    states the search reached before it:", r->nkeys > 1 ? "  " : "");
 			for (size_t s = 0; s < k->nstates; s++)
@@ -173,6 +176,22 @@ static void json_op(struct sbuf *b, const struct chk_op_info *o)
 	sbuf_addc(b, '}');
 }
 
+/* ,"concurrent_total":N,"concurrent":[...],"states":[...] of a counterexample or of the
+ * point where an undecided search stopped. */
+static void json_concurrent(struct sbuf *b, const struct chk_key_result *k)
+{
+	sbuf_addf(b, ",\"concurrent_total\":%zu,\"concurrent\":[", concurrent_total(k));
+	for (size_t c = 0; c < k->nconcurrent; c++) {
+		if (c)
+			sbuf_addc(b, ',');
+		json_op(b, &k->concurrent[c]);
+	}
+	sbuf_add(b, "],\"states\":[", 12);
+	for (size_t s = 0; s < k->nstates; s++)
+		sbuf_addf(b, "%s%s", s ? "," : "", k->states[s]);
+	sbuf_addc(b, ']');
+}
+
 int chk_result_write_json(const struct chk_result *r, FILE *f)
 {
 	struct sbuf b = {0};
@@ -201,17 +220,8 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 		if (k->bad) {
 			sbuf_add(&b, ",\"counterexample\":{\"op\":", 24);
 			json_op(&b, k->bad);
-			sbuf_addf(&b, ",\"concurrent_total\":%zu,\"concurrent\":[",
-				  concurrent_total(k));
-			for (size_t c = 0; c < k->nconcurrent; c++) {
-				if (c)
-					sbuf_addc(&b, ',');
-				json_op(&b, &k->concurrent[c]);
-			}
-			sbuf_add(&b, "],\"states\":[", 12);
-			for (size_t s = 0; s < k->nstates; s++)
-				sbuf_addf(&b, "%s%s", s ? "," : "", k->states[s]);
-			sbuf_add(&b, "],\"linearized\":[", 16);
+			json_concurrent(&b, k);
+			sbuf_add(&b, ",\"linearized\":[", 16);
 			for (size_t l = 0; l < k->nlinearized; l++)
 				sbuf_addf(&b, "%s%llu", l ? "," : "",
 					  (unsigned long long)k->linearized[l]);
@@ -223,10 +233,8 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 		if (k->stalled) {
 			sbuf_addf(&b, ",\"stalled\":{\"op\":");
 			json_op(&b, k->stalled);
-			sbuf_addf(&b, ",\"states\":[");
-			for (size_t s = 0; s < k->nstates; s++)
-				sbuf_addf(&b, "%s%s", s ? "," : "", k->states[s]);
-			sbuf_add(&b, "]}", 2);
+			json_concurrent(&b, k);
+			sbuf_addc(&b, '}');
 		}
 		if (r->model == CHK_MODEL_SET) {
 			sbuf_addf(&b, ",\"set\":{\"acknowledged\":%zu", k->set_acked);

@@ -854,6 +854,23 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 #define MAX_STATES 8
 #define MAX_CONCURRENT 32
 
+/* Describes the first MAX_CONCURRENT ops concurrent with op in out->concurrent (allocated
+ * by the caller) and counts them all. Returns the count. */
+static size_t describe_concurrent(struct kctx *c, const struct cop *op, struct chk_key_result *out)
+{
+	size_t nconc = 0;
+	for (size_t i = 0; i < c->k->n; i++) {
+		const struct cop *o = key_op(c->h, c->k, i);
+		if (o == op || o->kind == K_DEAD || !overlaps(o, op))
+			continue;
+		if (out->nconcurrent < MAX_CONCURRENT)
+			chk_op_describe(c->h, o, &out->concurrent[out->nconcurrent++]);
+		nconc++;
+	}
+	out->nconcurrent_total = nconc;
+	return nconc;
+}
+
 /* states: local states reached; or, when global_state >= 0, that value id alone. */
 static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *states, size_t nst,
 			  vref global_state, struct chk_key_result *out)
@@ -867,16 +884,7 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	if (!out->bad || !out->states || !out->concurrent)
 		return SB_ENOMEM;
 	chk_op_describe(c->h, bad, out->bad);
-	size_t nconc = 0;
-	for (size_t i = 0; i < k->n; i++) {
-		const struct cop *o = key_op(c->h, k, i);
-		if (o == bad || o->kind == K_DEAD || !overlaps(o, bad))
-			continue;
-		if (out->nconcurrent < MAX_CONCURRENT)
-			chk_op_describe(c->h, o, &out->concurrent[out->nconcurrent++]);
-		nconc++;
-	}
-	out->nconcurrent_total = nconc;
+	size_t nconc = describe_concurrent(c, bad, out);
 	for (size_t i = 0; i < nst; i++) {
 		struct sbuf s = {0};
 		if (global_state != VREF_UNKNOWN)
@@ -900,18 +908,21 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	return 0;
 }
 
-/* An undecided key: the operation whose completion no order tried got past, and the states
- * reached there. The search stopped at a limit, so this proves nothing; it is where a person
+/* An undecided key: the operation whose completion no order tried got past, the operations
+ * concurrent with it, and the states reached there. The search stopped at a limit, so this proves nothing; it is where a person
  * looks first (a violation, if there is one, is usually near it), and how far the search got
  * says how much a larger limit might need. */
 static int report_stalled(struct kctx *c, int32_t op, const int32_t *states, size_t nst,
 			  struct chk_key_result *out)
 {
+	const struct cop *o = key_op(c->h, c->k, c->ops[op].src);
 	out->stalled = calloc(1, sizeof *out->stalled);
 	out->states = calloc(MAX_STATES, sizeof *out->states);
-	if (!out->stalled || !out->states)
+	out->concurrent = calloc(MAX_CONCURRENT, sizeof *out->concurrent);
+	if (!out->stalled || !out->states || !out->concurrent)
 		return SB_ENOMEM;
-	chk_op_describe(c->h, key_op(c->h, c->k, c->ops[op].src), out->stalled);
+	chk_op_describe(c->h, o, out->stalled);
+	describe_concurrent(c, o, out);
 	for (size_t i = 0; i < nst && i < MAX_STATES; i++) {
 		struct sbuf st = {0};
 		format_state(c, states[i], &st);

@@ -128,11 +128,20 @@ for m in register cas-register kv list mutex multi-register; do
 	done
 done
 # The same in --json, for programs: the key's "stalled" object names the operation by its
-# lines.
+# lines, the operations concurrent with it (all 55 others) and the states.
 timeout 60 "$SB" check --model register --timeout 1 --json "$tmp/out.json" \
 	"$tmp/register.jsonl" >/dev/null 2>&1
-if grep -q '"verdict":"unknown".*"stalled":{"op":{"line":3,"process":1,"type":"ok","f":"write","value":2,"completed_line":59},"states":\[1\]}' "$tmp/out.json"; then
-	echo "ok   register --json: the key's \"stalled\" names lines 3-59"
+if python3 - "$tmp/out.json" <<'PY'
+import json, sys
+k = json.load(open(sys.argv[1]))["results"][0]["keys"][0]
+s = k["stalled"]
+assert k["verdict"] == "unknown", k
+assert (s["op"]["line"], s["op"]["completed_line"], s["op"]["f"], s["op"]["value"]) == (3, 59, "write", 2), s["op"]
+assert s["concurrent_total"] == 55 and len(s["concurrent"]) == 32, s["concurrent_total"]
+assert s["states"] == [1], s["states"]
+PY
+then
+	echo "ok   register --json: the key's \"stalled\" names lines 3-59, 55 concurrent, state 1"
 else
 	echo "FAIL register --json: no \"stalled\" object naming lines 3-59"
 	head -c 600 "$tmp/out.json" | sed 's/^/  | /'
