@@ -1,6 +1,7 @@
 /* results — results.json, junit.xml and the closing summary of a run. */
 #include "harness/report/results.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/err.h"
@@ -68,6 +69,26 @@ static void json_s(struct sbuf *b, const char *s)
 		sbuf_add_json_string(b, s, strlen(s));
 }
 
+/* The checker's sentence for a key that is not valid (NULL if it has none); for an undecided
+ * key, with the operation its search could not get past. Owned by the caller. */
+static char *key_text(const struct chk_key_result *k)
+{
+	if (!k->why)
+		return NULL;
+	struct sbuf t = {0};
+	sbuf_addf(&t, "%s", k->why);
+	const struct chk_op_info *o = k->stalled;
+	if (k->verdict == CHK_UNKNOWN && o) {
+		sbuf_addf(&t, "; no order the search tried got past the %s of process %lld (line %llu",
+			  o->f ? o->f : "operation", (long long)o->process,
+			  (unsigned long long)o->line);
+		if (o->ret_line)
+			sbuf_addf(&t, ", completed at line %llu", (unsigned long long)o->ret_line);
+		sbuf_addc(&t, ')');
+	}
+	return sbuf_take(&t);
+}
+
 /* One anomaly per finding of the checker, in the order of its keys (invalid first). */
 static void anomalies_json(struct sbuf *b, const struct chk_result *c)
 {
@@ -102,7 +123,9 @@ static void anomalies_json(struct sbuf *b, const struct chk_result *c)
 		sbuf_addf(b, "%s{\"kind\":\"%s\",\"key\":%s,\"text\":", first ? "" : ",",
 			  k->verdict == CHK_INVALID ? "nonlinearizable" : "unknown",
 			  k->key ? k->key : "null");
-		json_s(b, k->why);
+		char *text = key_text(k);
+		json_s(b, text);
+		free(text);
 		sbuf_addc(b, '}');
 		first = 0;
 	}
@@ -319,7 +342,9 @@ int report_junit(const struct report_run *r, FILE *f)
 				fprintf(f, "\" type=\"invalid\"/>\n");
 			} else {
 				fprintf(f, "    <skipped message=\"");
-				xml_text(f, k->why ? k->why : "unknown");
+				char *text = key_text(k);
+				xml_text(f, text ? text : "unknown");
+				free(text);
 				fprintf(f, "\"/>\n");
 			}
 			fprintf(f, "  </testcase>\n");

@@ -747,6 +747,49 @@ static void test_store_node_safety(void **state)
 	checks_free(&c);
 }
 
+/* An undecided key: results.json's anomaly and junit.xml's skipped case say which operation
+ * the search could not get past, besides the checker's sentence. */
+static void test_store_undecided_key(void **state)
+{
+	(void)state;
+	struct spec spec;
+	spec_defaults(&spec);
+	snprintf(spec.name, sizeof spec.name, "t");
+	struct checks c;
+	struct nemesis_act act;
+	char store[256];
+	run_checks("ok", &c, &spec, &act, store, sizeof store);
+	assert_int_equal(checks_anomalies(&c), 0);
+	struct chk_op_info op = {.line = 1526, .ret_line = 1590, .process = 69, .time = -1,
+				 .ret_time = -1, .type = "ok", .f = "read", .value = "4"};
+	struct chk_key_result key = {
+		.verdict = CHK_UNKNOWN, .stalled = &op,
+		.why = "the time limit was reached before this key was decided"};
+	struct chk_result res = {.verdict = CHK_UNKNOWN, .model = CHK_MODEL_CAS_REGISTER,
+				 .keys = &key, .nkeys = 1, .nunknown = 1};
+	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
+				.as_written = -1, .verdict = "", .model = "cas-register"};
+	report_verdict(&rr);
+	assert_string_equal(rr.verdict, "unknown");
+	assert_int_equal(rr.exit, 2);
+	const char *want = "the time limit was reached before this key was decided; no order the "
+			   "search tried got past the read of process 69 (line 1526, completed at "
+			   "line 1590)";
+	struct hval *v = results_of(&rr);
+	const struct hval *an = jget(v, "anomalies");
+	assert_int_equal(an->len, 1);
+	assert_string_equal(jget(&an->u.items[0], "kind")->u.s, "unknown");
+	assert_string_equal(jget(&an->u.items[0], "text")->u.s, want);
+	hval_free(v);
+	char *text = summary_and_junit(&rr);
+	char skipped[512];
+	snprintf(skipped, sizeof skipped, "<skipped message=\"%s\"/>", want);
+	if (!strstr(text, skipped))
+		fail_msg("junit.xml lacks %s:\n%s", skipped, text);
+	free(text);
+	checks_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_store_two_leaders),
 		cmocka_unit_test(test_store_ok_and_availability),
 		cmocka_unit_test(test_store_node_safety),
+		cmocka_unit_test(test_store_undecided_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
