@@ -221,7 +221,7 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 			sbuf_add(&b, ",\"counterexample\":{\"op\":", 24);
 			json_op(&b, k->bad);
 			json_concurrent(&b, k);
-			sbuf_add(&b, ",\"linearized\":[", 16);
+			sbuf_addf(&b, ",\"linearized\":[");
 			for (size_t l = 0; l < k->nlinearized; l++)
 				sbuf_addf(&b, "%s%llu", l ? "," : "",
 					  (unsigned long long)k->linearized[l]);
