@@ -213,12 +213,17 @@ static void anomalies(struct sbuf *b, const struct hval *list, const struct rep_
 		ADD(b, "</ul>");
 		return;
 	}
-	if (!h->nkv) {
+	size_t ninv = 0;
+	for (size_t i = 0; i < h->nkv; i++)
+		ninv += !h->kv[i].undecided;
+	if (!ninv) {
 		ADD(b, "<p>None found.</p>");
 		return;
 	}
 	ADD(b, "<ul class=\"anomalies\">");
 	for (size_t i = 0; i < h->nkv; i++) {
+		if (h->kv[i].undecided)
+			continue;
 		ADD(b, "<li class=\"anomaly\" data-kind=\"nonlinearizable\"><span class=\"kind\">"
 		       "nonlinearizable</span> ");
 		if (h->kv[i].key) {
@@ -315,42 +320,81 @@ static void files_section(struct sbuf *b, const char *dir)
 
 /* ---- the key views ---- */
 
+/* One key view: its heading, the checker's sentence, what the colours mean, the bars. */
+static void key_section(struct sbuf *b, const struct rep_hist *h, const struct rep_keyview *kv,
+			size_t id)
+{
+	sbuf_addf(b, "<section class=\"key%s\" id=\"key-%zu\"><h3>",
+		  kv->undecided ? " undecided" : "", id);
+	if (kv->key) {
+		ADD(b, "key ");
+		rep_esc(b, kv->key);
+	} else {
+		ADD(b, "the register");
+	}
+	ADD(b, "</h3><p class=\"why\">");
+	rep_esc(b, kv->why ? kv->why : kv->undecided ? "not decided" : "not linearizable");
+	ADD(b, "</p><p class=\"note\">Bars: each operation of this key from its invocation "
+	       "to its completion, one row per process. <b>Red</b>: ");
+	if (kv->undecided)
+		ADD(b, "the operation whose completion no order the checker's search tried got "
+		       "past before it stopped (line ");
+	else
+		ADD(b, "the operation that cannot be linearized (line ");
+	sbuf_addf(b, "%llu", (unsigned long long)kv->bad_line);
+	if (kv->nconc_total > kv->nconc)
+		sbuf_addf(b, "); <b>yellow</b>: the first %zu of the %zu operations concurrent with it",
+			  kv->nconc, kv->nconc_total);
+	else
+		sbuf_addf(b, "); <b>yellow</b>: the %zu operations concurrent with it",
+			  kv->nconc_total);
+	if (!kv->undecided)
+		ADD(b, "; numbered: the order of the deepest path the checker's search reached");
+	if (kv->states) {
+		if (kv->undecided)
+			ADD(b, "; the states the search reached there: ");
+		else
+			ADD(b, ", after which the state was ");
+		rep_esc(b, kv->states);
+	}
+	if (!kv->undecided && !kv->nlin)
+		ADD(b, " (none: this verdict needed no search)");
+	if (kv->undecided)
+		ADD(b, ". This proves nothing: it is where to look first");
+	ADD(b, ". Hover a bar for its lines in the history.</p>");
+	rep_svg_keyview(b, h, kv, id);
+	ADD(b, "<pre class=\"oplines\">(hover an operation)</pre></section>");
+}
+
+/* The invalid keys, then the undecided ones that have a point where their search stopped;
+ * views are numbered from first_id (ids stay unique on a page of several histories). */
 static void key_sections(struct sbuf *b, const struct rep_hist *h, size_t first_id)
 {
-	if (!h->ninvalid)
-		return;
-	sbuf_addf(b, "<h2>Invalid key%s (%zu)</h2>", h->ninvalid == 1 ? "" : "s", h->ninvalid);
+	size_t ninv = 0, nund = 0;
 	for (size_t i = 0; i < h->nkv; i++) {
-		const struct rep_keyview *kv = &h->kv[i];
-		sbuf_addf(b, "<section class=\"key\" id=\"key-%zu\"><h3>", first_id + i);
-		if (kv->key) {
-			ADD(b, "key ");
-			rep_esc(b, kv->key);
-		} else {
-			ADD(b, "the register");
-		}
-		ADD(b, "</h3><p class=\"why\">");
-		rep_esc(b, kv->why ? kv->why : "not linearizable");
-		ADD(b, "</p><p class=\"note\">Bars: each operation of this key from its invocation "
-		       "to its completion, one row per process. <b>Red</b>: the operation that cannot "
-		       "be linearized (line ");
-		sbuf_addf(b, "%llu", (unsigned long long)kv->bad_line);
-		sbuf_addf(b, "); <b>yellow</b>: the %zu operations concurrent with it; numbered: the "
-			     "order of the deepest path the checker's search reached",
-			  kv->nconc_total);
-		if (kv->states) {
-			ADD(b, ", after which the state was ");
-			rep_esc(b, kv->states);
-		}
-		if (!kv->nlin)
-			ADD(b, " (none: this verdict needed no search)");
-		ADD(b, ". Hover a bar for its lines in the history.</p>");
-		rep_svg_keyview(b, h, kv, first_id + i);
-		ADD(b, "<pre class=\"oplines\">(hover an operation)</pre></section>");
+		ninv += !h->kv[i].undecided;
+		nund += h->kv[i].undecided;
 	}
-	if (h->ninvalid > h->nkv)
-		sbuf_addf(b, "<p class=\"note\">%zu more invalid keys are not drawn; results.json "
-			     "lists them.</p>", h->ninvalid - h->nkv);
+	if (h->ninvalid) {
+		sbuf_addf(b, "<h2>Invalid key%s (%zu)</h2>", h->ninvalid == 1 ? "" : "s",
+			  h->ninvalid);
+		for (size_t i = 0; i < h->nkv; i++)
+			if (!h->kv[i].undecided)
+				key_section(b, h, &h->kv[i], first_id + i);
+		if (h->ninvalid > ninv)
+			sbuf_addf(b, "<p class=\"note\">%zu more invalid keys are not drawn; "
+				     "results.json lists them.</p>", h->ninvalid - ninv);
+	}
+	if (nund) {
+		sbuf_addf(b, "<h2>Undecided key%s (%zu)</h2>", h->nundecided == 1 ? "" : "s",
+			  h->nundecided);
+		for (size_t i = 0; i < h->nkv; i++)
+			if (h->kv[i].undecided)
+				key_section(b, h, &h->kv[i], first_id + i);
+		if (h->nundecided > nund)
+			sbuf_addf(b, "<p class=\"note\">%zu more undecided keys are not drawn; "
+				     "results.json lists them.</p>", h->nundecided - nund);
+	}
 }
 
 /* ---- the page ---- */

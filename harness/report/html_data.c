@@ -109,10 +109,11 @@ static int lines_of(const struct hval *arr, size_t max_from_end, uint64_t **out,
 	return 0;
 }
 
-static int keyview_init(struct rep_keyview *kv, const struct hval *k)
+/* ce: the key's "counterexample", or the "stalled" object of an undecided key (the same
+ * fields, without "linearized"). */
+static int keyview_init(struct rep_keyview *kv, const struct hval *k, const struct hval *ce)
 {
 	const struct hval *key = rep_jget(k, "key");
-	const struct hval *ce = rep_jget(k, "counterexample");
 	const struct hval *op = rep_jget(ce, "op");
 	struct sbuf b = {0};
 	if (key && key->kind != HVAL_NULL) {
@@ -137,7 +138,9 @@ static int keyview_init(struct rep_keyview *kv, const struct hval *k)
 	const struct hval *conc = rep_jget(ce, "concurrent");
 	if (lines_of(conc, 1000, &kv->conc, &kv->nconc))
 		return SB_ENOMEM;
-	kv->nconc_total = kv->nconc;
+	kv->nconc_total = kv->nconc; /* the checker lists the first 32; it counts them all */
+	if (!rep_jnum(rep_jget(ce, "concurrent_total"), &v) && v > (double)kv->nconc && v < 1e15)
+		kv->nconc_total = (size_t)v;
 	const struct hval *lin = rep_jget(ce, "linearized");
 	if (lines_of(lin, REP_LIN_TAIL, &kv->lin, &kv->nlin))
 		return SB_ENOMEM;
@@ -155,17 +158,26 @@ int rep_keys_from_checker(struct rep_hist *h, char *err, size_t errlen)
 	const struct hval *keys = rep_jget(h->chk, "keys");
 	if (!keys || keys->kind != HVAL_ARRAY)
 		return 0;
-	for (uint32_t i = 0; i < keys->len; i++) {
-		const struct hval *k = &keys->u.items[i];
-		if (!rep_jstr(rep_jget(k, "verdict")) || strcmp(rep_jstr(rep_jget(k, "verdict")), "invalid"))
-			continue;
-		h->ninvalid++;
-		if (!rep_jget(k, "counterexample") || h->nkv == REP_MAX_KEYVIEWS)
-			continue;
-		if (!h->kv && !(h->kv = calloc(REP_MAX_KEYVIEWS, sizeof *h->kv)))
-			return err_set(err, errlen, SB_ENOMEM, "out of memory");
-		if (keyview_init(&h->kv[h->nkv++], k))
-			return err_set(err, errlen, SB_ENOMEM, "out of memory");
+	/* invalid keys first, then undecided ones, each as the checker lists them */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < keys->len; i++) {
+			const struct hval *k = &keys->u.items[i];
+			const char *v = rep_jstr(rep_jget(k, "verdict"));
+			if (!v || strcmp(v, pass ? "unknown" : "invalid"))
+				continue;
+			if (pass)
+				h->nundecided++;
+			else
+				h->ninvalid++;
+			const struct hval *ce = rep_jget(k, pass ? "stalled" : "counterexample");
+			if (!ce || ce->kind != HVAL_MAP || h->nkv == REP_MAX_KEYVIEWS)
+				continue;
+			if (!h->kv && !(h->kv = calloc(REP_MAX_KEYVIEWS, sizeof *h->kv)))
+				return err_set(err, errlen, SB_ENOMEM, "out of memory");
+			h->kv[h->nkv].undecided = pass;
+			if (keyview_init(&h->kv[h->nkv++], k, ce))
+				return err_set(err, errlen, SB_ENOMEM, "out of memory");
+		}
 	}
 	return 0;
 }

@@ -48,6 +48,7 @@ struct rep_bar {
 struct rep_keyview {
 	char *key;     /* JSON text of the key; NULL: the history's single key */
 	char *why;     /* the checker's sentence */
+	int undecided; /* an unknown key: bad_line is the op its search could not get past */
 	char *states;  /* the states the search reached, as text */
 	uint64_t bad_line, bad_ret_line;
 	uint64_t *conc;  /* invocation lines of the concurrent ops (from the counterexample) */
@@ -92,6 +93,7 @@ struct rep_hist {
 	struct rep_keyview *kv;
 	size_t nkv;
 	size_t ninvalid;     /* invalid keys in the checker's result */
+	size_t nundecided;   /* unknown keys in the checker's result */
 	char *note;          /* why the history could not be read to its end, or NULL */
 };
 

@@ -554,7 +554,9 @@ void rep_svg_keyview(struct sbuf *b, const struct rep_hist *h, const struct rep_
 		rep_esc(b, r->text);
 		if (r->order)
 			sbuf_addf(b, "&#10;linearized #%ld on the deepest search path", r->order);
-		if (r->bad)
+		if (r->bad && kv->undecided)
+			ADD(b, "&#10;no order the search tried got past its completion");
+		else if (r->bad)
 			ADD(b, "&#10;cannot be linearized");
 		sbuf_addf(b, "\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"3\"/>",
 			  x0, y, x1 - x0, row - 6);

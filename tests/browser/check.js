@@ -3,6 +3,7 @@
 // requests), and keeps a screenshot.
 //
 //   node check.js report  FILE.html SHOT.png invalid|valid
+//   node check.js undecided FILE.html SHOT.png  (a check --html page with an unknown key)
 //   node check.js index   URL       SHOT.png
 //   node check.js load    FILE.html            (bench: prints the load time in ms)
 //
@@ -70,6 +71,36 @@ async function report(file, shot, kind) {
   await browser.close();
 }
 
+// A `splitbrain check --html` page of a history the search could not decide in time: the
+// undecided key is drawn like an invalid one, around the operation no order got past.
+async function undecided(file, shot) {
+  const { browser, page, errors } = await open('file://' + path.resolve(file));
+  const verdict = await page.textContent('#verdict');
+  check(`verdict shown: ${verdict}`, verdict === 'unknown', verdict);
+  const sec = page.locator('section.key.undecided');
+  check('one view of the undecided key', (await sec.count()) === 1);
+  check('headed as undecided', /^Undecided key/.test((await page.textContent('section.history h2:last-of-type')) || ''));
+  const why = await sec.locator('p.why').textContent();
+  check(`the checker's sentence: ${why}`, /time limit/.test(why || ''));
+  const note = await sec.locator('p.note').textContent();
+  check('the note says what red means here', /no order the checker's search tried got past/.test(note || ''));
+  const bad = sec.locator('g.op.bad');
+  check('exactly one operation drawn as the stop point', (await bad.count()) === 1);
+  const nconc = await sec.locator('g.op.conc').count();
+  check(`the note counts all 55 operations concurrent with it; the 32 the checker lists are marked (${nconc})`,
+    /the first 32 of the 55 operations concurrent with it/.test(note || '') && nconc === 32, note);
+  check('no anomaly is claimed', (await page.locator('li.anomaly').count()) === 0);
+  await bad.hover();
+  const tip = await page.textContent('#tip');
+  const line = await bad.getAttribute('data-line');
+  check(`hovering it shows its history line ${line} and why it is red`,
+    (tip || '').startsWith(`line ${line}: {`) && /no order the search tried got past/.test(tip || ''), tip);
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+  check(`no console errors${errors.length ? ': ' + errors.join('; ') : ''}`, errors.length === 0);
+  await browser.close();
+}
+
 async function index(url, shot) {
   const { browser, page, errors } = await open(url);
   const rows = await page.locator('#runs tr.run').count();
@@ -108,8 +139,9 @@ async function load(file) {
   try {
     if (mode === 'report') await report(a, b, c);
     else if (mode === 'index') await index(a, b);
+    else if (mode === 'undecided') await undecided(a, b);
     else if (mode === 'load') await load(a);
-    else { console.error('usage: node check.js report|index|load ...'); process.exit(2); }
+    else { console.error('usage: node check.js report|undecided|index|load ...'); process.exit(2); }
   } catch (e) {
     failures.push(String(e));
     console.error(`FAIL: ${e.stack || e}`);

@@ -31,6 +31,22 @@ for kind in invalid valid; do
 		"$logs/report-$kind.png" "$kind" || rc=1
 done
 
+echo "== check --html of a history the search cannot decide in 1 s"
+# 28 writes of distinct values and 28 reads of them, all concurrent; then reads of 1 and of 2
+# one after the other, which no order explains (as in test_check_timeout.sh)
+awk 'BEGIN {
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < 28; i++) {
+			printf "{\"process\":%d,\"type\":\"%s\",\"f\":\"write\",\"value\":%d}\n", i, t ? "ok" : "invoke", i + 1
+			printf "{\"process\":%d,\"type\":\"%s\",\"f\":\"read\",\"value\":%s}\n", 100 + i, t ? "ok" : "invoke", t ? i + 1 : "null"
+		}
+	for (v = 1; v <= 2; v++)
+		printf "{\"process\":1000,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n{\"process\":1000,\"type\":\"ok\",\"f\":\"read\",\"value\":%d}\n", v
+}' >"$tmp/hard.jsonl"
+"$SB" check --model register --timeout 1 --html "$tmp/undecided.html" "$tmp/hard.jsonl" >/dev/null
+[ $? -eq 2 ] || { echo "FAIL the hard history was not unknown"; rc=1; }
+node tests/browser/check.js undecided "$tmp/undecided.html" "$logs/check-undecided.png" || rc=1
+
 echo "== serve's index"
 "$SB" serve --store "$st" --bind 127.0.0.1:0 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
