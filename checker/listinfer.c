@@ -178,7 +178,7 @@ static int report_disagree(struct infer *x, uint32_t ri, int32_t n, size_t d)
 		vtab_format_ref(&x->h->vals, elem_at(x, x->path[c + 1]), &why);
 	else
 		sbuf_add(&why, "ends", 4);
-	sbuf_add(&why, ", so no single order of the appends explains both", 50);
+	sbuf_addf(&why, ", so no single order of the appends explains both");
 	return report(x, ri, &why);
 }
 
