@@ -163,7 +163,8 @@ int hwriter_sync(struct hwriter *w, char *err, size_t errlen);
 /* Flush, fsync and close; returns the first error seen, if any. NULL is allowed. */
 int hwriter_close(struct hwriter *w, char *err, size_t errlen);
 
-/* Format ev as one JSON line (with its '\n', as the writer writes it, ev->index included)
+/* Format ev as one JSON line (with its '\n', as the writer writes it, ev->index included
+ * unless it is -1: an event read from a line without one)
  * into buf[0..n). Returns the length needed, like snprintf without the NUL: when it is > n
  * nothing useful was written and the caller retries with a larger buffer. No allocation,
  * for bulk writers (the history generator) that batch many lines per write(2). */

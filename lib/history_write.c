@@ -437,13 +437,18 @@ size_t hval_format(char *buf, size_t n, const struct hval *v)
 
 static void ob_event(struct obuf *b, const struct hevent *ev)
 {
-	ob_str(b, "{\"index\":");
-	ob_i64(b, ev->index);
-	if (ev->time >= 0) {
-		ob_str(b, ",\"time\":");
-		ob_i64(b, ev->time);
+	ob_str(b, "{");
+	if (ev->index >= 0) { /* -1: the line it was read from had none */
+		ob_str(b, "\"index\":");
+		ob_i64(b, ev->index);
+		ob_str(b, ",");
 	}
-	ob_str(b, ",\"process\":");
+	if (ev->time >= 0) {
+		ob_str(b, "\"time\":");
+		ob_i64(b, ev->time);
+		ob_str(b, ",");
+	}
+	ob_str(b, "\"process\":");
 	if (ev->process == HPROC_NEMESIS)
 		ob_str(b, "\"nemesis\"");
 	else

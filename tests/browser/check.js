@@ -94,7 +94,7 @@ async function undecided(file, shot) {
   const tip = await page.textContent('#tip');
   const line = await bad.getAttribute('data-line');
   check(`hovering it shows its history line ${line} and why it is red`,
-    (tip || '').startsWith(`line ${line}: {`) && /no order the search tried got past/.test(tip || ''), tip);
+    (tip || '').startsWith(`line ${line}: {"process":`) && /no order the search tried got past/.test(tip || ''), tip);
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
   check(`no console errors${errors.length ? ': ' + errors.join('; ') : ''}`, errors.length === 0);

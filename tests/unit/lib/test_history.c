@@ -1155,6 +1155,17 @@ static void test_bigints(void **state)
 	char line[256];
 	size_t n = hevent_format(line, sizeof line, &w);
 	assert_true(n < sizeof line);
+	const char *with = "{\"index\":0,\"process\":1,";
+	assert_true(!strncmp(line, with, strlen(with)));
+	/* an event read from a line without an index is shown without one (not "index":-1) */
+	w.index = -1;
+	n = hevent_format(line, sizeof line, &w);
+	assert_true(n < sizeof line);
+	const char *without = "{\"process\":1,\"type\":\"ok\",";
+	assert_true(!strncmp(line, without, strlen(without)));
+	w.index = 0;
+	n = hevent_format(line, sizeof line, &w);
+	assert_true(n < sizeof line);
 	assert_non_null(strstr(line, "\"key\":18446744073709551617,\"value\":18446744073709551616"));
 	assert_int_equal(hreader_open_mem(&r, line, n, "t", HFMT_JSONL, errbuf, sizeof errbuf), 0);
 	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
