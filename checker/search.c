@@ -854,10 +854,18 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 #define MAX_STATES 8
 #define MAX_CONCURRENT 32
 
-/* Describes the first MAX_CONCURRENT ops concurrent with op in out->concurrent (allocated
- * by the caller) and counts them all. Returns the count. */
-static size_t describe_concurrent(struct kctx *c, const struct cop *op, struct chk_key_result *out)
+/* What a report about op shows: op itself into *desc, the first MAX_CONCURRENT ops concurrent
+ * with it into out->concurrent (counting them all), and room for the states in out->states.
+ * Returns the count of concurrent ops, or -1 out of memory. */
+static int64_t describe_at(struct kctx *c, const struct cop *op, struct chk_op_info **desc,
+			   struct chk_key_result *out)
 {
+	*desc = calloc(1, sizeof **desc);
+	out->states = calloc(MAX_STATES, sizeof *out->states);
+	out->concurrent = calloc(MAX_CONCURRENT, sizeof *out->concurrent);
+	if (!*desc || !out->states || !out->concurrent)
+		return -1;
+	chk_op_describe(c->h, op, *desc);
 	size_t nconc = 0;
 	for (size_t i = 0; i < c->k->n; i++) {
 		const struct cop *o = key_op(c->h, c->k, i);
@@ -868,7 +876,7 @@ static size_t describe_concurrent(struct kctx *c, const struct cop *op, struct c
 		nconc++;
 	}
 	out->nconcurrent_total = nconc;
-	return nconc;
+	return (int64_t)nconc;
 }
 
 /* states: local states reached; or, when global_state >= 0, that value id alone. */
@@ -878,13 +886,9 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 	const struct ckey *k = c->k;
 	const struct cop *bad = key_op(c->h, k, c->ops[bad_local].src);
 	out->verdict = CHK_INVALID;
-	out->bad = calloc(1, sizeof *out->bad);
-	out->states = calloc(MAX_STATES, sizeof *out->states);
-	out->concurrent = calloc(MAX_CONCURRENT, sizeof *out->concurrent);
-	if (!out->bad || !out->states || !out->concurrent)
+	int64_t nconc = describe_at(c, bad, &out->bad, out);
+	if (nconc < 0)
 		return SB_ENOMEM;
-	chk_op_describe(c->h, bad, out->bad);
-	size_t nconc = describe_concurrent(c, bad, out);
 	for (size_t i = 0; i < nst; i++) {
 		struct sbuf s = {0};
 		if (global_state != VREF_UNKNOWN)
@@ -903,26 +907,20 @@ static int report_invalid(struct kctx *c, int32_t bad_local, const int32_t *stat
 		out->linearized_skipped = skip;
 	}
 	struct sbuf why = {0};
-	explain(c, bad, nconc, out->states, out->nstates, &why);
+	explain(c, bad, (size_t)nconc, out->states, out->nstates, &why);
 	out->why = sbuf_take(&why);
 	return 0;
 }
 
 /* An undecided key: the operation whose completion no order tried got past, the operations
- * concurrent with it, and the states reached there. The search stopped at a limit, so this proves nothing; it is where a person
- * looks first (a violation, if there is one, is usually near it), and how far the search got
- * says how much a larger limit might need. */
+ * concurrent with it, and the states reached there. The search stopped at a limit, so this
+ * proves nothing; it is where a person looks first (a violation, if there is one, is usually
+ * near it), and how far the search got says how much a larger limit might need. */
 static int report_stalled(struct kctx *c, int32_t op, const int32_t *states, size_t nst,
 			  struct chk_key_result *out)
 {
-	const struct cop *o = key_op(c->h, c->k, c->ops[op].src);
-	out->stalled = calloc(1, sizeof *out->stalled);
-	out->states = calloc(MAX_STATES, sizeof *out->states);
-	out->concurrent = calloc(MAX_CONCURRENT, sizeof *out->concurrent);
-	if (!out->stalled || !out->states || !out->concurrent)
+	if (describe_at(c, key_op(c->h, c->k, c->ops[op].src), &out->stalled, out) < 0)
 		return SB_ENOMEM;
-	chk_op_describe(c->h, o, out->stalled);
-	describe_concurrent(c, o, out);
 	for (size_t i = 0; i < nst && i < MAX_STATES; i++) {
 		struct sbuf st = {0};
 		format_state(c, states[i], &st);
