@@ -116,8 +116,8 @@ struct chk_key_result {
 	/* unknown after a search: the furthest completion it reached where no order it tried
 	 * could linearize the operation (over every round of both searches), with the
 	 * operations concurrent with it in `concurrent` and the states reached there in
-	 * `states`. NULL when no search got that far (a limit hit while
-	 * reading or preparing, a set, a list decided by inference). */
+	 * `states`. NULL when no search got that far (a limit hit while reading or preparing,
+	 * a set, a list decided by inference). */
 	struct chk_op_info *stalled;
 	struct chk_op_info *concurrent; /* the first of them (not all, when there are many) */
 	size_t nconcurrent;       /* entries in `concurrent` */
