@@ -946,7 +946,7 @@ void chk_key_phrase(const struct chk_history *h, const struct ckey *k, struct sb
 		sbuf_addf(b, "%s", (size_t)h->opt.model < NMODELS ? what[h->opt.model] : "the key");
 		return;
 	}
-	sbuf_add(b, "key ", 4);
+	sbuf_lit(b, "key ");
 	vtab_format_ref(&h->vals, k->key, b);
 }
 
@@ -1010,9 +1010,13 @@ void chk_op_describe(const struct chk_history *h, const struct cop *o, struct ch
 		sbuf_addc(&b, '[');
 		for (vref i = 0; i < o->b; i++) {
 			const vref *m = h->pool + o->a + 3 * i;
-			sbuf_add(&b, i ? ",[" : "[", i ? 2 : 1);
-			sbuf_add(&b, m[0] == MICRO_READ ? "\"read\"," : "\"write\",",
-				 m[0] == MICRO_READ ? 7 : 8);
+			if (i)
+				sbuf_addc(&b, ',');
+			sbuf_addc(&b, '[');
+			if (m[0] == MICRO_READ)
+				sbuf_lit(&b, "\"read\",");
+			else
+				sbuf_lit(&b, "\"write\",");
 			vtab_format_ref(&h->vals, h->regs[m[1]], &b);
 			sbuf_addc(&b, ',');
 			vtab_format_ref(&h->vals, m[2], &b);
@@ -1021,7 +1025,7 @@ void chk_op_describe(const struct chk_history *h, const struct cop *o, struct ch
 		sbuf_addc(&b, ']');
 		break;
 	default:
-		sbuf_add(&b, "null", 4);
+		sbuf_lit(&b, "null");
 		break;
 	}
 	out->value = sbuf_take(&b);

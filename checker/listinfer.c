@@ -112,16 +112,16 @@ static int report(struct infer *x, uint32_t bad_i, struct sbuf *why)
 static void op_phrase(const struct infer *x, const struct cop *o, struct sbuf *b)
 {
 	if (o->kind == K_LREAD) {
-		sbuf_add(b, "read of ", 8);
+		sbuf_lit(b, "read of ");
 		chk_key_phrase(x->h, x->k, b);
-		sbuf_add(b, " that completed at ", 19);
+		sbuf_lit(b, " that completed at ");
 		chk_when_phrase(o->t_ret, o->ret_line, b);
 	} else {
-		sbuf_add(b, "append of ", 10);
+		sbuf_lit(b, "append of ");
 		vtab_format_ref(&x->h->vals, o->a, b);
-		sbuf_add(b, " to ", 4);
+		sbuf_lit(b, " to ");
 		chk_key_phrase(x->h, x->k, b);
-		sbuf_add(b, " invoked at ", 12);
+		sbuf_lit(b, " invoked at ");
 		chk_when_phrase(o->t_call, o->line, b);
 	}
 }
@@ -173,11 +173,11 @@ static int report_disagree(struct infer *x, uint32_t ri, int32_t n, size_t d)
 	op_phrase(x, op_at(x, x->lread), &why);
 	sbuf_addf(&why, " returned %zu; they agree on the first %zu but then one has ", x->ld, c);
 	vtab_format_ref(&x->h->vals, re, &why);
-	sbuf_add(&why, " and the other ", 15);
+	sbuf_lit(&why, " and the other ");
 	if (c < x->ld)
 		vtab_format_ref(&x->h->vals, elem_at(x, x->path[c + 1]), &why);
 	else
-		sbuf_add(&why, "ends", 4);
+		sbuf_lit(&why, "ends");
 	sbuf_addf(&why, ", so no single order of the appends explains both");
 	return report(x, ri, &why);
 }
@@ -193,11 +193,11 @@ static int report_order(struct infer *x, uint32_t xi, uint32_t yi)
 		op_phrase(x, xo, &why);
 		sbuf_addf(&why, " returned %zu elements without ", (size_t)xo->b);
 		vtab_format_ref(&x->h->vals, yo->a, &why);
-		sbuf_add(&why, ", but its append completed at ", 30);
+		sbuf_lit(&why, ", but its append completed at ");
 		chk_when_phrase(yo->t_ret, yo->ret_line, &why);
-		sbuf_add(&why, ", before the read began", 23);
+		sbuf_lit(&why, ", before the read began");
 		if (!x->pos[yi])
-			sbuf_add(&why, ", and no read ever returned it (a lost append)", 46);
+			sbuf_lit(&why, ", and no read ever returned it (a lost append)");
 	} else if (xo->kind == K_LREAD) {
 		op_phrase(x, xo, &why);
 		sbuf_addf(&why, " returned %zu elements, but a read that completed at ",
@@ -206,26 +206,26 @@ static int report_order(struct infer *x, uint32_t xi, uint32_t yi)
 		sbuf_addf(&why, ", before it began, had returned %zu (a stale read)", (size_t)yo->b);
 	} else if (yo->kind == K_LREAD) {
 		op_phrase(x, yo, &why);
-		sbuf_add(&why, " returned ", 10);
+		sbuf_lit(&why, " returned ");
 		vtab_format_ref(&x->h->vals, xo->a, &why);
-		sbuf_add(&why, ", but its append was invoked only at ", 37);
+		sbuf_lit(&why, ", but its append was invoked only at ");
 		chk_when_phrase(xo->t_call, xo->line, &why);
-		sbuf_add(&why, ", after that read completed", 27);
+		sbuf_lit(&why, ", after that read completed");
 	} else {
-		sbuf_add(&why, "append of ", 10);
+		sbuf_lit(&why, "append of ");
 		vtab_format_ref(&x->h->vals, yo->a, &why);
-		sbuf_add(&why, " to ", 4);
+		sbuf_lit(&why, " to ");
 		chk_key_phrase(x->h, x->k, &why);
-		sbuf_add(&why, " completed at ", 14);
+		sbuf_lit(&why, " completed at ");
 		chk_when_phrase(yo->t_ret, yo->ret_line, &why);
-		sbuf_add(&why, ", before the append of ", 23);
+		sbuf_lit(&why, ", before the append of ");
 		vtab_format_ref(&x->h->vals, xo->a, &why);
-		sbuf_add(&why, " began, but ", 12);
+		sbuf_lit(&why, " began, but ");
 		if (x->pos[yi])
-			sbuf_add(&why, "reads return them in the other order", 36);
+			sbuf_lit(&why, "reads return them in the other order");
 		else
-			sbuf_add(&why, "reads return the later one and never the earlier (a lost "
-				       "append)", 65);
+			sbuf_lit(&why, "reads return the later one and never the earlier (a lost "
+				       "append)");
 	}
 	return report(x, xi, &why);
 }

@@ -156,7 +156,7 @@ void chk_result_print(const struct chk_result *r, FILE *f)
 static void json_str(struct sbuf *b, const char *s)
 {
 	if (!s)
-		sbuf_add(b, "null", 4);
+		sbuf_lit(b, "null");
 	else
 		sbuf_add_json_string(b, s, strlen(s));
 }
@@ -186,7 +186,7 @@ static void json_concurrent(struct sbuf *b, const struct chk_key_result *k)
 			sbuf_addc(b, ',');
 		json_op(b, &k->concurrent[c]);
 	}
-	sbuf_add(b, "],\"states\":[", 12);
+	sbuf_lit(b, "],\"states\":[");
 	for (size_t s = 0; s < k->nstates; s++)
 		sbuf_addf(b, "%s%s", s ? "," : "", k->states[s]);
 	sbuf_addc(b, ']');
@@ -195,10 +195,10 @@ static void json_concurrent(struct sbuf *b, const struct chk_key_result *k)
 int chk_result_write_json(const struct chk_result *r, FILE *f)
 {
 	struct sbuf b = {0};
-	sbuf_add(&b, "{\"file\":", 8);
+	sbuf_lit(&b, "{\"file\":");
 	json_str(&b, r->name);
 	if (r->warning) {
-		sbuf_add(&b, ",\"warning\":", 11);
+		sbuf_lit(&b, ",\"warning\":");
 		json_str(&b, r->warning);
 	}
 	sbuf_addf(&b,
@@ -214,11 +214,11 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 		sbuf_addf(&b, "{\"key\":%s,\"verdict\":\"%s\",\"ops\":%zu", k->key ? k->key : "null",
 			  chk_verdict_name(k->verdict), k->ops);
 		if (k->why) {
-			sbuf_add(&b, ",\"why\":", 7);
+			sbuf_lit(&b, ",\"why\":");
 			json_str(&b, k->why);
 		}
 		if (k->bad) {
-			sbuf_add(&b, ",\"counterexample\":{\"op\":", 24);
+			sbuf_lit(&b, ",\"counterexample\":{\"op\":");
 			json_op(&b, k->bad);
 			json_concurrent(&b, k);
 			sbuf_addf(&b, ",\"linearized\":[");
@@ -253,7 +253,7 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 			sbuf_reset(&b);
 		}
 	}
-	sbuf_add(&b, "]}", 2);
+	sbuf_lit(&b, "]}");
 	int rc = 0;
 	if (b.oom || fwrite(b.p, 1, b.len, f) != b.len)
 		rc = b.oom ? SB_ENOMEM : SB_EIO;

@@ -843,7 +843,7 @@ static void explain(struct kctx *c, const struct cop *bad, size_t nconc, char **
 		for (size_t i = 0; i < nstates; i++)
 			sbuf_addf(b, "%s%s", i ? (i + 1 == nstates ? " or " : ", ") : "", states[i]);
 		if (!nstates)
-			sbuf_add(b, "unreachable", 11);
+			sbuf_lit(b, "unreachable");
 		free(oi.f);
 		free(oi.value);
 	}

@@ -188,7 +188,7 @@ int chk_set_key(const struct chk_history *h, const struct ckey *k, struct chk_ke
 			first = 0;
 		}
 		if (final && out->set_count[CHK_SET_LOST]) {
-			sbuf_add(&why, "; the final read began at ", 26);
+			sbuf_lit(&why, "; the final read began at ");
 			chk_when_phrase(final->t_call, final->line, &why);
 		}
 		out->why = sbuf_take(&why);

@@ -295,10 +295,10 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 	uint32_t n;
 	switch (tag) {
 	case C_TRUE:
-		sbuf_add(b, "true", 4);
+		sbuf_lit(b, "true");
 		return p;
 	case C_FALSE:
-		sbuf_add(b, "false", 5);
+		sbuf_lit(b, "false");
 		return p;
 	case C_INT: {
 		int64_t i;
@@ -318,7 +318,7 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 		if (isfinite(d) && json_format_double(t, sizeof t, d) > 0)
 			sbuf_add(b, t, strlen(t));
 		else
-			sbuf_add(b, "null", 4);
+			sbuf_lit(b, "null");
 		return p + 8;
 	}
 	case C_STR:
@@ -351,7 +351,7 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 		sbuf_addc(b, tag == C_ARR ? ']' : '}');
 		return p;
 	default:
-		sbuf_add(b, "null", 4);
+		sbuf_lit(b, "null");
 		return p;
 	}
 }
@@ -359,7 +359,7 @@ static const char *decode(const char *p, const char *end, struct sbuf *b)
 void vtab_format(const struct vtab *t, int32_t id, struct sbuf *b)
 {
 	if (id < 0 || (size_t)id >= t->n) {
-		sbuf_add(b, "null", 4);
+		sbuf_lit(b, "null");
 		return;
 	}
 	const char *p = t->bytes + t->off[id];
@@ -390,7 +390,7 @@ int vtab_ref(struct vtab *t, const struct hval *v, vref *out)
 void vtab_format_ref(const struct vtab *t, vref r, struct sbuf *b)
 {
 	if (r == VREF_UNKNOWN)
-		sbuf_add(b, "null", 4);
+		sbuf_lit(b, "null");
 	else if (r & 1)
 		vtab_format(t, (int32_t)(r >> 1), b);
 	else

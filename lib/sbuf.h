@@ -20,6 +20,9 @@ struct sbuf {
 
 void sbuf_reset(struct sbuf *b);
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
+/* Append a string literal, sized by the compiler: anything but a literal (a pointer, whose
+ * sizeof would cut the text to 8 bytes) does not compile. */
+#define sbuf_lit(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1)
 void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_addc(struct sbuf *b, char c);
 /* Append s[0..n) as a quoted JSON string (json_quote below). */

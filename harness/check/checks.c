@@ -12,7 +12,7 @@
 #define MAX_LOG_FILES 8
 
 /* Append a string literal. */
-#define LIT(b, s) sbuf_add((b), s, sizeof(s) - 1)
+#define LIT(b, s) sbuf_lit(b, s)
 
 static void json_s(struct sbuf *b, const char *s)
 {

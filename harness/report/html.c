@@ -16,7 +16,7 @@
 #include "lib/fileutil.h"
 #include "lib/sbuf.h"
 
-#define ADD(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1) /* "" lit: literals only */
+#define ADD(b, lit) sbuf_lit(b, lit)
 #define RESULTS_MAX (256u << 20) /* a results.json larger than this is not read */
 #define MAX_NODES 64
 #define MAX_LINKS 400

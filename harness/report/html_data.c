@@ -129,8 +129,10 @@ static int keyview_init(struct rep_keyview *kv, const struct hval *k, const stru
 	const struct hval *st = rep_jget(ce, "states");
 	if (st && st->kind == HVAL_ARRAY) {
 		for (uint32_t i = 0; i < st->len; i++) {
-			if (i)
-				sbuf_add(&b, i + 1 == st->len ? " or " : ", ", i + 1 == st->len ? 4 : 2);
+			if (i && i + 1 == st->len)
+				sbuf_lit(&b, " or ");
+			else if (i)
+				sbuf_lit(&b, ", ");
 			rep_jformat(&st->u.items[i], &b);
 		}
 		kv->states = sbuf_take(&b);
@@ -279,7 +281,7 @@ static char *event_line(const struct hevent *ev)
 			size_t cut = need > 4000 ? 4000 : need - 1; /* a huge value: show its start */
 			sbuf_add(&b, big, cut);
 			if (cut < need - 1)
-				sbuf_add(&b, "...", 3);
+				sbuf_lit(&b, "...");
 			free(big);
 		}
 	}

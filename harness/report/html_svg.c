@@ -7,7 +7,7 @@
 #include "harness/report/html_svg.h"
 
 /* Append a string literal. */
-#define ADD(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1) /* "" lit: literals only */
+#define ADD(b, lit) sbuf_lit(b, lit)
 
 #define W 1000.0   /* viewBox width of every chart */
 #define ML 64.0    /* left margin: the y axis labels */

@@ -10,7 +10,7 @@
 #define SPLITBRAIN_VERSION "0.2.0"
 
 /* Append a string literal. */
-#define LIT(b, s) sbuf_add((b), "" s, sizeof(s) - 1) /* "" s: literals only */
+#define LIT(b, s) sbuf_lit(b, s)
 
 static const char *const phase_names[REPORT_NPHASE] = {"main", "heal", "recovery", "final"};
 

@@ -13,7 +13,7 @@
 #include "lib/err.h"
 #include "lib/fileutil.h"
 
-#define ADD(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1) /* "" lit: literals only */
+#define ADD(b, lit) sbuf_lit(b, lit)
 #define RESULTS_MAX (256u << 20)
 
 int runs_name_ok(const char *s)

@@ -371,22 +371,22 @@ void run_timeline_json(const struct run *r, struct sbuf *b)
 		if (st->name[0])
 			sbuf_add_json_string(b, st->name, strlen(st->name));
 		else
-			sbuf_add(b, "null", 4);
+			sbuf_lit(b, "null");
 		sbuf_addf(b, ",\"result\":\"%s\",\"at_s\":", result_names[res]);
 		if (res == RUN_STEP_PENDING)
-			sbuf_add(b, "null", 4);
+			sbuf_lit(b, "null");
 		else
 			sbuf_addf(b, "%.6f", (double)r->tl.ran_at[k] / 1e9);
-		sbuf_add(b, ",\"fault\":", 9);
+		sbuf_lit(b, ",\"fault\":");
 		if (r->tl.act[k] != SIZE_MAX)
 			sbuf_addf(b, "%llu", (unsigned long long)r->acts[r->tl.act[k]].id);
 		else
-			sbuf_add(b, "null", 4);
-		sbuf_add(b, ",\"note\":", 8);
+			sbuf_lit(b, "null");
+		sbuf_lit(b, ",\"note\":");
 		if (r->tl.note[k][0])
 			sbuf_add_json_string(b, r->tl.note[k], strlen(r->tl.note[k]));
 		else
-			sbuf_add(b, "null", 4);
+			sbuf_lit(b, "null");
 		sbuf_addc(b, '}');
 	}
 	sbuf_addc(b, ']');
