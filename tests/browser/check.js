@@ -2,7 +2,7 @@
 // person would see: the DOM, the console (no errors, no uncaught exceptions, no failed
 // requests), and keeps a screenshot.
 //
-//   node check.js report  FILE.html SHOT.png invalid|valid
+//   node check.js report  FILE.html SHOT.png invalid|valid|unknown
 //   node check.js undecided FILE.html SHOT.png  (a check --html page with an unknown key)
 //   node check.js index   URL       SHOT.png
 //   node check.js load    FILE.html            (bench: prints the load time in ms)
@@ -62,6 +62,14 @@ async function report(file, shot, kind) {
     check(`hovering the bad bar shows its history line ${line}`,
       (tip || '').startsWith(`line ${line}: {`) && (box || '').includes(`line ${line}: {`), tip);
     check('the anomaly is listed', (await page.locator('li.anomaly').count()) > 0);
+  } else if (kind === 'unknown') {
+    check('no invalid key view', (await page.locator('section.key:not(.undecided)').count()) === 0);
+    const sec = page.locator('section.key.undecided');
+    check('one view of the undecided key', (await sec.count()) === 1);
+    check('its stop point drawn in red', (await sec.locator('g.op.bad').count()) === 1);
+    check('operations concurrent with it highlighted', (await sec.locator('g.op.conc').count()) > 0);
+    const an = await page.textContent('li.anomaly[data-kind=unknown]');
+    check(`the anomaly names where the search stopped: ${an}`, /no order the search tried got past the read/.test(an || ''));
   } else {
     check('no key view for a valid run', (await page.locator('section.key').count()) === 0);
   }

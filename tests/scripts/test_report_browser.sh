@@ -25,7 +25,48 @@ cp -r tests/fixtures/stores/invalid "$st/register-invalid/20261130T071500"
 cp -r tests/fixtures/stores/valid "$st/register-valid/20261130T081500"
 for r in "$st"/*/2*; do "$SB" report "$r" >/dev/null || rc=1; done
 
-for kind in invalid valid; do
+# A run whose checker left key 1 undecided: the valid run's results.json, with key 1 made
+# unknown and its "stalled" naming an operation of the history (as `check --json` writes it),
+# and the run's verdict and anomalies as the runner writes them.
+mkdir -p "$st/register-unknown"
+cp -r tests/fixtures/stores/valid "$st/register-unknown/20261130T061500"
+python3 - "$st/register-unknown/20261130T061500" <<'PY' || rc=1
+import json, sys
+run = sys.argv[1]
+events = [json.loads(l) for l in open(run + "/history.jsonl")]
+ops, open_ = [], {}
+for n, e in enumerate(events, 1):
+    if e.get("key") != 1 or e["process"] == "nemesis":
+        continue
+    if e["type"] == "invoke":
+        open_[e["process"]] = (n, e)
+    elif e["process"] in open_:
+        ln, inv = open_.pop(e["process"])
+        ops.append({"line": ln, "process": e["process"], "type": e["type"], "f": e["f"],
+                    "value": e.get("value"), "time": inv["time"], "completed_line": n,
+                    "completed_time": e["time"]})
+bad = [o for o in ops if o["type"] == "ok" and o["f"] == "read"][len(ops) // 4]
+conc = [o for o in ops if o is not bad and o["line"] < bad["completed_line"]
+        and o["completed_line"] > bad["line"]]
+why = "the time limit was reached before this key was decided"
+d = json.load(open(run + "/results.json"))
+d["verdict"], d["exit"] = "unknown", 2
+d["anomalies"] = [{"kind": "unknown", "key": 1, "text": why + "; no order the search tried got "
+                   "past the read of process %d (line %d, completed at line %d)"
+                   % (bad["process"], bad["line"], bad["completed_line"])}]
+c = d["checker"]
+c["verdict"], c["keys_valid"], c["keys_unknown"] = "unknown", 2, 1
+for k in c["keys"]:
+    if k["key"] == 1:
+        k.update(verdict="unknown", why=why,
+                 stalled={"op": bad, "concurrent_total": len(conc), "concurrent": conc[:32],
+                          "states": [3]})
+json.dump(d, open(run + "/results.json", "w"), indent=2)
+print("undecided key 1: the read at line %d, %d concurrent" % (bad["line"], len(conc)))
+PY
+"$SB" report "$st/register-unknown"/2* >/dev/null || rc=1
+
+for kind in invalid valid unknown; do
 	echo "== report of the $kind run"
 	node tests/browser/check.js report "$st/register-$kind"/2*/report.html \
 		"$logs/report-$kind.png" "$kind" || rc=1
