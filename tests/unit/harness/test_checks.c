@@ -513,6 +513,22 @@ static void run_checks(const char *fixture, struct checks *c, struct spec *spec,
 	checks_after_run(c, &in);
 }
 
+/* A fixture store's checks under a default spec named "t", with what the checks point to
+ * (they keep the fault), in one place. */
+struct fixture_run {
+	struct spec spec;
+	struct checks c;
+	struct nemesis_act act;
+	char store[256];
+};
+
+static void check_fixture(struct fixture_run *f, const char *fixture)
+{
+	spec_defaults(&f->spec);
+	snprintf(f->spec.name, sizeof f->spec.name, "t");
+	run_checks(fixture, &f->c, &f->spec, &f->act, f->store, sizeof f->store);
+}
+
 static struct hval *results_of(struct report_run *rr)
 {
 	char *text = NULL;
@@ -565,22 +581,18 @@ static char *summary_and_junit(const struct report_run *rr)
 
 static void test_store_two_leaders(void **state)
 {
-	struct spec spec;
-	spec_defaults(&spec);
-	snprintf(spec.name, sizeof spec.name, "t");
-	struct checks c;
-	struct nemesis_act act;
-	char store[256];
-	run_checks("two-leaders", &c, &spec, &act, store, sizeof store);
-	assert_int_equal(c.election_status, ELECTION_VIOLATED);
-	assert_int_equal(c.election_files, 3);
-	assert_int_equal(c.agreement.status, AGREE_AGREED);
-	assert_int_equal(c.availability.verdict, AVAIL_NOT_CHECKED);
-	assert_int_equal(checks_anomalies(&c), 1);
+	(void)state;
+	struct fixture_run f;
+	check_fixture(&f, "two-leaders");
+	assert_int_equal(f.c.election_status, ELECTION_VIOLATED);
+	assert_int_equal(f.c.election_files, 3);
+	assert_int_equal(f.c.agreement.status, AGREE_AGREED);
+	assert_int_equal(f.c.availability.verdict, AVAIL_NOT_CHECKED);
+	assert_int_equal(checks_anomalies(&f.c), 1);
 
 	/* The history alone is valid: the checks make the run invalid. */
 	struct chk_result res;
-	struct report_run rr = invalid_by_checks(&spec, store, &c, &res);
+	struct report_run rr = invalid_by_checks(&f.spec, f.store, &f.c, &res);
 
 	struct hval *v = results_of(&rr);
 	const struct hval *an = jget(v, "anomalies");
@@ -607,11 +619,11 @@ static void test_store_two_leaders(void **state)
 	hval_free(v);
 
 	/* A reproduction expecting it passes. */
-	snprintf(spec.expect, sizeof spec.expect, "invalid");
+	snprintf(f.spec.expect, sizeof f.spec.expect, "invalid");
 	report_verdict(&rr);
 	assert_int_equal(rr.expect_held, 1);
 	assert_int_equal(rr.exit, 0);
-	snprintf(spec.expect, sizeof spec.expect, "valid");
+	snprintf(f.spec.expect, sizeof f.spec.expect, "valid");
 	report_verdict(&rr);
 	assert_int_equal(rr.expect_held, 0);
 	assert_int_equal(rr.exit, 1);
@@ -623,7 +635,7 @@ static void test_store_two_leaders(void **state)
 	assert_non_null(strstr(text, "<testcase classname=\"splitbrain.checks\" name=\"election "
 				     "safety\">\n    <failure message=\"two leaders in term 4"));
 	free(text);
-	checks_free(&c);
+	checks_free(&f.c);
 }
 
 static void test_store_ok_and_availability(void **state)
@@ -679,21 +691,16 @@ static void test_store_ok_and_availability(void **state)
 static void test_store_node_safety(void **state)
 {
 	(void)state;
-	struct spec spec;
-	spec_defaults(&spec);
-	snprintf(spec.name, sizeof spec.name, "t");
-	struct checks c;
-	struct nemesis_act act;
-	char store[256];
-	run_checks("committed-conflict", &c, &spec, &act, store, sizeof store);
-	assert_int_equal(c.election_status, ELECTION_OK);
-	assert_int_equal(c.safety_status, ELECTION_VIOLATED);
-	assert_int_equal(c.safety.nlines, 2);
-	assert_string_equal(c.safety.shown[0].where, "n1/raftnode.log:16");
-	assert_string_equal(c.safety.shown[1].where, "n3/raftnode.log:6");
-	assert_int_equal(checks_anomalies(&c), 2);
+	struct fixture_run f;
+	check_fixture(&f, "committed-conflict");
+	assert_int_equal(f.c.election_status, ELECTION_OK);
+	assert_int_equal(f.c.safety_status, ELECTION_VIOLATED);
+	assert_int_equal(f.c.safety.nlines, 2);
+	assert_string_equal(f.c.safety.shown[0].where, "n1/raftnode.log:16");
+	assert_string_equal(f.c.safety.shown[1].where, "n3/raftnode.log:6");
+	assert_int_equal(checks_anomalies(&f.c), 2);
 	struct chk_result res;
-	struct report_run rr = invalid_by_checks(&spec, store, &c, &res);
+	struct report_run rr = invalid_by_checks(&f.spec, f.store, &f.c, &res);
 	struct hval *v = results_of(&rr);
 	const struct hval *an = jget(v, "anomalies");
 	assert_int_equal(an->len, 2);
@@ -717,7 +724,7 @@ static void test_store_node_safety(void **state)
 	free(text);
 
 	/* detected at the first line's time, relative to the run's start */
-	struct detect_input di = {.check = &res, .checks = &c,
+	struct detect_input di = {.check = &res, .checks = &f.c,
 				  .t0_wall_ns = detect_line_wall_ns("2026-11-30T07:59:50.000000Z"),
 				  .end_s = 30};
 	double at = -1;
@@ -725,26 +732,26 @@ static void test_store_node_safety(void **state)
 	assert_int_equal(detect_first(&di, &at, by, sizeof by), 1);
 	assert_true(at > 2.105 && at < 2.107);
 	assert_string_equal(by, "node safety: n3/raftnode.log:6");
-	checks_free(&c);
+	checks_free(&f.c);
 
 	/* the plain ok cluster: ok; a kind without the pattern: skipped, with the reason */
-	run_checks("ok", &c, &spec, &act, store, sizeof store);
-	assert_int_equal(c.safety_status, ELECTION_OK);
-	assert_int_equal(checks_anomalies(&c), 0);
-	checks_free(&c);
-	memset(&c, 0, sizeof c);
+	run_checks("ok", &f.c, &f.spec, &f.act, f.store, sizeof f.store);
+	assert_int_equal(f.c.safety_status, ELECTION_OK);
+	assert_int_equal(checks_anomalies(&f.c), 0);
+	checks_free(&f.c);
+	memset(&f.c, 0, sizeof f.c);
 	struct db db;
 	struct db_node nodes[3];
 	struct db_ops ops;
 	fake_db(&db, nodes, &ops);
 	ops.safety_pattern = NULL;
-	checks_agreement(&c, &db, "not asked", 0);
-	struct checks_input in = {.db = &db, .store_dir = store, .spec = &spec, .ran = false};
-	checks_after_run(&c, &in);
-	assert_int_equal(c.safety_status, ELECTION_SKIPPED);
-	assert_string_equal(c.safety_reason, "the raftnode db kind has no safety pattern");
-	assert_int_equal(c.election_status, ELECTION_OK);
-	checks_free(&c);
+	checks_agreement(&f.c, &db, "not asked", 0);
+	struct checks_input in = {.db = &db, .store_dir = f.store, .spec = &f.spec, .ran = false};
+	checks_after_run(&f.c, &in);
+	assert_int_equal(f.c.safety_status, ELECTION_SKIPPED);
+	assert_string_equal(f.c.safety_reason, "the raftnode db kind has no safety pattern");
+	assert_int_equal(f.c.election_status, ELECTION_OK);
+	checks_free(&f.c);
 }
 
 /* An undecided key: results.json's anomaly and junit.xml's skipped case say which operation
@@ -752,14 +759,9 @@ static void test_store_node_safety(void **state)
 static void test_store_undecided_key(void **state)
 {
 	(void)state;
-	struct spec spec;
-	spec_defaults(&spec);
-	snprintf(spec.name, sizeof spec.name, "t");
-	struct checks c;
-	struct nemesis_act act;
-	char store[256];
-	run_checks("ok", &c, &spec, &act, store, sizeof store);
-	assert_int_equal(checks_anomalies(&c), 0);
+	struct fixture_run f;
+	check_fixture(&f, "ok");
+	assert_int_equal(checks_anomalies(&f.c), 0);
 	struct chk_op_info op = {.line = 1526, .ret_line = 1590, .process = 69, .time = -1,
 				 .ret_time = -1, .type = "ok", .f = "read", .value = "4"};
 	struct chk_key_result key = {
@@ -767,8 +769,9 @@ static void test_store_undecided_key(void **state)
 		.why = "the time limit was reached before this key was decided"};
 	struct chk_result res = {.verdict = CHK_UNKNOWN, .model = CHK_MODEL_CAS_REGISTER,
 				 .keys = &key, .nkeys = 1, .nunknown = 1};
-	struct report_run rr = {.spec = &spec, .store_dir = store, .check = &res, .checks = &c,
-				.as_written = -1, .verdict = "", .model = "cas-register"};
+	struct report_run rr = {.spec = &f.spec, .store_dir = f.store, .check = &res,
+				.checks = &f.c, .as_written = -1, .verdict = "",
+				.model = "cas-register"};
 	report_verdict(&rr);
 	assert_string_equal(rr.verdict, "unknown");
 	assert_int_equal(rr.exit, 2);
@@ -787,7 +790,7 @@ static void test_store_undecided_key(void **state)
 	if (!strstr(text, skipped))
 		fail_msg("junit.xml lacks %s:\n%s", skipped, text);
 	free(text);
-	checks_free(&c);
+	checks_free(&f.c);
 }
 
 int main(void)
