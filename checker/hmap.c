@@ -13,19 +13,6 @@ void hmap_free(struct hmap *m)
 	memset(m, 0, sizeof *m);
 }
 
-int32_t hmap_get(const struct hmap *m, uint64_t key)
-{
-	if (!m->cap)
-		return -1;
-	size_t i = mix64(key) & (m->cap - 1);
-	while (m->v[i] >= 0) {
-		if (m->k[i] == key)
-			return m->v[i];
-		i = (i + 1) & (m->cap - 1);
-	}
-	return -1;
-}
-
 int hmap_put(struct hmap *m, uint64_t key, int32_t val)
 {
 	if ((m->n + 1) * 2 > m->cap) {

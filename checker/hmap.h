@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hash.h"
+
 struct hmap {
 	uint64_t *k;
 	int32_t *v; /* -1 = empty slot */
@@ -21,8 +23,19 @@ struct hmap {
 	void *over_arg;
 };
 
-/* The value of key, or -1. */
-int32_t hmap_get(const struct hmap *m, uint64_t key);
+/* The value of key, or -1. Inline: the searches look keys up in their inner loops. */
+static inline int32_t hmap_get(const struct hmap *m, uint64_t key)
+{
+	if (!m->cap)
+		return -1;
+	size_t i = hash_mix64(key) & (m->cap - 1);
+	while (m->v[i] >= 0) {
+		if (m->k[i] == key)
+			return m->v[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return -1;
+}
 /* Set key to val (>= 0), replacing an old value. Returns 0, -1 out of memory, or -2 when
  * `over` stopped a growth (the map is unchanged in both cases). */
 int hmap_put(struct hmap *m, uint64_t key, int32_t val);
