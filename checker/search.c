@@ -628,6 +628,11 @@ static int find_stale_read(struct kctx *c, int32_t *bad, int32_t *refuter)
 {
 	size_t n = c->n, nw = 0;
 	int rc = 0;
+	size_t v1 = 1; /* a witness reads a value with at most one producer */
+	while (v1 < c->nloc && c->nwriters[v1] > 1)
+		v1++;
+	if (v1 == c->nloc)
+		return 0; /* every value has several (small domains): nothing to find */
 	int32_t *prod = malloc(c->nloc * sizeof *prod);
 	int32_t *wr = malloc((n + 1) * sizeof *wr);
 	int32_t *arg = malloc((n + 1) * sizeof *arg); /* suffix argmin of ret over writers */
