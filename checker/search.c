@@ -979,6 +979,47 @@ static int cmp_ret(const void *pa, const void *pb, void *arg)
 	return (a > b) - (a < b);
 }
 
+/* Sorts the ops idx[0..n) by completion. Completions are positions in the file, so a radix
+ * sort of their offsets from the first takes linear time: 11 bits a pass, two passes for a
+ * history of up to 4M events. A short list, positions too far apart, or no memory for the
+ * scratch: qsort. */
+static void sort_by_ret(int32_t *idx, size_t n, const struct lop *ops)
+{
+	enum { BITS = 11, RADIX = 1 << BITS };
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		int64_t r = ops[idx[i]].ret;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	uint64_t span = n ? (uint64_t)hi - (uint64_t)lo : 0;
+	int32_t *tmp = n >= 256 && span < (1ULL << 33) ? malloc(n * sizeof *tmp) : NULL;
+	if (!tmp) {
+		qsort_r(idx, n, sizeof *idx, cmp_ret, (void *)ops);
+		return;
+	}
+	int32_t *src = idx, *dst = tmp;
+	size_t pos[RADIX];
+	for (unsigned sh = 0; sh < 64 && (span >> sh); sh += BITS) {
+		memset(pos, 0, sizeof pos);
+		for (size_t i = 0; i < n; i++)
+			pos[((uint64_t)(ops[src[i]].ret - lo) >> sh) & (RADIX - 1)]++;
+		for (size_t d = 0, sum = 0; d < RADIX; d++) {
+			size_t cnt = pos[d];
+			pos[d] = sum;
+			sum += cnt;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[pos[((uint64_t)(ops[src[i]].ret - lo) >> sh) & (RADIX - 1)]++] = src[i];
+		int32_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != idx)
+		memcpy(idx, src, n * sizeof *idx);
+	free(tmp);
+}
+
 /* Group the indeterminate ops into chains of identical ones (same kind and arguments), in
  * invocation order: cops holds each chain's ops contiguously from cstart[ch], clen[ch] of
  * them, chains numbered by first invocation; ccur[] is zeroed. chain_of is scratch (n + 1).
@@ -1068,7 +1109,7 @@ static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, i
 		if (c->ops[i].ok)
 			req[nreq++] = rets[nr++] = (int32_t)i;
 	}
-	qsort_r(rets, nr, sizeof *rets, cmp_ret, (void *)c->ops);
+	sort_by_ret(rets, nr, c->ops);
 	size_t ne = 0, ic = 0, ir = 0;
 	while (ic < nreq || ir < nr) {
 		int call = ir == nr || (ic < nreq && c->ops[req[ic]].call < c->ops[rets[ir]].ret);
