@@ -1786,6 +1786,12 @@ static int jit_seg_open(const struct jit *j)
 	return j->ntrail > 0 && j->trail[j->ntrail - 1].kind == JT_LINCH;
 }
 
+/* The first half of the memo key of the configuration at completion event i. */
+static uint64_t jit_memo_k1(const struct jit *j, size_t i)
+{
+	return j->h1 ^ mix64((uint64_t)i + 0x2545f4914f6cdd1dULL);
+}
+
 /* The states the open segment has left, as a hash for the memo: what may follow depends on
  * them, so two configurations alike but for them are different configurations. */
 static uint64_t jit_seg_hash(const struct jit *j)
@@ -2096,18 +2102,17 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 				i++;
 				continue;
 			}
-			/* With a segment open, the search is more restricted than at the same
-			 * configuration without one (the canonical-run rules): if that one was
-			 * visited, it failed (it cannot be an ancestor: those have fewer ops
-			 * linearized), and so does this. */
-			uint64_t k1 = j->h1 ^ mix64((uint64_t)i + 0x2545f4914f6cdd1dULL);
+			/* The memo holds the configurations whose every choice failed: one is
+			 * recorded when its frame is given up, not when it is made, since a
+			 * configuration still on the stack cannot come again (those after it have
+			 * more ops linearized, or a later completion). A search that does not
+			 * backtrack records nothing. With a segment open, the search is more
+			 * restricted than at the same configuration without one (the canonical-run
+			 * rules): if that one failed, so does this. */
+			uint64_t k1 = jit_memo_k1(j, i);
 			uint64_t sh = jit_seg_hash(j);
-			if (sh && memo_has(c, k1, j->h2, j->state))
-				goto backtrack;
-			int fresh = memo_add(c, k1, j->h2 ^ sh, j->state);
-			if (fresh < 0)
-				goto out_undecided;
-			if (!fresh)
+			if ((sh && memo_has(c, k1, j->h2, j->state)) ||
+			    memo_has(c, k1, j->h2 ^ sh, j->state))
 				goto backtrack;
 			if (j->t->keys.n && jit_dominated(j, jit_dom_key(j, i))) {
 				if (!c->in_window)
@@ -2151,7 +2156,10 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 		if (f->ev == proof->ev)
 			add_state(proof->states, &proof->nstates, f->state);
 		/* Every choice failed, and the trail is back where it was when the frame was made:
-		 * keep its configuration for jit_dominated() (not one with a segment open). */
+		 * keep its configuration in the memo, and for jit_dominated() (not one with a
+		 * segment open). */
+		if (memo_add(c, jit_memo_k1(j, (size_t)f->ev), j->h2 ^ jit_seg_hash(j), f->state) < 0)
+			goto out_undecided;
 		if (!chk_jit_nodom && !jit_seg_open(j) &&
 		    jit_dom_keep(j, jit_dom_key(j, (size_t)f->ev)))
 			goto out_undecided;
