@@ -1104,6 +1104,7 @@ static int history_warning(const struct chk_history *h, struct chk_result *r)
 int chk_history_check(struct chk_history *h, struct chk_result **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	int64_t read_ns = chk_now_ns() - h->start_ns; /* all before this was ingest */
 	struct chk_result *r = calloc(1, sizeof *r);
 	struct budget b = {0};
 	struct pool_job j = {.h = h, .b = &b};
@@ -1172,6 +1173,7 @@ int chk_history_check(struct chk_history *h, struct chk_result **out, char *err,
 	if (history_warning(h, r))
 		goto out;
 	r->seconds = (double)(chk_now_ns() - h->start_ns) / 1e9;
+	r->read_seconds = (double)read_ns / 1e9;
 	*out = r;
 	r = NULL;
 	rc = 0;

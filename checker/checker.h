@@ -146,6 +146,7 @@ struct chk_result {
 	size_t events;            /* events read, nemesis included */
 	size_t ops;               /* operations paired (client ops, all outcomes) */
 	double seconds;           /* wall-clock time of the check (ingest included) */
+	double read_seconds;      /* of which reading the history and pairing its events */
 	struct chk_key_result *keys; /* sorted: invalid first, then unknown, then valid */
 	size_t nkeys;
 	size_t nvalid, ninvalid, nunknown;

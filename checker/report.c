@@ -203,10 +203,10 @@ int chk_result_write_json(const struct chk_result *r, FILE *f)
 	}
 	sbuf_addf(&b,
 		  ",\"model\":\"%s\",\"verdict\":\"%s\",\"events\":%zu,\"ops\":%zu,"
-		  "\"seconds\":%.6f,\"keys_total\":%zu,\"keys_valid\":%zu,\"keys_invalid\":%zu,"
-		  "\"keys_unknown\":%zu,\"keys\":[",
+		  "\"seconds\":%.6f,\"read_seconds\":%.6f,\"keys_total\":%zu,\"keys_valid\":%zu,"
+		  "\"keys_invalid\":%zu,\"keys_unknown\":%zu,\"keys\":[",
 		  chk_model_name(r->model), chk_verdict_name(r->verdict), r->events, r->ops,
-		  r->seconds, r->nkeys, r->nvalid, r->ninvalid, r->nunknown);
+		  r->seconds, r->read_seconds, r->nkeys, r->nvalid, r->ninvalid, r->nunknown);
 	for (size_t i = 0; i < r->nkeys; i++) {
 		const struct chk_key_result *k = &r->keys[i];
 		if (i)

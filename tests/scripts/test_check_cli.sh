@@ -76,6 +76,8 @@ d = json.load(open(sys.argv[1]))
 assert d["verdict"] == "invalid" and d["exit"] == 1, d
 r = d["results"]
 assert [x["verdict"] for x in r] == ["valid", "invalid"], r
+for x in r:  # the time spent reading is a part of the whole
+    assert 0 <= x["read_seconds"] <= x["seconds"], x
 k = r[1]["keys"][0]
 assert k["key"] == 3 and k["verdict"] == "invalid"
 ce = k["counterexample"]
