@@ -815,10 +815,12 @@ static int run(struct hreader *rd, const struct wglref_opts *o, struct wglref_re
 	for (size_t i = 0; i < r.nops; i++)
 		if (r.ops[i].ret == INF && (r.ops[i].kind == R_READ || r.ops[i].kind == R_LREAD))
 			r.ops[i].live = 0;
+	int64_t t_read = now_ns();
 	rc = check_all(&r, res);
 	if (rc == SB_ENOMEM)
 		err_set(err, errlen, rc, "wglref: out of memory");
 	res->seconds = (double)(now_ns() - t0) / 1e9;
+	res->read_seconds = (double)(t_read - t0) / 1e9;
 	res->configs = r.configs;
 out:
 	vals_free(&r.vals);

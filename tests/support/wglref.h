@@ -39,6 +39,7 @@ struct wglref_result {
 	int verdict;       /* 0 valid, 1 invalid, 2 unknown (time or memory limit) */
 	size_t ops, keys;  /* operations taking part, keys */
 	double seconds;    /* wall time, reading included */
+	double read_seconds; /* of which reading the history and pairing its events */
 	unsigned long long configs; /* configurations memoised, all keys */
 };
 

@@ -3,7 +3,8 @@
  *
  *   wglref [--model M] [--initial V] [--timeout S] [--memory MB] HISTORY...
  *
- * One line per history: "FILE: VERDICT (N ops, K keys; S s; C configurations)". Exit 0
+ * One line per history: "FILE: VERDICT (N ops, K keys; S s; C configurations; read R s)",
+ * R being the part of S spent reading the history and pairing its events. Exit 0
  * (all valid), 1 (an invalid one), 2 (an unknown one, none invalid), 254 bad arguments or
  * input, 255 out of memory. Defaults: cas-register, no initial value, no time limit, a memo
  * cap of half the machine's memory.
@@ -81,8 +82,9 @@ int main(int argc, char **argv)
 			return err_exit_code(rc);
 		}
 		static const char *const names[] = {"valid", "invalid", "unknown"};
-		printf("%s: %s (%zu ops, %zu keys; %.3f s; %llu configurations)\n", argv[i],
-		       names[res.verdict], res.ops, res.keys, res.seconds, res.configs);
+		printf("%s: %s (%zu ops, %zu keys; %.6f s; %llu configurations; read %.6f s)\n",
+		       argv[i], names[res.verdict], res.ops, res.keys, res.seconds, res.configs,
+		       res.read_seconds);
 		if (res.verdict == 1 || (res.verdict == 2 && worst == 0))
 			worst = res.verdict;
 	}
