@@ -2007,7 +2007,9 @@ struct jit_proof {
 /* Runs the just-in-time search for at most `budget` steps. Returns 1 when the key is
  * linearizable (with a checked witness), 2 when it has no linearization (every choice
  * tried; *proof says where it got furthest), 0 when the budget or a limit ran out first,
- * -1 out of memory. Leaves c as it found it, memo aside. */
+ * -1 out of memory. Leaves c as it found it, memo aside, except after 1: the key is decided
+ * and nothing looks at its ops again, so they stay marked linearized (undoing the whole trail
+ * took 8% of a 5-client check of 10,000 operations). */
 static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 {
 	size_t n = c->n, nloc = c->nloc;
@@ -2183,7 +2185,7 @@ out_undecided:
 out:
 	if (rc < 0 && c->oom)
 		rc = 0; /* over the memory cap: run() says so */
-	if (j->trail)
+	if (j->trail && rc != 1)
 		jit_undo(j, 0);
 	c->oom = 0;
 	uncharge_to(c, acc0);
