@@ -1102,15 +1102,46 @@ static int link_twins(const struct kctx *c, struct hmap *last, int32_t *uprev, i
 static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, int32_t *ent_op,
 			    uint8_t *is_call, int32_t *ce, int32_t *re)
 {
-	size_t n = c->n, nr = 0, nreq = 0;
+	size_t n = c->n, nr = 0, nreq = 0, ne = 0;
+	int64_t hi = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
 		if (ce)
 			ce[i] = re[i] = -1;
-		if (c->ops[i].ok)
+		if (c->ops[i].ok) {
 			req[nreq++] = rets[nr++] = (int32_t)i;
+			hi = c->ops[i].ret > hi ? c->ops[i].ret : hi;
+		}
+	}
+	/* Positions are distinct, and for one key's ops they are mostly dense: then a table by
+	 * position gives the order in one pass, without sorting. */
+	uint64_t span = nr ? (uint64_t)hi - (uint64_t)c->ops[req[0]].call + 1 : 0;
+	int32_t *at = nr >= 256 && n < INT32_MAX / 2 && span <= 4 * (uint64_t)nr
+			      ? malloc(span * sizeof *at)
+			      : NULL;
+	if (at) {
+		int64_t lo = c->ops[req[0]].call;
+		memset(at, 0xff, span * sizeof *at);
+		for (size_t k = 0; k < nr; k++) {
+			const struct lop *o = &c->ops[req[k]];
+			at[o->call - lo] = 2 * req[k];
+			at[o->ret - lo] = 2 * req[k] + 1;
+		}
+		for (size_t p = 0; p < span; p++) {
+			if (at[p] < 0)
+				continue;
+			int32_t o = at[p] >> 1;
+			int call = !(at[p] & 1);
+			ent_op[ne] = o;
+			is_call[ne] = (uint8_t)call;
+			if (ce)
+				(call ? ce : re)[o] = (int32_t)ne;
+			ne++;
+		}
+		free(at);
+		return ne;
 	}
 	sort_by_ret(rets, nr, c->ops);
-	size_t ne = 0, ic = 0, ir = 0;
+	size_t ic = 0, ir = 0;
 	while (ic < nreq || ir < nr) {
 		int call = ir == nr || (ic < nreq && c->ops[req[ic]].call < c->ops[rets[ir]].ret);
 		int32_t o = call ? req[ic++] : rets[ir++];
