@@ -115,6 +115,7 @@ secs_of() {
 	local how=$1 best="" bread="" rc out s r i
 	shift
 	for i in 1 2 3; do
+		case $how in ref | line) ;; *) rm -f "$how" ;; esac # no times from an earlier run
 		$NICE "$@" >"$data/out" 2>/dev/null
 		rc=$?
 		out=$(head -n1 "$data/out")
