@@ -1528,13 +1528,16 @@ int chk_jit_nodom;
 
 enum { JT_PEND, JT_READ, JT_MM, JT_LIN, JT_LINCH };
 
+/* 16 bytes: a 5-client check of 10,000 operations writes about 14,000 of them, and the pages
+ * it touches first are a good part of its time. */
 struct jtrail {
-	int32_t kind; /* JT_PEND/READ/MM: inserted into that list; JT_LIN: op linearized
-		       * (from list `from`, -1: at its invocation); JT_LINCH: chain op */
 	int32_t op;
-	int32_t prev_state;
 	int32_t from; /* JT_LIN: the list it was taken from (JT_PEND/READ/MM) or -1 */
-	int64_t t;    /* JT_LIN(CH): the event position it was linearized at */
+	int32_t at;   /* JT_LIN(CH): where it was linearized: the completion of op `at`, or,
+		       * when negative, the invocation of op ~at (jit_at()) */
+	int16_t prev_state; /* a local value id: run_jit() runs with at most JIT_MAX_VALUES */
+	uint8_t kind; /* JT_PEND/READ/MM: inserted into that list; JT_LIN: op linearized
+		       * (from list `from`, -1: at its invocation); JT_LINCH: chain op */
 };
 
 struct jframe {
@@ -1568,10 +1571,18 @@ struct jit {
 	struct jdom_table *t; /* c->jd */
 };
 
-static int jit_push(struct jit *j, int32_t kind, int32_t op, int32_t from, int64_t t)
+/* The event position a trail entry's `at` names. */
+static int64_t jit_at(const struct kctx *c, int32_t at)
+{
+	return at >= 0 ? c->ops[at].ret : c->ops[~at].call;
+}
+
+static int jit_push(struct jit *j, int32_t kind, int32_t op, int32_t from, int32_t at)
 {
 	if (j->ntrail == j->captrail) {
-		size_t cap = j->captrail ? j->captrail * 2 : 1024;
+		/* about 1.5 entries per op in a search that does not backtrack: room for two at
+		 * once, not a doubling (and a copy) every few thousand */
+		size_t cap = j->captrail ? j->captrail * 2 : 2 * j->n + 1024;
 		if (charge(j->c, (cap - j->captrail) * sizeof *j->trail))
 			return -1;
 		struct jtrail *p = realloc(j->trail, cap * sizeof *p);
@@ -1580,7 +1591,8 @@ static int jit_push(struct jit *j, int32_t kind, int32_t op, int32_t from, int64
 		j->trail = p;
 		j->captrail = cap;
 	}
-	j->trail[j->ntrail++] = (struct jtrail){kind, op, j->state, from, t};
+	j->trail[j->ntrail++] = (struct jtrail){.op = op, .from = from, .at = at,
+						.prev_state = (int16_t)j->state, .kind = (uint8_t)kind};
 	return 0;
 }
 
@@ -1623,12 +1635,12 @@ static void jit_twin_in(struct jit *j, int32_t o)
 /* Linearize op o (already known to step from j->state to ns) taken from list `from` (or
  * -1, or chain ch when from == JT_LINCH), then every pending read-only op the new state
  * lets through. Returns 0, or -1 out of memory. */
-static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t)
+static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int32_t at)
 {
 	struct kctx *c = j->c;
 	int32_t old = j->state;
 	if (from == JT_LINCH) {
-		if (jit_push(j, JT_LINCH, o, -1, t))
+		if (jit_push(j, JT_LINCH, o, -1, at))
 			return -1;
 		if (j->ccur[o]++ == 0) /* o is the chain here */
 			j->act[j->nact++] = o;
@@ -1637,7 +1649,7 @@ static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t
 		j->hi ^= zkey1(o);
 		j->hi2 ^= zkey2(o);
 	} else {
-		if (jit_push(j, JT_LIN, o, from, t))
+		if (jit_push(j, JT_LIN, o, from, at))
 			return -1;
 		if (from == JT_PEND) {
 			dl_unlink(j->pnext, j->pprev, o);
@@ -1657,13 +1669,13 @@ static int jit_lin(struct jit *j, int32_t o, int32_t from, int32_t ns, int64_t t
 	int32_t head = (int32_t)j->n + ns;
 	while (j->rnext[head] != head) {
 		int32_t r = j->rnext[head];
-		if (jit_lin(j, r, JT_READ, ns, t))
+		if (jit_lin(j, r, JT_READ, ns, at))
 			return -1;
 	}
 	int32_t ms = (int32_t)j->n;
 	for (int32_t m = j->mnext[ms]; m != ms;) {
 		int32_t nx = j->mnext[m];
-		if (c->ops[m].a != ns && jit_lin(j, m, JT_MM, ns, t))
+		if (c->ops[m].a != ns && jit_lin(j, m, JT_MM, ns, at))
 			return -1;
 		m = nx;
 	}
@@ -1733,11 +1745,12 @@ static int jit_witness_ok(const struct jit *j)
 			continue;
 		int32_t o = t->kind == JT_LIN ? t->op : t->from;
 		const struct lop *op = &c->ops[o];
-		if (seen[o]++ || t->t < last || t->t < op->call || t->t > op->ret) {
+		int64_t at = jit_at(c, t->at);
+		if (seen[o]++ || at < last || at < op->call || at > op->ret) {
 			ok = 0;
 			break;
 		}
-		last = t->t;
+		last = at;
 		switch (op->kind) {
 		case K_READ:
 			ok = s == op->a;
@@ -1957,7 +1970,7 @@ static int jit_next(struct jit *j, struct jframe *f)
 				if (r < 0)
 					return -1;
 				if (r)
-					return jit_lin(j, f->op, JT_PEND, ns, limit) ? -1 : 1;
+					return jit_lin(j, f->op, JT_PEND, ns, f->op) ? -1 : 1;
 			}
 			continue;
 		case 1: /* pending ops, goal first (stage 1), then the rest (stage 3) */
@@ -1976,7 +1989,7 @@ static int jit_next(struct jit *j, struct jframe *f)
 					return -1;
 				if (!r || jit_goal(fo, ns) != (f->stage == 1))
 					continue;
-				return jit_lin(j, p, JT_PEND, ns, limit) ? -1 : 1;
+				return jit_lin(j, p, JT_PEND, ns, f->op) ? -1 : 1;
 			}
 			f->stage++;
 			f->cur = -1;
@@ -1999,7 +2012,7 @@ static int jit_next(struct jit *j, struct jframe *f)
 					return -1;
 				if (!r || jit_goal(fo, ns) != (f->stage == 2) || jit_seg_has(j, ns))
 					continue;
-				return jit_lin(j, ch, JT_LINCH, ns, limit) ? -1 : 1;
+				return jit_lin(j, ch, JT_LINCH, ns, f->op) ? -1 : 1;
 			}
 			if (f->stage == 4)
 				return 0;
@@ -2015,6 +2028,7 @@ static int jit_next(struct jit *j, struct jframe *f)
 /* It runs on register keys with at most this many observed values: with unique values
  * run() is near linear already (a read names its write). */
 #define JIT_MAX_VALUES 256
+_Static_assert(JIT_MAX_VALUES <= INT16_MAX, "struct jtrail keeps a state in 16 bits");
 
 /* Adds s to a report's list of states (at most MAX_STATES, each once). */
 static void add_state(int32_t *states, size_t *n, int32_t s)
@@ -2109,7 +2123,7 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 				if (jit_read(op) || op->kind == K_MISMATCH) {
 					int32_t ns;
 					if (step(c, j->state, op, &ns) > 0) {
-						if (jit_lin(j, o, -1, ns, op->call))
+						if (jit_lin(j, o, -1, ns, ~o))
 							goto out;
 					} else if (op->kind != K_MISMATCH) {
 						dl_after(j->rnext, j->rprev, (int32_t)n + (int32_t)op->a, o);
