@@ -18,9 +18,10 @@
  * The history is linearizable when every operation that must happen is linearized.
  *
  * The linearized set is kept as a 128-bit Zobrist hash (XOR of two per-operation 64-bit
- * keys), so a memo entry is 24 bytes whatever the history's length. Two different sets of the
- * same key collide with probability about 2^-128 per pair of visited configurations; a
- * collision could only prune a branch, never accept a wrong history.
+ * keys), and a memo entry is that hash with the state mixed into it: 16 bytes whatever the
+ * history's length. Two different configurations of the same key collide with probability
+ * about 2^-128 per pair visited; a collision could only prune a branch, never accept a wrong
+ * history.
  *
  * Exact reductions done before the search (register models):
  *  - values that no operation compares against (no read returns them, no cas or mismatch
@@ -67,10 +68,10 @@ struct lop {
 
 /* ---- per-key context ---------------------------------------------------------------------- */
 
+/* A configuration in the memo: the 128-bit hash of its linearized set with the state mixed
+ * into the first half (memo_key()); (0, 0) is an empty slot. */
 struct mslot {
-	uint64_t h1, h2;
-	int32_t state;
-	uint32_t used;
+	uint64_t k1, h2;
 };
 
 /* The just-in-time search's failed configurations, for jit_dominated(): a key (completion,
@@ -369,12 +370,17 @@ static void on_linearize(struct kctx *c, struct lop *o, int delta)
 
 /* ---- memo ------------------------------------------------------------------------------------ */
 
-/* The home slot of a configuration. Insertion and growth must agree on it: many
- * configurations share a linearized set (h1) and differ only in the state, so a slot taken
- * from h1 alone would pile them into one long probe run. */
-static size_t memo_slot(uint64_t h1, int32_t state, size_t cap)
+/* A configuration's memo entry: the set's hash with the state mixed into its first half.
+ * mix64 is a bijection, so two states of one set never share an entry, and two different
+ * sets share one only when both 128-bit hashes collide. The first half is also the home
+ * slot: many configurations share a linearized set and differ only in the state, so a slot
+ * taken from the set alone would pile them into one long probe run. */
+static struct mslot memo_key(uint64_t h1, uint64_t h2, int32_t state)
 {
-	return (h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27)) & (cap - 1);
+	struct mslot e = {h1 ^ mix64((uint64_t)(uint32_t)state + 0x51ed27), h2};
+	if (!e.k1 && !e.h2)
+		e.h2 = 1; /* not the empty slot */
+	return e;
 }
 
 /* The Zobrist keys of op o in the 128-bit hash of a linearized set: XOR them in to add o,
@@ -389,20 +395,23 @@ static uint64_t zkey2(int32_t o)
 	return mix64((uint64_t)o * 2 + 0x9e3779b97f4a7c15ULL);
 }
 
-/* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
+static int mslot_used(const struct mslot *e)
+{
+	return e->k1 || e->h2;
+}
+
 /* The slot holding this configuration, or the free slot where it would go (the table is
  * never full: it grows at half). */
-static size_t memo_find(const struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
+static size_t memo_find(const struct kctx *c, struct mslot k)
 {
-	size_t i = memo_slot(h1, state, c->mcap);
-	for (; c->memo[i].used; i = (i + 1) & (c->mcap - 1)) {
-		const struct mslot *e = &c->memo[i];
-		if (e->h1 == h1 && e->h2 == h2 && e->state == state)
+	size_t i = k.k1 & (c->mcap - 1);
+	for (; mslot_used(&c->memo[i]); i = (i + 1) & (c->mcap - 1))
+		if (c->memo[i].k1 == k.k1 && c->memo[i].h2 == k.h2)
 			break;
-	}
 	return i;
 }
 
+/* Returns 1 if (h1, h2, state) was new and is now recorded, 0 if seen, -1 over the cap. */
 static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
 	if ((c->mn + 1) * 2 > c->mcap) {
@@ -419,10 +428,10 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 				free(m);
 				return -1;
 			}
-			if (!c->memo[j].used)
+			if (!mslot_used(&c->memo[j]))
 				continue;
-			size_t i = memo_slot(c->memo[j].h1, c->memo[j].state, cap);
-			while (m[i].used)
+			size_t i = c->memo[j].k1 & (cap - 1);
+			while (mslot_used(&m[i]))
 				i = (i + 1) & (cap - 1);
 			m[i] = c->memo[j];
 		}
@@ -430,13 +439,11 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 		c->memo = m;
 		c->mcap = cap;
 	}
-	size_t i = memo_find(c, h1, h2, state);
-	if (c->memo[i].used)
+	struct mslot k = memo_key(h1, h2, state);
+	size_t i = memo_find(c, k);
+	if (mslot_used(&c->memo[i]))
 		return 0;
-	c->memo[i].h1 = h1;
-	c->memo[i].h2 = h2;
-	c->memo[i].state = state;
-	c->memo[i].used = 1;
+	c->memo[i] = k;
 	c->mn++;
 	return 1;
 }
@@ -444,7 +451,9 @@ static int memo_add(struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 /* Whether the memo holds this configuration (nothing is added). */
 static int memo_has(const struct kctx *c, uint64_t h1, uint64_t h2, int32_t state)
 {
-	return c->mcap && c->memo[memo_find(c, h1, h2, state)].used;
+	if (!c->mcap)
+		return 0;
+	return mslot_used(&c->memo[memo_find(c, memo_key(h1, h2, state))]);
 }
 
 /* ---- preparation ---------------------------------------------------------------------------- */
