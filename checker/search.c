@@ -1112,23 +1112,25 @@ static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, i
 			    uint8_t *is_call, int32_t *ce, int32_t *re)
 {
 	size_t n = c->n, nr = 0, nreq = 0, ne = 0;
-	int64_t hi = INT64_MIN;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
 		if (ce)
 			ce[i] = re[i] = -1;
 		if (c->ops[i].ok) {
 			req[nreq++] = rets[nr++] = (int32_t)i;
+			lo = c->ops[i].call < lo ? c->ops[i].call : lo;
 			hi = c->ops[i].ret > hi ? c->ops[i].ret : hi;
 		}
 	}
 	/* Positions are distinct, and for one key's ops they are mostly dense: then a table by
-	 * position gives the order in one pass, without sorting. */
-	uint64_t span = nr ? (uint64_t)hi - (uint64_t)c->ops[req[0]].call + 1 : 0;
+	 * position gives the order in one pass, without sorting. (lo is the first op's call, as
+	 * the ops are in invocation order; taken as the least, the table holds every position
+	 * whatever the order.) */
+	uint64_t span = nr ? (uint64_t)hi - (uint64_t)lo + 1 : 0;
 	int32_t *at = nr >= 256 && n < INT32_MAX / 2 && span <= 4 * (uint64_t)nr
 			      ? malloc(span * sizeof *at)
 			      : NULL;
 	if (at) {
-		int64_t lo = c->ops[req[0]].call;
 		memset(at, 0xff, span * sizeof *at);
 		for (size_t k = 0; k < nr; k++) {
 			const struct lop *o = &c->ops[req[k]];
