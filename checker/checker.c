@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "checker/internal.h"
 #include "lib/clock.h"
 #include "lib/array.h"
+#include "lib/bigmem.h"
 #include "lib/err.h"
 
 static const char *const model_names[] = {
@@ -325,8 +325,7 @@ void chk_history_free(struct chk_history *h)
 		free(h->keys[i].order);
 		free(h->keys[i].onode);
 	}
-	if (h->cops)
-		munmap(h->cops, h->capcops * sizeof *h->cops);
+	bigmem_free(h->cops, h->capcops * sizeof *h->cops);
 	free(h->keys);
 	free(h->kslots);
 	free(h->pslots);
@@ -414,25 +413,6 @@ static int32_t key_index(struct chk_history *h, vref key)
 	return (int32_t)h->nkeys++;
 }
 
-/* The operation array grows to tens of MB on large histories: map it ourselves, grow it with
- * mremap (no copying) and ask for transparent huge pages, which cuts the page faults of its
- * first touch by a factor of 512 where the kernel allows it. Returns NULL on failure (the old
- * mapping is then still valid). */
-static void *big_grow(void *old, size_t oldsize, size_t newsize)
-{
-	void *p;
-	if (!old)
-		p = mmap(NULL, newsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	else
-		p = mremap(old, oldsize, newsize, MREMAP_MAYMOVE);
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, newsize, MADV_HUGEPAGE); /* advice only: failure changes nothing */
-#endif
-	return p;
-}
-
 /* Append a zeroed operation for key k. NULL when out of memory or past 2^32 operations. */
 static struct cop *key_push(struct chk_history *h, struct ckey *k)
 {
@@ -442,7 +422,7 @@ static struct cop *key_push(struct chk_history *h, struct ckey *k)
 			cap = (size_t)UINT32_MAX + 1;
 		if (h->ncops == cap)
 			return NULL;
-		struct cop *o = big_grow(h->cops, h->capcops * sizeof *o, cap * sizeof *o);
+		struct cop *o = bigmem_grow(h->cops, h->capcops * sizeof *o, cap * sizeof *o);
 		if (!o)
 			return NULL;
 		h->cops = o;
