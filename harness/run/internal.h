@@ -49,6 +49,7 @@ struct run_timeline {
 	int64_t last_poll;                   /* when its condition was last asked */
 	long long log_off[DB_MAX_NODES];     /* `log~`: where each node's log ended */
 	void *log_re;                        /* `log~`: the compiled pattern (logscan) */
+	bool log_marked;                     /* log_off was taken when the step before acted */
 	struct spec_fault fault[SPEC_MAX_STEPS]; /* each step's fault, `$id` targets resolved */
 	size_t act[SPEC_MAX_STEPS];          /* the act each step started, or SIZE_MAX */
 	enum run_step_result result[SPEC_MAX_STEPS];

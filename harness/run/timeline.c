@@ -4,7 +4,9 @@
  *   at: T           the run's clock reaches T
  *   when: leader    a leader is elected (a majority of the nodes agree, INFO)
  *   when: commit>=N some node's commit index has reached N
- *   when: log~RE    a line that some node writes to its log from now on matches RE (PCRE2)
+ *   when: log~RE    a line that some node writes to its log matches RE (PCRE2): a line written
+ *                   since the step before it began to act (or, for a first step, since the
+ *                   wait began)
  *   when: died      a node that the latest fault-starting step hit is no longer running
  * A `when` has a timeout: a condition that does not hold in time is reported ("the scenario
  * did not run as written") and its step is skipped; the run's verdict cannot then be `valid`
@@ -70,21 +72,28 @@ static int log_path(struct run *r, size_t i, char *path)
 	return 0;
 }
 
-/* The size of every node's log now: lines written after this count for `log~`. */
+/* Where node i's log ends now (0 when it has none or the size cannot be read). */
+static int mark_one(struct control *c, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct run *r = arg;
+	char path[CONTROL_PATH_MAX], *out = NULL;
+	r->tl.log_off[i] = 0;
+	if (log_path(r, i, path))
+		return 0;
+	char *cmd = shquote_fmt("stat -c %%s %q 2>/dev/null || echo 0", path);
+	if (cmd && !control_run(c, cmd, r->db->op_timeout_ms, &out, err, errlen))
+		r->tl.log_off[i] = strtoll(out, NULL, 10);
+	free(cmd);
+	free(out);
+	return 0;
+}
+
+/* The size of every node's log now, asked of every node at once: lines written after this
+ * count for `log~`. */
 static void mark_logs(struct run *r)
 {
-	for (size_t i = 0; i < r->db->n; i++) {
-		char path[CONTROL_PATH_MAX], err[512], *out = NULL;
-		r->tl.log_off[i] = 0;
-		if (log_path(r, i, path))
-			continue;
-		char *cmd = shquote_fmt("stat -c %%s %q 2>/dev/null || echo 0", path);
-		if (cmd && !control_run(db_control(r->db, i), cmd, r->db->op_timeout_ms, &out, err,
-					sizeof err))
-			r->tl.log_off[i] = strtoll(out, NULL, 10);
-		free(cmd);
-		free(out);
-	}
+	char err[512];
+	control_pool_each(&r->db->pool, mark_one, r, NULL, err, sizeof err);
 }
 
 struct match_arg {
@@ -100,21 +109,41 @@ static int on_match(const struct logscan_match *m, void *arg)
 	return 1; /* one is enough */
 }
 
-/* Does a line written since mark_logs match the step's pattern? Reads only what is new. */
+/* What node i's log holds past log_off[i] (at most LOG_READ_MAX bytes), into news[i]. */
+struct news {
+	struct run *r;
+	char *out[DB_MAX_NODES];
+};
+
+static int read_news(struct control *c, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct news *nw = arg;
+	char path[CONTROL_PATH_MAX];
+	if (log_path(nw->r, i, path))
+		return 0;
+	char *cmd = shquote_fmt("tail -c +%lld %q 2>/dev/null | head -c %u; exit 0",
+				nw->r->tl.log_off[i] + 1, path, LOG_READ_MAX);
+	if (!cmd)
+		return 0;
+	if (control_run(c, cmd, nw->r->db->op_timeout_ms, &nw->out[i], err, errlen)) {
+		free(nw->out[i]);
+		nw->out[i] = NULL;
+	}
+	free(cmd);
+	return 0;
+}
+
+/* Does a line written since mark_logs match the step's pattern? Reads only what is new, from
+ * every node at once. */
 static bool log_matches(struct run *r, char *found, size_t foundlen)
 {
+	struct news nw = {.r = r};
+	char err[512];
+	control_pool_each(&r->db->pool, read_news, &nw, NULL, err, sizeof err);
+	bool any = false;
 	for (size_t i = 0; i < r->db->n; i++) {
-		char path[CONTROL_PATH_MAX], err[512], *out = NULL;
-		if (log_path(r, i, path))
-			continue;
-		char *cmd = shquote_fmt("tail -c +%lld %q 2>/dev/null | head -c %u; exit 0",
-					r->tl.log_off[i] + 1, path, LOG_READ_MAX);
-		if (!cmd)
-			continue;
-		int rc = control_run(db_control(r->db, i), cmd, r->db->op_timeout_ms, &out, err,
-				     sizeof err);
-		free(cmd);
-		if (rc || !out) {
+		char *out = nw.out[i];
+		if (!out || any) {
 			free(out);
 			continue;
 		}
@@ -129,10 +158,10 @@ static bool log_matches(struct run *r, char *found, size_t foundlen)
 		free(out);
 		if (a.found) {
 			snprintf(found, foundlen, "%s", a.line);
-			return true;
+			any = true;
 		}
 	}
-	return false;
+	return any;
 }
 
 /* Has a node hit by the latest fault-starting step stopped running? */
@@ -225,6 +254,12 @@ static void act(struct run *r, size_t k, int64_t now, const char *why)
 	struct run_timeline *tl = &r->tl;
 	const struct spec_step *st = &r->spec.nemesis.steps[k];
 	tl->ran_at[k] = now;
+	/* A `log~` step next sees what this step provokes from its first moment: an election a
+	 * partition sets off can be over before the partition is in place on every host. */
+	if (k + 1 < r->spec.nemesis.nsteps && !strcmp(r->spec.nemesis.steps[k + 1].when, "log")) {
+		mark_logs(r);
+		tl->log_marked = true;
+	}
 	if (st->heal) {
 		run_log(r, "timeline step %zu (%s): heal every active fault", k + 1, why);
 		run_heal_due(r, true);
@@ -277,7 +312,9 @@ static int begin_wait(struct run *r, size_t k, int64_t now, char *err, size_t er
 		return rc;
 	}
 	r->tl.log_re = ls;
-	mark_logs(r);
+	if (!r->tl.log_marked)
+		mark_logs(r);
+	r->tl.log_marked = false;
 	return 0;
 }
 
