@@ -109,12 +109,13 @@ static int on_match(const struct logscan_match *m, void *arg)
 	return 1; /* one is enough */
 }
 
-/* What node i's log holds past log_off[i] (at most LOG_READ_MAX bytes), into news[i]. */
+/* What each node's log holds past log_off (NULL where it could not be read). */
 struct news {
 	struct run *r;
 	char *out[DB_MAX_NODES];
 };
 
+/* Node i's part of a poll: at most LOG_READ_MAX bytes from log_off[i] on, into out[i]. */
 static int read_news(struct control *c, size_t i, void *arg, char *err, size_t errlen)
 {
 	struct news *nw = arg;
@@ -297,6 +298,8 @@ static void act(struct run *r, size_t k, int64_t now, const char *why)
 static int begin_wait(struct run *r, size_t k, int64_t now, char *err, size_t errlen)
 {
 	const struct spec_step *st = &r->spec.nemesis.steps[k];
+	bool marked = r->tl.log_marked; /* by the step before, when it acted */
+	r->tl.log_marked = false;
 	r->tl.wait_since = now;
 	r->tl.last_poll = -POLL_NS;
 	if (strcmp(st->when, "log"))
@@ -312,9 +315,8 @@ static int begin_wait(struct run *r, size_t k, int64_t now, char *err, size_t er
 		return rc;
 	}
 	r->tl.log_re = ls;
-	if (!r->tl.log_marked)
+	if (!marked)
 		mark_logs(r);
-	r->tl.log_marked = false;
 	return 0;
 }
 
