@@ -1210,7 +1210,8 @@ static const struct spec_field step_fields[] = {
 	{ROW(SPEC_T_CUSTOM, struct spec_step, when, "when"), .custom = &when_custom,
 	 .present = when_present, .def_doc = "none", .example = "commit>=100",
 	 .doc = "wait for a condition: leader (one is elected), died (a node exited), "
-		"commit>=N, log~REGEX (a node's log line matches)"},
+		"commit>=N, log~REGEX (a node's log line matches, one written since the step "
+		"before began to act)"},
 	{ROW(SPEC_T_DURATION, struct spec_step, timeout_ns, "timeout"), .min = MS_NS,
 	 .max = DAY_NS, .def = "30s", .present = when_present, .example = "1m",
 	 .doc = "how long the `when` condition may take to hold"},
