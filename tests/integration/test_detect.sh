@@ -12,8 +12,8 @@
 # that ran as written fails the test at once.
 #
 # figure8 is the exception for finding its bug: it found commit-old-term in 9 of 10 runs on
-# an idle machine on 11-30, in 1 of 10 on 12-02's slower one (bench/RESULTS.md, "Detection
-# matrix"): whether raftnode's leader dies on its 8th commit before its no-op reaches the
+# an idle machine on 11-30, in 1 of 10 on 12-02's slower one (bench/RESULTS.md, "12-02:
+# figure8 and vote-crash on a slower machine"): whether raftnode's leader dies on its 8th commit before its no-op reaches the
 # voters depends on timing. Here its misses are reported, not failed, but at least one of
 # its three runs must run as written, and its correct node must stay valid. Bugs the table in
 # bench/detect.sh marks as known gaps (none at present) would run too and be reported, not
