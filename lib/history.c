@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "lib/array.h"
+#include "lib/bigmem.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 
@@ -126,7 +127,41 @@ struct hreader {
 	size_t probe; /* JSONL: parse a long line early once this much of it is buffered */
 	int started;  /* hreader_next has been called */
 	int64_t deadline_ns; /* clock_mono_ns; 0: wait for input as long as it takes */
+	uint64_t size_hint;  /* a file's size at open; 0 if unknown (a pipe, a terminal) */
+	int bigbuf;          /* buf is a lib/bigmem block (cap bytes), not malloc's */
 };
+
+/* The read buffer. A file that will fill it gets a bigmem block (one huge page where the
+ * kernel grants it, not 64 first-touch faults); a small or unknown input gets malloc's. */
+static char *buf_alloc(struct hreader *r, size_t n)
+{
+	r->bigbuf = r->size_hint >= 2 * READ_CHUNK;
+	return r->bigbuf ? bigmem_alloc(n) : malloc(n);
+}
+
+/* Resize the buffer to n bytes, keeping its first `keep` bytes; NULL when memory runs out
+ * (then the old buffer is unchanged). */
+static char *buf_resize(struct hreader *r, size_t n, size_t keep)
+{
+	if (!r->bigbuf)
+		return realloc(r->buf, n);
+	if (n >= r->cap)
+		return bigmem_grow(r->buf, r->cap, n);
+	char *nb = bigmem_alloc(n); /* shrinking: bigmem only grows */
+	if (nb) {
+		memcpy(nb, r->buf, keep);
+		bigmem_free(r->buf, r->cap);
+	}
+	return nb;
+}
+
+static void buf_free(struct hreader *r)
+{
+	if (r->bigbuf)
+		bigmem_free(r->buf, r->cap);
+	else
+		free(r->buf);
+}
 
 /* Error at an explicit line and column. */
 __attribute__((format(printf, 5, 6))) static int rerr_at(struct hreader *r, uint64_t line,
@@ -1033,7 +1068,7 @@ static int refill(struct hreader *r)
 	}
 	if (r->cap > 4 * READ_CHUNK && r->end < READ_CHUNK) {
 		/* a large event has passed: give its room back */
-		char *nb = realloc(r->buf, 2 * READ_CHUNK);
+		char *nb = buf_resize(r, 2 * READ_CHUNK, r->end);
 		if (nb) {
 			r->buf = nb;
 			r->data = nb;
@@ -1045,7 +1080,7 @@ static int refill(struct hreader *r)
 		if (nc > MAX_BUF)
 			nc = MAX_BUF;
 		if (nc > r->cap) {
-			char *nb = realloc(r->buf, nc);
+			char *nb = buf_resize(r, nc, r->end);
 			if (!nb) {
 				snprintf(r->errmsg, 512, "%s: out of memory growing the buffer to %zu bytes",
 					 r->name, nc);
@@ -1920,8 +1955,11 @@ int hreader_open(struct hreader **out, const char *path, enum hformat fmt, char 
 			goto fail;
 		}
 	}
+	struct stat st;
+	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		r->size_hint = (uint64_t)st.st_size;
 	r->cap = READ_CHUNK * 2;
-	if (!(r->buf = malloc(r->cap))) {
+	if (!(r->buf = buf_alloc(r, r->cap))) {
 		rc = err_set(err, errlen, SB_ENOMEM, "%s: out of memory", path);
 		goto fail;
 	}
@@ -2042,7 +2080,7 @@ void hreader_close(struct hreader *r)
 		return;
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
-	free(r->buf);
+	buf_free(r);
 	free(r->stack);
 	arena_free(&r->arena);
 	free(r->errmsg);

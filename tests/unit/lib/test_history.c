@@ -442,6 +442,50 @@ static void test_long_lines(void **state)
 	unlink(path);
 }
 
+/* After an event far larger than the read buffer, the buffer gives its room back (and a
+ * file this large is read through a lib/bigmem block): the events after it, and the bytes
+ * of them already read when the buffer shrank, come out whole and in order. */
+static void test_buffer_shrinks_after_large_event(void **state)
+{
+	char path[] = "/tmp/test_history_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	for (int round = 0; round < 3; round++) {
+		fprintf(f, "{\"index\":%d,\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":\"",
+			round * 100000);
+		for (int i = 0; i < 3 * 1024 * 1024 + round * 4099; i++)
+			fputc('a' + (i + round) % 26, f);
+		fprintf(f, "\"}\n");
+		for (int i = 1; i < 20000; i++)
+			fprintf(f, "{\"index\":%d,\"process\":%d,\"type\":\"ok\",\"f\":\"write\",\"value\":%d}\n",
+				round * 100000 + i, i % 7, i * 3);
+	}
+	fclose(f);
+	struct hreader *r;
+	struct hevent ev;
+	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+		assert_int_equal(ev.index, round * 100000);
+		assert_int_equal(ev.value.kind, HVAL_STR);
+		assert_int_equal(ev.value.len, 3 * 1024 * 1024 + round * 4099);
+		for (uint32_t i = 0; i < ev.value.len; i += 4093)
+			assert_int_equal(ev.value.u.s[i], 'a' + (int)((i + (uint32_t)round) % 26));
+		for (int i = 1; i < 20000; i++) {
+			assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
+			assert_int_equal(ev.index, round * 100000 + i);
+			assert_int_equal(ev.process, i % 7);
+			assert_string_equal(ev.f, "write");
+			assert_int_equal(ev.value.kind, HVAL_INT);
+			assert_int_equal(ev.value.u.i, i * 3);
+		}
+	}
+	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 0);
+	hreader_close(r);
+	unlink(path);
+}
+
 /* Files are read in chunks: events that straddle chunk boundaries read the same as from
  * memory, for both formats. */
 static void test_file_matches_memory(void **state)
@@ -1251,6 +1295,7 @@ int main(void)
 		cmocka_unit_test(test_edn_fields),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_buffer_shrinks_after_large_event),
 		cmocka_unit_test(test_file_matches_memory),
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_values),
