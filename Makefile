@@ -35,7 +35,9 @@ ifneq ($(SANITIZE),)
   LDFLAGS += $(SANFLAGS)
 endif
 
-EXT_LIBS := -lssh2 -lyaml -lpcre2-8 -lmicrohttpd -lcurl
+# libcurl and libmicrohttpd are not linked: harness/lazylib.c opens them when first used,
+# so that commands that never speak HTTP do not load them and what they depend on.
+EXT_LIBS := -lssh2 -lyaml -lpcre2-8
 
 LIB_SRC     := $(wildcard lib/*.c)
 CHECKER_SRC := $(wildcard checker/*.c)

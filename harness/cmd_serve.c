@@ -32,8 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
+#include "harness/lazylib.h"
 #include "harness/report/runs.h"
 #include "lib/err.h"
 #include "lib/opt.h"
@@ -57,6 +56,9 @@ static const char usage_text[] =
 	"                     store to the network: only when told.\n"
 	"\n"
 	"exit code: 0 stopped by a signal, 254 bad arguments, 255 cannot listen or read the store.\n";
+
+/* libmicrohttpd, opened by cmd_serve before the daemon starts (lazylib.h) */
+static const struct lz_mhd *mhd;
 
 struct server {
 	char root[PATH_MAX]; /* the store's real path */
@@ -174,10 +176,10 @@ static const char *content_type(const char *rel)
 
 static void common_headers(struct MHD_Response *r, const char *type)
 {
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Cache-Control", "no-cache");
-	MHD_add_response_header(r, "Content-Security-Policy",
+	mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd->add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd->add_response_header(r, "Cache-Control", "no-cache");
+	mhd->add_response_header(r, "Content-Security-Policy",
 				"default-src 'none'; style-src 'unsafe-inline'; "
 				"script-src 'unsafe-inline'; img-src data:; form-action 'self'");
 }
@@ -186,14 +188,14 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 				  const char *body, size_t len)
 {
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+		mhd->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	common_headers(r, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd->add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result ret = mhd->queue_response(c, status, r);
+	mhd->destroy_response(r);
 	return ret;
 }
 
@@ -223,8 +225,8 @@ static enum MHD_Result serve_index(struct MHD_Connection *c, const struct server
 	char err[512];
 	if (runs_list(s->root, &runs, &n, err, sizeof err))
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "the store cannot be read");
-	const char *verdict = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict");
-	const char *test = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "test");
+	const char *verdict = mhd->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict");
+	const char *test = mhd->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "test");
 	struct sbuf b = {0};
 	runs_index_html(&b, s->label, runs, n, verdict, test);
 	free(runs);
@@ -235,13 +237,13 @@ static enum MHD_Result redirect_dir(struct MHD_Connection *c, const char *url)
 {
 	char loc[SERVE_MAX_PATH + 2];
 	snprintf(loc, sizeof loc, "%s/", url);
-	struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = mhd->create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
 	common_headers(r, "text/plain; charset=utf-8");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_MOVED_PERMANENTLY, r);
-	MHD_destroy_response(r);
+	mhd->add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
+	enum MHD_Result ret = mhd->queue_response(c, MHD_HTTP_MOVED_PERMANENTLY, r);
+	mhd->destroy_response(r);
 	return ret;
 }
 
@@ -285,14 +287,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found");
 	}
 	/* MHD sends the file (sendfile where it can) and closes fd with the response */
-	struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	struct MHD_Response *r = mhd->create_response_from_fd((uint64_t)st.st_size, fd);
 	if (!r) {
 		close(fd);
 		return MHD_NO;
 	}
 	common_headers(r, content_type(rel));
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	enum MHD_Result ret = mhd->queue_response(c, MHD_HTTP_OK, r);
+	mhd->destroy_response(r);
 	return ret;
 }
 
@@ -370,6 +372,10 @@ int cmd_serve(int argc, char **argv)
 	int loopback = 0;
 	if (parse_bind(bind, &ss, &sslen, &loopback, err, sizeof err))
 		return usage_error(err);
+	if (!(mhd = lz_mhd(err, sizeof err))) {
+		fprintf(stderr, "splitbrain serve: %s\n", err);
+		return SB_EXIT_INTERNAL;
+	}
 	struct server s = {.label = store};
 	if (!realpath(store, s.root)) {
 		fprintf(stderr, "splitbrain serve: store %s: %s\n", store, strerror(errno));
@@ -394,7 +400,7 @@ int cmd_serve(int argc, char **argv)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	struct MHD_Daemon *d = MHD_start_daemon(
+	struct MHD_Daemon *d = mhd->start_daemon(
 		flags, 0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -405,7 +411,7 @@ int cmd_serve(int argc, char **argv)
 		close(s.rootfd);
 		return SB_EXIT_INTERNAL;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info = mhd->get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
@@ -417,7 +423,7 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&stop, &sig);
-	MHD_stop_daemon(d);
+	mhd->stop_daemon(d);
 	close(s.rootfd);
 	printf("splitbrain serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	return 0;

@@ -1,16 +1,17 @@
 /* http — HTTP/1.1 POST on libcurl (http.h). */
 #include "harness/client/http.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/lazylib.h"
 #include "lib/clock.h"
 #include "lib/err.h"
 
 struct http {
+	const struct lz_curl *api; /* libcurl, opened on the first http_new */
 	CURL *curl;
 	struct curl_slist *headers;
 	char *buf; /* the response body, NUL-terminated */
@@ -21,13 +22,17 @@ struct http {
 };
 
 /* libcurl's global set-up, once for the process (not thread-safe on every platform by
- * itself). */
+ * itself), after the library is opened. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static const struct lz_curl *global_api;
 static CURLcode global_rc;
+static char global_err[400];
 
 static void global_init(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	global_api = lz_curl(global_err, sizeof global_err);
+	if (global_api)
+		global_rc = global_api->global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
@@ -66,33 +71,37 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *
 int http_new(struct http **out, char *err, size_t errlen)
 {
 	pthread_once(&global_once, global_init);
+	const struct lz_curl *api = global_api;
+	if (!api)
+		return err_set(err, errlen, SB_EIO, "%s", global_err);
 	if (global_rc != CURLE_OK)
-		return err_set(err, errlen, SB_EIO, "libcurl: %s", curl_easy_strerror(global_rc));
+		return err_set(err, errlen, SB_EIO, "libcurl: %s", api->easy_strerror(global_rc));
 	struct http *h = calloc(1, sizeof *h);
 	if (!h)
 		return err_set(err, errlen, SB_ENOMEM, "out of memory");
-	h->curl = curl_easy_init();
-	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	h->api = api;
+	h->curl = api->easy_init();
+	h->headers = api->slist_append(NULL, "Content-Type: application/json");
 	/* No "Expect: 100-continue" round trip: bodies are small. */
 	if (h->headers)
-		h->headers = curl_slist_append(h->headers, "Expect:");
+		h->headers = api->slist_append(h->headers, "Expect:");
 	if (!h->curl || !h->headers) {
 		http_free(h);
 		return err_set(err, errlen, SB_ENOMEM, "libcurl: cannot make a handle");
 	}
 	CURL *c = h->curl;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for time-outs */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");    /* never a proxy from the environment */
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
-	curl_easy_setopt(c, CURLOPT_DEBUGDATA, h);
-	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* makes curl call on_debug; prints nothing */
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	api->easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for time-outs */
+	api->easy_setopt(c, CURLOPT_PROXY, "");    /* never a proxy from the environment */
+	api->easy_setopt(c, CURLOPT_NOPROXY, "*");
+	api->easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	api->easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+	api->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	api->easy_setopt(c, CURLOPT_WRITEDATA, h);
+	api->easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+	api->easy_setopt(c, CURLOPT_DEBUGDATA, h);
+	api->easy_setopt(c, CURLOPT_VERBOSE, 1L); /* makes curl call on_debug; prints nothing */
+	api->easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	api->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 	*out = h;
 	return 0;
 }
@@ -102,8 +111,9 @@ void http_free(struct http *h)
 	if (!h)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->headers);
+		h->api->easy_cleanup(h->curl);
+	if (h->headers)
+		h->api->slist_free_all(h->headers);
 	free(h->buf);
 	free(h);
 }
@@ -126,20 +136,20 @@ int http_post(struct http *h, const char *url, const char *body, size_t len,
 	}
 	long ms = (long)((left + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS);
 	CURL *c = h->curl;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	CURLcode cc = curl_easy_perform(c);
+	h->api->easy_setopt(c, CURLOPT_URL, url);
+	h->api->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	h->api->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	h->api->easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+	h->api->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	CURLcode cc = h->api->easy_perform(c);
 	res->sent = h->sent;
 	res->body = h->buf ? h->buf : "";
 	res->len = h->len;
 	if (cc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+		h->api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
 		return 0;
 	}
-	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+	const char *why = h->errbuf[0] ? h->errbuf : h->api->easy_strerror(cc);
 	if (h->too_big) {
 		snprintf(res->error, sizeof res->error, "response larger than %u bytes",
 			 HTTP_MAX_BODY);

@@ -157,5 +157,22 @@ check "a bad --bind exits 254" '[ $rc -eq 254 ]'
 "$SB" serve --store "$tmp/no-such-store" --bind 127.0.0.1:0 2>/dev/null; rc=$?
 check "a missing store exits 255" '[ $rc -eq 255 ]'
 
+# libmicrohttpd is opened only by serve (harness/lazylib.c): other commands do not load it,
+# and without it serve says which package to install and exits 255. The library is hidden
+# by mounting /dev/null over it in a mount namespace of the one command.
+check "check does not load libmicrohttpd or libcurl" \
+	'! LD_DEBUG=files "$SB" check --model register tests/fixtures/stores/valid/history.jsonl \
+		2>&1 >/dev/null | grep -q "libmicrohttpd\|libcurl"'
+lib=$(ldconfig -p | sed -n 's|.*libmicrohttpd\.so\.12 .*=> \(.*\)|\1|p' | head -n1)
+if [ -n "$lib" ] && unshare -m true 2>/dev/null; then
+	unshare -m sh -c 'mount --bind /dev/null "$(readlink -f "$1")" && shift && exec "$@"' \
+		sh "$lib" "$SB" serve --store "$st" --bind 127.0.0.1:0 >/dev/null 2>"$tmp/err"
+	rc=$?
+	check "without libmicrohttpd serve exits 255 naming the package" \
+		'[ $rc -eq 255 ] && grep -q "libmicrohttpd.so.12: .*install the Debian package libmicrohttpd12" "$tmp/err"'
+else
+	echo "note: no mount namespace here; the missing-library case is not run"
+fi
+
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
