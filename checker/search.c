@@ -1108,9 +1108,10 @@ static int link_twins(const struct kctx *c, struct hmap *last, int32_t *uprev, i
 
 /* The entries of the acknowledged ops in history order: ent_op[e] and is_call[e]; ce/re
  * (if not NULL) get each op's call and completion entry (-1 for indeterminate ops). req and
- * rets are scratch (n + 1). Returns the number of entries. */
+ * rets are scratch (n + 1); so is at4 (4 n entries) if not NULL, else it is allocated when
+ * needed. Returns the number of entries. */
 static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, int32_t *ent_op,
-			    uint8_t *is_call, int32_t *ce, int32_t *re)
+			    uint8_t *is_call, int32_t *ce, int32_t *re, int32_t *at4)
 {
 	size_t n = c->n, nr = 0, nreq = 0, ne = 0;
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -1128,9 +1129,8 @@ static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, i
 	 * the ops are in invocation order; taken as the least, the table holds every position
 	 * whatever the order.) */
 	uint64_t span = nr ? (uint64_t)hi - (uint64_t)lo + 1 : 0;
-	int32_t *at = nr >= 256 && n < INT32_MAX / 2 && span <= 4 * (uint64_t)nr
-			      ? malloc(span * sizeof *at)
-			      : NULL;
+	int dense = nr >= 256 && n < INT32_MAX / 2 && span <= 4 * (uint64_t)nr;
+	int32_t *at = !dense ? NULL : at4 ? at4 : malloc(span * sizeof *at);
 	if (at) {
 		memset(at, 0xff, span * sizeof *at);
 		for (size_t k = 0; k < nr; k++) {
@@ -1149,7 +1149,8 @@ static size_t merge_entries(const struct kctx *c, int32_t *req, int32_t *rets, i
 				(call ? ce : re)[o] = (int32_t)ne;
 			ne++;
 		}
-		free(at);
+		if (at != at4)
+			free(at);
 		return ne;
 	}
 	sort_by_ret(rets, nr, c->ops);
@@ -1246,7 +1247,7 @@ static int run(struct kctx *c, struct chk_key_result *out)
 		goto out;
 
 	/* The entry list: invocations and completions of the operations that must happen. */
-	size_t ne = merge_entries(c, chain_of, rets, ent_op, is_call, ce, re);
+	size_t ne = merge_entries(c, chain_of, rets, ent_op, is_call, ce, re, NULL);
 	int32_t S = (int32_t)ne; /* sentinel */
 	for (size_t e = 0; e <= ne; e++) {
 		prev[e] = e ? (int32_t)e - 1 : S;
@@ -2063,15 +2064,22 @@ struct jit_proof {
 };
 
 /* run_jit()'s per-op arrays, carved from one block (lib/bigmem.h): with base NULL only its
- * size is worked out, which it returns. One block of some 70 bytes per op instead of
- * seventeen arrays: at 10,000 ops, a single huge page where the kernel grants them. */
-static size_t jit_carve(struct jit *j, int32_t **rets, int32_t **chain_of, char *base)
+ * size is worked out, which it returns. One block of some 120 bytes per op instead of
+ * nineteen arrays: at 10,000 ops, a single huge page where the kernel grants them. The
+ * choice frames (at most one per op) and merge_entries()' table (4 n) are reserved in full
+ * but touched only as far as they are used; as arrays of their own, from the heap, their
+ * first touches cost a page fault per 4 KiB (a third of the faults of a 5-client check of
+ * 10,000 ops, bench/RESULTS.md). */
+static size_t jit_carve(struct jit *j, int32_t **rets, int32_t **chain_of, int32_t **at4,
+			char *base)
 {
 	size_t n = j->n, nloc = j->c->nloc;
 	struct bigmem_carve cv = {.base = base};
 #define TAKE(ptr, count) ((ptr) = bigmem_take(&cv, (count) * sizeof *(ptr)))
 	TAKE(*rets, n + 1);
 	TAKE(*chain_of, n + 1);
+	TAKE(*at4, 4 * n + 1);
+	TAKE(j->fr, n + 1);
 	TAKE(j->ev_op, 2 * n + 1);
 	TAKE(j->ev_call, 2 * n + 1);
 	TAKE(j->pnext, n + 1);
@@ -2088,6 +2096,7 @@ static size_t jit_carve(struct jit *j, int32_t **rets, int32_t **chain_of, char 
 	TAKE(j->ccur, n + 1);
 	TAKE(j->act, n + 1);
 #undef TAKE
+	j->capfr = n + 1;
 	return cv.off;
 }
 
@@ -2104,8 +2113,8 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 	struct hmap last = {0};
 	int rc = -1;
 	size_t acc0 = c->accounted;
-	int32_t *rets, *chain_of;
-	size_t blk = jit_carve(j, &rets, &chain_of, NULL);
+	int32_t *rets, *chain_of, *at4;
+	size_t blk = jit_carve(j, &rets, &chain_of, &at4, NULL);
 	char *base = bigmem_alloc(blk);
 	j->t = &c->jd;
 	size_t tb0 = c->jd.bytes;
@@ -2113,7 +2122,7 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 		goto out_undecided;
 	if (!base)
 		goto out;
-	jit_carve(j, &rets, &chain_of, base);
+	jit_carve(j, &rets, &chain_of, &at4, base);
 	memset(j->clen, 0, (n + 1) * sizeof *j->clen);
 	memset(j->ccur, 0, (n + 1) * sizeof *j->ccur);
 
@@ -2125,7 +2134,7 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 	hmap_free(&last);
 	if (link_twins(c, &last, j->uprev, j->unext))
 		goto out;
-	j->ne = merge_entries(c, chain_of, rets, j->ev_op, j->ev_call, NULL, NULL);
+	j->ne = merge_entries(c, chain_of, rets, j->ev_op, j->ev_call, NULL, NULL, at4);
 	int32_t S = (int32_t)n;
 	j->pnext[S] = j->pprev[S] = S;
 	j->mnext[S] = j->mprev[S] = S;
@@ -2195,16 +2204,8 @@ static int run_jit(struct kctx *c, uint64_t budget, struct jit_proof *proof)
 					atomic_fetch_add(&chk_jit_stats.dominated, 1);
 				goto backtrack;
 			}
-			if (j->nfr == j->capfr) {
-				size_t cap = j->capfr ? j->capfr * 2 : 256;
-				if (charge(c, (cap - j->capfr) * sizeof *j->fr))
-					goto out_undecided;
-				struct jframe *p = realloc(j->fr, cap * sizeof *p);
-				if (!p)
-					goto out;
-				j->fr = p;
-				j->capfr = cap;
-			}
+			if (j->nfr == j->capfr) /* a frame per op linearized: cannot be */
+				goto out_undecided;
 			j->fr[j->nfr++] = (struct jframe){.ev = (int32_t)i, .op = o,
 							  .state = j->state, .trail = j->ntrail};
 			goto choose;
@@ -2278,7 +2279,6 @@ out:
 	hmap_free(&last);
 	bigmem_free(base, blk);
 	bigmem_free(j->trail, j->captrail * sizeof *j->trail);
-	free(j->fr);
 	return rc;
 }
 
