@@ -417,7 +417,7 @@ static int32_t key_index(struct chk_history *h, vref key)
 static struct cop *key_push(struct chk_history *h, struct ckey *k)
 {
 	if (h->ncops == h->capcops) {
-		size_t cap = h->capcops ? h->capcops * 2 : 1024;
+		size_t cap = h->capcops ? h->capcops * 2 : h->cops_hint > 1024 ? h->cops_hint : 1024;
 		if (cap > (size_t)UINT32_MAX + 1)
 			cap = (size_t)UINT32_MAX + 1;
 		if (h->ncops == cap)
@@ -1187,6 +1187,13 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 	/* A writer that stalls (a pipe from a run still going, a terminal) must not hold the
 	 * time limit up either. */
 	hreader_set_deadline(rd, deadline);
+	/* Room for the operations a file of this size holds (two events of some 80 bytes
+	 * each), at most a million: one block from the start, where growing it by doubling from
+	 * a small one faulted in its first 4 KiB pages one at a time and then copied them (a
+	 * sixth of a 5-client check of 10,000 ops, bench/RESULTS.md). Only what is used is
+	 * touched; a wrong guess costs address space, or the usual doubling. */
+	uint64_t fsize = hreader_size(rd);
+	h->cops_hint = (size_t)(fsize / 160 < (1u << 20) ? fsize / 160 : (1u << 20));
 	for (uint64_t n = 1;; n++) {
 		/* A history too long to read within the time limit is not decided: stop reading
 		 * (a look at the clock every few thousand events costs nothing). */

@@ -103,6 +103,7 @@ struct chk_history {
 	struct cop *cops; /* every operation, in invocation order (one growing array: large
 			   * reallocations move pages instead of copying) */
 	size_t ncops, capcops;
+	size_t cops_hint; /* operations the file's size suggests (0: unknown): the first capacity */
 	struct ckey *keys;
 	size_t nkeys, capkeys;
 	uint32_t *kslots; /* key value id -> key index + 1 */

@@ -1986,6 +1986,11 @@ int hreader_open_mem(struct hreader **out, const char *buf, size_t len, const ch
 	return 0;
 }
 
+uint64_t hreader_size(const struct hreader *r)
+{
+	return r->size_hint;
+}
+
 enum hformat hreader_format(const struct hreader *r)
 {
 	return r->fmt;

@@ -141,6 +141,9 @@ void hreader_set_line(struct hreader *r, uint64_t line);
 void hreader_set_deadline(struct hreader *r, int64_t deadline_ns);
 /* The format in use (after the first hreader_next for HFMT_AUTO). */
 enum hformat hreader_format(const struct hreader *r);
+/* The size of the file in bytes when it was opened, if it is a regular file; else 0 (a pipe,
+ * a terminal, memory). For sizing arrays ahead, not for trusting: the file may change. */
+uint64_t hreader_size(const struct hreader *r);
 /* Next event. Returns 1 and fills *ev, 0 at the end, or a negative SB_E* code with a message
  * "NAME:LINE:COL: what is wrong". Every pointer inside *ev (strings, arrays) stays valid only
  * until the next call or hreader_close(): copy what you keep. After an error, further calls

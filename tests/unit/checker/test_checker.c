@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -889,6 +890,71 @@ static void test_min_ops(void **state)
 	chk_result_free(r);
 }
 
+
+/* The operation array is first sized from the file's size (checker.c): a file of short events
+ * holds more operations than the guess, one padded with a long string far fewer. Both read
+ * every operation and get the verdict they would from memory. */
+static void check_file_text(const char *text, enum chk_verdict want, size_t ops)
+{
+	char path[] = "/tmp/test_checker_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	struct chk_options opt = {0};
+	assert_int_equal(chk_model_parse("register", &opt.model, last_err, sizeof last_err), 0);
+	struct chk_result *r = NULL;
+	int rc = chk_check_file(path, &opt, &r, last_err, sizeof last_err);
+	unlink(path);
+	if (rc)
+		fail_msg("check failed: %s", last_err);
+	assert_int_equal(r->ops, ops);
+	assert_int_equal(r->verdict, want);
+	chk_result_free(r);
+	int mrc;
+	r = run_opts("register", NULL, text, NULL, &mrc);
+	assert_non_null(r);
+	assert_int_equal(r->ops, ops);
+	assert_int_equal(r->verdict, want);
+	chk_result_free(r);
+}
+
+static void test_file_size_guess_either_way(void **state)
+{
+	/* 6,000 writes and reads in turn, some 52 bytes an event: the size suggests 3,900 */
+	size_t cap = 1u << 20, len = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	for (int i = 0; i < 3000; i++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"{\"process\":%d,\"type\":\"invoke\",\"f\":\"write\",\"value\":%d}\n"
+					"{\"process\":%d,\"type\":\"ok\",\"f\":\"write\",\"value\":%d}\n"
+					"{\"process\":%d,\"type\":\"invoke\",\"f\":\"read\"}\n"
+					"{\"process\":%d,\"type\":\"ok\",\"f\":\"read\",\"value\":%d}\n",
+					i % 3, i, i % 3, i, 3 + i % 3, 3 + i % 3, i);
+	assert_true(len < cap && len / 160 < 6000 && len / 160 > 1024);
+	check_file_text(t, CHK_VALID, 6000);
+	/* the last read returns the write before the last one: a stale read */
+	char *last = strrchr(t, ':');
+	assert_non_null(last);
+	snprintf(last + 1, cap - (size_t)(last + 1 - t), "%d}\n", 2998);
+	check_file_text(t, CHK_INVALID, 6000);
+	/* three operations in 2 MB: the size suggests 13,000 */
+	free(t);
+	cap = 3u << 20;
+	t = malloc(cap);
+	assert_non_null(t);
+	len = (size_t)snprintf(t, cap, I(0, "write", "1") OK(0, "write", "1")
+			       "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"node\":\"");
+	memset(t + len, 'n', 2u << 20);
+	len += 2u << 20;
+	snprintf(t + len, cap - len, "\"}\n" OK(1, "read", "1") I(2, "write", "2") OK(2, "write", "2"));
+	check_file_text(t, CHK_VALID, 3);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_empty_history_warns),
 		cmocka_unit_test(test_value_parse_reasons),
 		cmocka_unit_test(test_min_ops),
+		cmocka_unit_test(test_file_size_guess_either_way),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,7 @@ static void test_jsonl_fields(void **state)
 	struct hevent ev;
 	assert_int_equal(hreader_open_mem(&r, h, strlen(h), "t", HFMT_AUTO, errbuf, sizeof errbuf),
 			 0);
+	assert_int_equal(hreader_size(r), 0); /* memory: no file size */
 	assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
 	assert_int_equal(hreader_format(r), HFMT_JSONL);
 	assert_int_equal(ev.index, 0);
@@ -464,7 +465,10 @@ static void test_buffer_shrinks_after_large_event(void **state)
 	fclose(f);
 	struct hreader *r;
 	struct hevent ev;
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(hreader_open(&r, path, HFMT_AUTO, errbuf, sizeof errbuf), 0);
+	assert_int_equal(hreader_size(r), (uint64_t)st.st_size); /* a regular file: its size */
 	for (int round = 0; round < 3; round++) {
 		assert_int_equal(hreader_next(r, &ev, errbuf, sizeof errbuf), 1);
 		assert_int_equal(ev.index, round * 100000);
@@ -973,6 +977,7 @@ static void test_stdin_pipe(void **state)
 		struct hreader *r;
 		struct hevent ev;
 		assert_int_equal(hreader_open(&r, "-", HFMT_AUTO, errbuf, sizeof errbuf), 0);
+		assert_int_equal(hreader_size(r), 0); /* a pipe: unknown */
 		int n = 0, rc;
 		while ((rc = hreader_next(r, &ev, errbuf, sizeof errbuf)) == 1) {
 			n++;
