@@ -328,7 +328,8 @@ void chk_history_free(struct chk_history *h)
 	bigmem_free(h->cops, h->capcops * sizeof *h->cops);
 	free(h->keys);
 	free(h->kslots);
-	free(h->pslots);
+	free(h->pdir);
+	free(h->phash);
 	free(h->pool);
 	free(h->seqs.parent);
 	free(h->seqs.elem);
@@ -342,35 +343,105 @@ void chk_history_free(struct chk_history *h)
 	free(h);
 }
 
+/* The hashed slot of process p, made if new; NULL when out of memory. */
+static struct pslot *phash_slot(struct chk_history *h, int64_t p)
+{
+	if ((h->nphashed + 1) * 2 > h->nphash) {
+		size_t cap = h->nphash ? h->nphash * 2 : 64;
+		struct phslot *t = calloc(cap, sizeof *t);
+		if (!t)
+			return NULL;
+		for (size_t j = 0; j < h->nphash; j++) {
+			if (!h->phash[j].s.seen)
+				continue;
+			size_t i = mix64((uint64_t)h->phash[j].process) & (cap - 1);
+			while (t[i].s.seen)
+				i = (i + 1) & (cap - 1);
+			t[i] = h->phash[j];
+		}
+		free(h->phash);
+		h->phash = t;
+		h->nphash = cap;
+	}
+	size_t i = mix64((uint64_t)p) & (h->nphash - 1);
+	while (h->phash[i].s.seen) {
+		if (h->phash[i].process == p)
+			return &h->phash[i].s;
+		i = (i + 1) & (h->nphash - 1);
+	}
+	h->phash[i].process = p;
+	h->phash[i].s.seen = 1;
+	h->nphashed++;
+	h->nprocs++;
+	return &h->phash[i].s;
+}
+
+/* Numbers below this may be slots of pdir; above, always hashed. */
+#define PDIR_MAX ((size_t)1 << 24)
+
+/* Grow pdir to hold processes 0 .. need - 1; hashed processes now in its range move in.
+ * Returns 0 or -1 (out of memory). */
+static int pdir_grow(struct chk_history *h, size_t need)
+{
+	size_t cap = h->npdir ? h->npdir : 256;
+	while (cap < need)
+		cap *= 2;
+	if (cap > PDIR_MAX)
+		cap = PDIR_MAX;
+	struct pslot *d = realloc(h->pdir, cap * sizeof *d);
+	if (!d)
+		return -1;
+	memset(d + h->npdir, 0, (cap - h->npdir) * sizeof *d);
+	h->pdir = d;
+	h->npdir = cap;
+	if (!h->nphashed)
+		return 0;
+	/* move the hashed ones now in range, rehash the rest */
+	struct phslot *old = h->phash;
+	size_t nold = h->nphash;
+	h->phash = NULL;
+	h->nphash = h->nphashed = 0;
+	int rc = 0;
+	for (size_t j = 0; j < nold; j++) {
+		if (!old[j].s.seen)
+			continue;
+		int64_t p = old[j].process;
+		if (p >= 0 && (uint64_t)p < cap) {
+			d[p] = old[j].s;
+			continue;
+		}
+		h->nprocs--; /* counted again by phash_slot */
+		struct pslot *s = phash_slot(h, p);
+		if (!s) {
+			rc = -1; /* the history is rejected: out of memory */
+			break;
+		}
+		*s = old[j].s;
+	}
+	free(old);
+	return rc;
+}
+
+/* The slot of process p (made if new: seen 0 until the caller's first event); NULL when out
+ * of memory. Numbers up to four times the processes so far (and 1,024) are kept by number,
+ * any other hashed: histories number processes densely, but nothing requires it. */
 static struct pslot *proc_slot(struct chk_history *h, int64_t p)
 {
-	if ((h->nprocs + 1) * 2 > h->npslots) {
-		size_t cap = h->npslots ? h->npslots * 2 : 64;
-		struct pslot *s = calloc(cap, sizeof *s);
-		if (!s)
+	struct pslot *s;
+	if (p >= 0 && (uint64_t)p < h->npdir) {
+		s = &h->pdir[p];
+	} else if (p >= 0 && (uint64_t)p < PDIR_MAX && (uint64_t)p < 4 * (h->nprocs + 256)) {
+		if (pdir_grow(h, (size_t)p + 1))
 			return NULL;
-		for (size_t j = 0; j < h->npslots; j++) {
-			if (!h->pslots[j].used)
-				continue;
-			size_t i = mix64((uint64_t)h->pslots[j].process) & (cap - 1);
-			while (s[i].used)
-				i = (i + 1) & (cap - 1);
-			s[i] = h->pslots[j];
-		}
-		free(h->pslots);
-		h->pslots = s;
-		h->npslots = cap;
+		s = &h->pdir[p];
+	} else {
+		return phash_slot(h, p);
 	}
-	size_t i = mix64((uint64_t)p) & (h->npslots - 1);
-	while (h->pslots[i].used) {
-		if (h->pslots[i].process == p)
-			return &h->pslots[i];
-		i = (i + 1) & (h->npslots - 1);
+	if (!s->seen) {
+		s->seen = 1;
+		h->nprocs++;
 	}
-	h->pslots[i].used = 1;
-	h->pslots[i].process = p;
-	h->nprocs++;
-	return &h->pslots[i];
+	return s;
 }
 
 /* Key index for value id `key` (-1: the single key). Returns -1 when out of memory. */
@@ -737,7 +808,8 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 			rc = err_set(err, errlen, SB_EINVAL,
 				     "line %llu: process %lld invokes while its operation from line "
 				     "%llu is still in flight (one operation per process)",
-				     line, (long long)ev->process, (unsigned long long)ps->line);
+				     line, (long long)ev->process,
+				     (unsigned long long)h->cops[ps->op].line);
 			goto bad;
 		}
 		if (ps->state == 2) {
@@ -745,7 +817,8 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 				     "line %llu: process %lld invokes again after its operation "
 				     "completed info at line %llu (a crashed process must take a "
 				     "new process number)",
-				     line, (long long)ev->process, (unsigned long long)ps->line);
+				     line, (long long)ev->process,
+				     (unsigned long long)h->cops[ps->op].ret_line);
 			goto bad;
 		}
 		int32_t ki = key_index(h, key);
@@ -812,7 +885,6 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 		ps->state = 1;
 		ps->key = ki;
 		ps->op = (uint32_t)(h->ncops - 1);
-		ps->line = ev->line;
 		h->ops++;
 		return 0;
 	}
@@ -843,7 +915,6 @@ int chk_history_add(struct chk_history *h, const struct hevent *ev, char *err, s
 	o->ret = pos;
 	o->t_ret = ev->time;
 	o->ret_line = ev->line;
-	ps->line = ev->line;
 	ps->state = 0;
 	switch (ev->type) {
 	case HTYPE_OK:

@@ -79,12 +79,19 @@ struct seqtab {
 			  * repeat one order, so a walk mostly follows it without hashing */
 };
 
+/* A process while reading: its last operation (the lines that messages name are that
+ * operation's) and where it stands. */
 struct pslot {
+	uint32_t op;   /* its last operation: an index into chk_history.cops */
+	int32_t key;   /* that operation's key index */
+	uint8_t seen;  /* the process has had an event */
+	uint8_t state; /* 0 idle, 1 in flight, 2 ended `info` */
+};
+
+/* A process numbered outside chk_history.pdir, hashed. */
+struct phslot {
 	int64_t process;
-	int32_t key;
-	uint32_t op;
-	uint8_t used, state; /* state: 0 idle, 1 in flight, 2 ended `info` */
-	uint64_t line;       /* the line of the last event of this process */
+	struct pslot s;
 };
 
 struct chk_history {
@@ -108,8 +115,12 @@ struct chk_history {
 	size_t nkeys, capkeys;
 	uint32_t *kslots; /* key value id -> key index + 1 */
 	size_t nkslots;
-	struct pslot *pslots;
-	size_t npslots, nprocs;
+	/* Processes: those numbered 0 .. npdir - 1 by number, in pdir (histories number them
+	 * densely: one per client, a new one for each crash); any other in phash. */
+	struct pslot *pdir;
+	size_t npdir, nprocs;
+	struct phslot *phash;
+	size_t nphash, nphashed;
 	vref *pool; /* sequences: set reads, txn micro-ops, the list model's initial value */
 	struct seqtab seqs; /* list reads and writes */
 	size_t npool, cappool;

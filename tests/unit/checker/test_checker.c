@@ -207,6 +207,68 @@ static void test_rules_rejected(void **state)
 			 CHK_VALID);
 }
 
+/* A history of `head`, then 1,300 clients (0 .. 1299) writing 2 in turn, then `tail`. */
+static char *many_clients(const char *head, const char *tail)
+{
+	size_t cap = 1u << 20, len = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len, "%s", head);
+	for (int p = 0; p < 1300; p++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"{\"process\":%d,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
+					"{\"process\":%d,\"type\":\"ok\",\"f\":\"write\",\"value\":2}\n",
+					p, p);
+	snprintf(t + len, cap - len, "%s", tail);
+	return t;
+}
+
+/* Processes are kept by number while they are numbered densely, hashed otherwise (sparse or
+ * huge numbers), and moved from the hash when the dense range grows over them: the pairing
+ * rules hold the same way everywhere, and the lines named are right. */
+static void test_process_numbers(void **state)
+{
+	/* 5000 ends info while it is far above the dense range (hashed); 1,300 clients later
+	 * the range reaches it: its invoking again is still caught, with the info's line */
+	char *t = many_clients(I(5000, "write", "1") INFO(5000, "write", "1"),
+			       I(5000, "read", "null"));
+	expect_reject("register", t, "line 2603: process 5000 invokes again after its operation "
+				     "completed info at line 2");
+	free(t);
+	/* when it had not crashed, it goes on */
+	t = many_clients(I(5000, "write", "1") OK(5000, "write", "1"),
+			 I(5000, "read", "null") OK(5000, "read", "2"));
+	assert_int_equal(verdict_of("register", NULL, t), CHK_VALID);
+	free(t);
+	t = many_clients(I(5000, "write", "1") OK(5000, "write", "1"),
+			 I(5000, "read", "null") OK(5000, "read", "1"));
+	assert_int_equal(verdict_of("register", NULL, t), CHK_INVALID);
+	free(t);
+	/* in flight across the move: its completion pairs with its invocation */
+	t = many_clients(I(5000, "write", "3"), OK(5000, "write", "3") I(5000, "read", "null")
+			 OK(5000, "read", "3"));
+	assert_int_equal(verdict_of("register", NULL, t), CHK_VALID);
+	free(t);
+	/* sparse and huge numbers, next to small ones */
+	assert_int_equal(verdict_of("register", "0",
+				    I(1099511627776, "write", "1") I(7, "read", "null")
+				    OK(1099511627776, "write", "1") I(1000000007, "read", "null")
+				    OK(7, "read", "0") OK(1000000007, "read", "1")
+				    I(9223372036854775807, "read", "null")
+				    OK(9223372036854775807, "read", "1")),
+			 CHK_VALID);
+	expect_reject("register",
+		      I(3, "write", "1") I(1099511627776, "write", "2") OK(3, "write", "1")
+		      I(1099511627776, "read", "null"),
+		      "line 4: process 1099511627776 invokes while its operation from line 2 is "
+		      "still in flight");
+	expect_reject("register",
+		      I(1000000007, "write", "1") INFO(1000000007, "write", "1") I(2, "read", "null")
+		      OK(2, "read", "1") I(1000000007, "read", "null"),
+		      "line 5: process 1000000007 invokes again after its operation completed info "
+		      "at line 2");
+}
+
 /* Keys are independent; the invalid key is named with a counterexample. */
 static void test_kv_keys_and_counterexample(void **state)
 {
@@ -965,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_cas_mismatch_observation),
 		cmocka_unit_test(test_initial_and_absent),
 		cmocka_unit_test(test_rules_rejected),
+		cmocka_unit_test(test_process_numbers),
 		cmocka_unit_test(test_kv_keys_and_counterexample),
 		cmocka_unit_test(test_linearized_order),
 		cmocka_unit_test(test_stale_read_sentence),
