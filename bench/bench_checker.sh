@@ -14,6 +14,8 @@
 #   NICE="nice -n -19" bench/bench_checker.sh  (root) measure ahead of other work on a busy box
 #   BEFORE=path/to/splitbrain CELLS=registers bench/bench_checker.sh  also time another build
 #                                       (say, of an earlier commit) on the register cells
+#   PIN=0 / PIN=none                    the register cells run on this CPU (default: the last
+#                                       one) / wherever the scheduler puts them
 # Figures depend on the machine's load: the load average is printed before and after.
 set -u
 cd "$(dirname "$0")/.."
@@ -105,39 +107,45 @@ if [ "$CELLS" = lists ]; then
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	exit 0
 fi
-# secs_of HOW CMD...: run it; prints "EXIT SECONDS READ [CONFIGURATIONS]": the time the
+# once HOW CMD...: run it once; prints "EXIT SECONDS READ [CONFIGURATIONS]": the time the
 # program itself reports (reading and checking; not starting the process) and the part of it
-# spent reading the file and pairing its events, best of 3 runs when the first took under 2 s
-# (the machine may be shared: the fastest run is the least disturbed). HOW says where the
-# times are: a --json file the command writes (the checker), "ref" (the reference's line),
-# or "line" (another build's verdict line: no reading time, READ is then -).
-secs_of() {
-	local how=$1 best="" bread="" rc out s r i
+# spent reading the file and pairing its events. HOW says where the times are: a --json file
+# the command writes (the checker), "ref" (the reference's line), or "line" (another build's
+# verdict line: no reading time, READ is then -).
+once() {
+	local how=$1 rc out s r
 	shift
-	for i in 1 2 3; do
-		case $how in ref | line) ;; *) rm -f "$how" ;; esac # no times from an earlier run
-		$NICE "$@" >"$data/out" 2>/dev/null
-		rc=$?
-		out=$(head -n1 "$data/out")
-		case $how in
-		ref)
-			s=$(echo "$out" | sed -n 's/.*; \([0-9.]*\) s;.*/\1/p')
-			r=$(echo "$out" | sed -n 's/.*; read \([0-9.]*\) s).*/\1/p') ;;
-		line)
-			s=$(echo "$out" | sed -n 's/.*; \([0-9.]*\) s[;)].*/\1/p')
-			r=- ;;
-		*)
-			s=$(sed -n 's/.*"seconds":\([0-9.]*\),"read_seconds":[0-9.]*.*/\1/p' "$how")
-			r=$(sed -n 's/.*"seconds":[0-9.]*,"read_seconds":\([0-9.]*\).*/\1/p' "$how") ;;
-		esac
-		if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-			best=$s
-			bread=$r
-		fi
-		awk -v a="$best" 'BEGIN { exit !(a >= 2) }' && break
-	done
-	echo "$rc ${best:-0} ${bread:-0} $(echo "$out" | sed -n 's/.*; \([0-9]*\) configurations.*/\1/p')"
+	case $how in ref | line) ;; *) rm -f "$how" ;; esac # no times from an earlier run
+	$NICE $PINCMD "$@" >"$data/out" 2>/dev/null
+	rc=$?
+	out=$(head -n1 "$data/out")
+	case $how in
+	ref)
+		s=$(echo "$out" | sed -n 's/.*; \([0-9.]*\) s;.*/\1/p')
+		r=$(echo "$out" | sed -n 's/.*; read \([0-9.]*\) s).*/\1/p') ;;
+	line)
+		s=$(echo "$out" | sed -n 's/.*; \([0-9.]*\) s[;)].*/\1/p')
+		r=- ;;
+	*)
+		s=$(sed -n 's/.*"seconds":\([0-9.]*\),"read_seconds":[0-9.]*.*/\1/p' "$how")
+		r=$(sed -n 's/.*"seconds":[0-9.]*,"read_seconds":\([0-9.]*\).*/\1/p' "$how") ;;
+	esac
+	echo "$rc ${s:-0} ${r:-0} $(echo "$out" | sed -n 's/.*; \([0-9]*\) configurations.*/\1/p')"
 }
+# best OLD NEW: of two "EXIT SECONDS READ ..." results, the faster (OLD may be empty)
+best() {
+	if [ -z "$1" ] || awk -v a="$(echo "$2" | cut -d' ' -f2)" -v b="$(echo "$1" | cut -d' ' -f2)" \
+		'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi
+}
+# slow RESULT: true when the run took 2 s or more (it is not repeated)
+slow() { awk -v a="$(echo "$1" | cut -d' ' -f2)" 'BEGIN { exit !(a >= 2) }'; }
+# The programs run in turns (checker, reference, BEFORE; three rounds, the best of each kept;
+# one that took 2 s or more is not run again), all on one CPU: on a machine whose CPUs run
+# at different speeds from moment to moment, both sides of a ratio then meet the same CPU at
+# about the same time. PIN=none runs them wherever the scheduler puts them.
+PIN=${PIN:-$(($(nproc) - 1))}
+PINCMD=
+if [ "$PIN" != none ] && command -v taskset >/dev/null; then PINCMD="taskset -c $PIN"; fi
 vname() { case $1 in 0) echo valid ;; 1) echo invalid ;; 2) echo unknown ;; *) echo "exit$1" ;; esac; }
 echo
 echo "registers, values 0-4, 1 key, limit ${LIMIT} s each: the checker beside the reference"
@@ -148,12 +156,21 @@ printf '%-30s %-8s %9s %9s   %-8s %9s %9s %12s %8s %8s' cell checker seconds sea
 echo
 pair() {
 	local name=$1 f=$2
-	local a b c=""
-	a=$(secs_of "$data/j.json" "$SB" check --model cas-register --initial 0 --timeout "$LIMIT" \
-		--json "$data/j.json" "$f")
-	b=$(secs_of ref "$REF" --model cas-register --initial 0 --timeout "$LIMIT" "$f")
-	[ -n "${BEFORE:-}" ] &&
-		c=$(secs_of line "$BEFORE" check --model cas-register --initial 0 --timeout "$LIMIT" "$f")
+	local a="" b="" c="" i
+	for i in 1 2 3; do
+		if [ -z "$a" ] || ! slow "$a"; then
+			a=$(best "$a" "$(once "$data/j.json" "$SB" check --model cas-register --initial 0 \
+				--timeout "$LIMIT" --json "$data/j.json" "$f")")
+		fi
+		if [ -z "$b" ] || ! slow "$b"; then
+			b=$(best "$b" "$(once ref "$REF" --model cas-register --initial 0 --timeout "$LIMIT" \
+				"$f")")
+		fi
+		if [ -n "${BEFORE:-}" ] && { [ -z "$c" ] || ! slow "$c"; }; then
+			c=$(best "$c" "$(once line "$BEFORE" check --model cas-register --initial 0 \
+				--timeout "$LIMIT" "$f")")
+		fi
+	done
 	set -- $a $b
 	awk -v n="$name" -v va="$(vname "$1")" -v sa="$2" -v ra="$3" -v vb="$(vname "$4")" \
 		-v sb="$5" -v rb="$6" -v cb="${7:-0}" '
@@ -208,7 +225,8 @@ for c in 30 40 50 100; do
 	  done; } >"$data/r.jsonl"
 	pair "c=$c n=500 invalid" "$data/r.jsonl"
 done
-echo "(seconds: as each program reports it, reading included, best of 3 under 2 s; search:"
+echo "(seconds: as each program reports it, reading included, best of 3 under 2 s, the"
+echo " programs in turns${PINCMD:+ on CPU $PIN}; search:"
 echo " the part of it after reading the file and pairing its events (both programs use the"
 echo " same reader); configs: the reference's memoised configurations; ratio: reference over"
 echo " checker, of the seconds and of the search; '-' where either is unknown)"
