@@ -1260,8 +1260,8 @@ int chk_check_reader(struct hreader *rd, const struct chk_options *opt, const ch
 	hreader_set_deadline(rd, deadline);
 	/* Room for the operations a file of this size holds (two events of some 80 bytes
 	 * each), at most a million: one block from the start, where growing it by doubling from
-	 * a small one faulted in its first 4 KiB pages one at a time and then copied them (a
-	 * sixth of a 5-client check of 10,000 ops, bench/RESULTS.md). Only what is used is
+	 * a small one faulted in its first 4 KiB pages one at a time and then copied them (55
+	 * page faults in a check of 10,000 ops, bench/RESULTS.md). Only what is used is
 	 * touched; a wrong guess costs address space, or the usual doubling. */
 	uint64_t fsize = hreader_size(rd);
 	h->cops_hint = (size_t)(fsize / 160 < (1u << 20) ? fsize / 160 : (1u << 20));
